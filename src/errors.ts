@@ -1,0 +1,55 @@
+// One class per failure, each with a stable `code` that operators can grep for and
+// that docs/errors.md lists (test/errors.test.ts keeps the two in step).
+
+export class WarmshakeError extends Error {
+  readonly code: string;
+  constructor (code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The config file has one or more problems; `problems` holds each with its path. */
+export class ConfigInvalidError extends WarmshakeError {
+  readonly problems: readonly string[];
+  constructor (problems: readonly string[]) {
+    super('WS_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+/** A key file (private key, ticket keys, cache key) is readable by group/other or owned by someone else. */
+export class KeyPermissionsError extends WarmshakeError {
+  constructor (message: string) { super('WS_ERR_KEY_PERMISSIONS', message); }
+}
+
+/** A key or certificate file cannot be read or parsed. */
+export class KeyFileError extends WarmshakeError {
+  constructor (message: string, options?: ErrorOptions) { super('WS_ERR_KEY_FILE', message, options); }
+}
+
+/** The external session tier (Redis) did not answer in time or is unreachable. */
+export class SessionStoreUnavailableError extends WarmshakeError {
+  constructor (message: string, options?: ErrorOptions) { super('WS_ERR_SESSION_STORE_UNAVAILABLE', message, options); }
+}
+
+/** The session cache asked for does not fit in this machine's memory. */
+export class CacheTooLargeError extends WarmshakeError {
+  constructor (message: string) { super('WS_ERR_CACHE_TOO_LARGE', message); }
+}
+
+/** A TLS record or handshake message from a peer is malformed or over a limit. */
+export class TlsParseError extends WarmshakeError {
+  constructor (message: string) { super('WS_ERR_TLS_PARSE', message); }
+}
+
+/** Command-line arguments that do not make sense. */
+export class UsageError extends WarmshakeError {
+  constructor (message: string) { super('WS_ERR_USAGE', message); }
+}
+
+/** An admin command that is unknown or malformed. */
+export class AdminCommandError extends WarmshakeError {
+  constructor (message: string) { super('WS_ERR_ADMIN_COMMAND', message); }
+}
