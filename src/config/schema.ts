@@ -76,12 +76,12 @@ const frontend = object({
   max_version: field(version, { default: 'TLSv1.3' }),
   ciphers: field(string(), { default: DEFAULT_CIPHERS }),
   ciphersuites: field(string(), { default: DEFAULT_CIPHERSUITES }),
-  alpn: field(list(string(/^[\x21-\x7e]{1,255}$/, 'an ALPN protocol name')), { default: () => ['h2', 'http/1.1'] }),
+  alpn: field(list(string(/^[\x21-\x7e]{1,255}$/, 'an ALPN protocol name')), { default: () => [] }),
   backlog: field(integer(1, 1_000_000), { default: 511 }),
   keepalive: field(boolean, { default: true }),
   keepalive_delay: field(duration(1000), { default: 300_000 }),
-  timeout: field(timeouts, { default: () => timeouts({}, '', newCtx()) }),
-  limits: field(limits, { default: () => limits({}, '', newCtx()) }),
+  timeout: field(timeouts, { empty: true }),
+  limits: field(limits, { empty: true }),
 }, { handshake_timeout: 'timeout.handshake', max_connections: 'limits.max_connections', sni: 'use_backend' });
 
 const backend = object({
@@ -112,7 +112,7 @@ const root = object({
     admin: field(object({
       socket: field(filePath),
       http: field(hostPort(true)),
-    }), { default: () => ({}) }),
+    }), { empty: true }),
     log: field(object({
       level: field(oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace'), { default: 'info' }),
       format: field(oneOf('json', 'text'), { default: 'json' }),
@@ -120,22 +120,22 @@ const root = object({
         target: field(string(), { required: true }),
         facility: field(oneOf('kern', 'user', 'daemon', 'auth', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'), { default: 'local2' }),
       })),
-    }), { default: () => ({ level: 'info', format: 'json' }) }),
+    }), { empty: true }),
     resumption_alert_below: field(number(0, 1), { default: 0.1 }),
     shutdown_timeout: field(duration(0), { default: 10_000 }),
-  }), { default: () => ({}) }),
+  }), { empty: true }),
   session_cache: field(object({
     size: field(integer(0, 100_000_000), { default: 100_000 }),
     lifetime: field(duration(1000, 7 * 86_400_000), { default: 300_000 }),
     max_entry_bytes: field(integer(256, 65536), { default: 2048 }),
     redis: field(redis),
-  }), { default: () => ({}) }),
+  }), { empty: true }),
   tickets: field(object({
     enabled: field(boolean, { default: true }),
     rotate_every: field(duration(10_000), { default: 12 * 3_600_000 }),
     keep: field(integer(0, 16), { default: 3 }),
     key_file: field(filePath),
-  }), { default: () => ({}) }),
+  }), { empty: true }),
   frontends: field(list(frontend, { min: 1 }), { required: true }),
   backends: field(list(backend, { min: 1 }), { required: true }),
 });

@@ -105,7 +105,7 @@ export interface FrontendConfig {
   /** OpenSSL cipher list for TLS 1.2 and the TLS 1.3 suites. */
   ciphers: string;
   ciphersuites: string;
-  /** ALPN protocols offered to clients, in preference order; empty = none. */
+  /** ALPN protocols this frontend agrees to, in preference order (what the backend speaks); empty = no ALPN. */
   alpn: string[];
   backlog: number;
   keepalive: boolean;

@@ -17,6 +17,8 @@ export interface Field<T> {
   /** Used when the key is absent; a function for values that must not be shared. */
   default?: T | (() => T);
   required?: boolean;
+  /** Absent means an empty section: parse `{}` so the section's own defaults apply. */
+  empty?: boolean;
 }
 
 type Shape = Record<string, Field<unknown>>;
@@ -49,6 +51,7 @@ export function object<S extends Shape> (shape: S, removed: Record<string, strin
       const v = raw[key];
       if (v === undefined || v === null) {
         if (spec.required) ctx.errors.push(`${prefix}${key}: required`);
+        else if (spec.empty) out[key] = spec.parse({}, `${prefix}${key}`, ctx);
         else if (spec.default !== undefined) out[key] = typeof spec.default === 'function' ? (spec.default as () => unknown)() : spec.default;
         continue;
       }

@@ -1,0 +1,213 @@
+// A `mode: terminate` frontend: accepts TCP, reads the ClientHello itself (the PSK
+// identity for stateful TLS 1.3 resumption, the ticket key name, the SNI), hands the
+// socket to TLS with the SecureContext those pick, then splices the plaintext to a
+// backend server. One bad connection never takes more than itself down.
+import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { ClientBudgets, isAllowed } from '../balancer/access.ts';
+import type { BackendPool } from '../balancer/pool.ts';
+import { encodeProxyV2 } from '../balancer/proxy-protocol.ts';
+import { backendForSni } from '../balancer/sni-routing.ts';
+import { splice } from '../balancer/splice.ts';
+import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
+import { channels, type ConnectionErrorEvent, type HandshakeEvent } from '../diagnostics.ts';
+import type { SessionStore } from '../session-cache/store.ts';
+import { CertificateSelector, type LoadedCertificate } from './certificates.ts';
+import { ContextPool } from './contexts.ts';
+import { readClientHello } from './hello-reader.ts';
+import { describeOffer, offerOf, outcomeOf } from './resumption.ts';
+import { SessionHooks, type SessionPolicy } from './session-hooks.ts';
+import type { TicketKeySource } from './ticket-key.ts';
+
+export interface TerminatorOptions {
+  frontend: FrontendConfig;
+  certificates: readonly LoadedCertificate[];
+  store: SessionStore;
+  keys: TicketKeySource;
+  tickets: TicketsConfig;
+  lifetime: number;
+  pools: ReadonlyMap<string, BackendPool>;
+}
+
+export class Terminator {
+  readonly frontend: FrontendConfig;
+  #options: TerminatorOptions;
+  #selector: CertificateSelector;
+  #contexts: ContextPool;
+  #policy: SessionPolicy;
+  #budgets: ClientBudgets;
+  #server: Server;
+  #sockets = new Set<Socket>();
+
+  constructor (options: TerminatorOptions) {
+    const f = options.frontend;
+    this.frontend = f;
+    this.#options = options;
+    this.#selector = new CertificateSelector(options.certificates);
+    this.#contexts = new ContextPool(f, options.certificates, options.tickets, options.lifetime, options.keys);
+    this.#budgets = new ClientBudgets(f.limits.per_client_connections, f.limits.per_client_new_sessions);
+    this.#policy = {
+      store: options.store,
+      frontend: f.name,
+      lifetime: options.lifetime,
+      ticketsEnabled: options.tickets.enabled,
+      admitNewSession: (client) => this.#budgets.admitNewSession(client),
+      onStored: (client, stored, reason) => {
+        if (channels.sessionStored.hasSubscribers) channels.sessionStored.publish({ frontend: f.name, client, stored, reason });
+      },
+    };
+    this.#server = createServer({ allowHalfOpen: true, keepAlive: f.keepalive, keepAliveInitialDelay: f.keepalive_delay, noDelay: true },
+      (socket) => this.#accept(socket));
+    this.#server.maxConnections = f.limits.max_connections || Infinity;
+  }
+
+  /** Resolves once listening; several threads share the port through SO_REUSEPORT. */
+  listen (): Promise<number> {
+    const { host, port } = this.frontend.bind;
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ host, port, reusePort: true, backlog: this.frontend.backlog }, () => {
+        this.#server.removeListener('error', reject);
+        resolve((this.#server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  get connections (): number { return this.#sockets.size; }
+
+  /** Stops accepting; open connections go on until they end or `drain` elapses. */
+  close (drain: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { for (const s of this.#sockets) s.destroy(); }, drain);
+      timer.unref();
+      this.#server.close(() => { clearTimeout(timer); resolve(); });
+      if (this.#sockets.size === 0) clearTimeout(timer);
+    });
+  }
+
+  #error (client: string, stage: ConnectionErrorEvent['stage'], reason: string): void {
+    if (channels.connectionError.hasSubscribers) channels.connectionError.publish({ frontend: this.frontend.name, client, stage, reason });
+  }
+
+  #accept (raw: Socket): void {
+    const f = this.frontend;
+    const address = raw.remoteAddress ?? '';
+    const client = `${address}:${raw.remotePort}`;
+    raw.on('error', () => {});
+    if (!isAllowed(f, address)) {
+      this.#error(client, 'access', 'address not allowed on this frontend');
+      raw.destroy();
+      return;
+    }
+    if (!this.#budgets.acquireConnection(address)) {
+      this.#error(client, 'limit', `more than ${f.limits.per_client_connections} concurrent connections from ${address}`);
+      raw.destroy();
+      return;
+    }
+    // The raw socket until TLS wraps it, then the TLS socket: whichever closes last frees the slot.
+    let current: Socket = raw;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.#sockets.delete(current);
+      this.#budgets.releaseConnection(address);
+    };
+    this.#sockets.add(raw);
+    raw.once('close', () => { if (current === raw) release(); });
+    const started = performance.now();
+    let settled = false;
+    const fail = (stage: ConnectionErrorEvent['stage'], reason: string, socket: Socket = raw): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#error(client, stage, reason);
+      socket.destroy();
+      raw.destroy();
+    };
+    let tls: TLSSocket | undefined;
+    const timer = setTimeout(() => fail('timeout', `handshake not done within ${f.timeout.handshake} ms`, tls), f.timeout.handshake);
+
+    readClientHello(raw, { maxBytes: f.limits.max_client_hello, maxRecords: f.limits.max_client_hello_records }, (outcome) => {
+      if (!outcome.ok) { fail('client_hello', outcome.reason); return; }
+      if (settled) return;
+      const { hello } = outcome;
+      const sni = hello.serverName ?? '';
+      const offer = offerOf(hello, f.max_version);
+      const choice = this.#contexts.choose(this.#selector.select(sni), offer.kind === 'ticket' ? offer.keyName : undefined);
+      const lookupKey = offer.kind === 'id' || offer.kind === 'stateful_ticket' ? offer.key : undefined;
+      const hooks = new SessionHooks(this.#policy, sni, address, lookupKey);
+      raw.unshift(outcome.bytes);
+      try {
+        tls = new TLSSocket(raw, {
+          isServer: true,
+          // Only used by Node to emit newSession/resumeSession: see session-hooks.ts.
+          server: hooks as unknown as import('node:tls').Server,
+          secureContext: choice.context,
+          ALPNProtocols: f.alpn.length > 0 ? f.alpn : undefined,
+        });
+      } catch (err) {
+        fail('handshake', (err as Error).message);
+        return;
+      }
+      const socket = tls;
+      hooks.socket = socket;
+      this.#sockets.delete(raw);
+      this.#sockets.add(socket);
+      current = socket;
+      socket.once('close', release);
+      const onError = (err: Error): void => fail('handshake', err.message, socket);
+      socket.on('_tlsError', onError);
+      socket.on('error', onError);
+      socket.once('close', () => fail('handshake', 'client closed the connection during the handshake', socket));
+      socket.once('secure', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        (socket as unknown as { _releaseControl (): void })._releaseControl();
+        socket.removeListener('_tlsError', onError);
+        socket.removeListener('error', onError);
+        const resumed = socket.isSessionReused();
+        const result = outcomeOf(offer, resumed, hooks.miss, choice.knownKey);
+        if (channels.handshake.hasSubscribers) {
+          const cipher = socket.getCipher();
+          const event: HandshakeEvent = {
+            frontend: f.name, client, sni, version: socket.getProtocol() ?? '', cipher: cipher?.standardName ?? cipher?.name ?? '',
+            alpn: socket.alpnProtocol || '', resumed, method: result.method, miss: result.miss,
+            offered: result.miss ? describeOffer(offer) : undefined, duration: performance.now() - started,
+          };
+          channels.handshake.publish(event);
+        }
+        this.#forward(socket, raw, client, sni);
+      });
+    });
+  }
+
+  #forward (socket: TLSSocket, raw: Socket, client: string, sni: string): void {
+    const f = this.frontend;
+    const pool = this.#options.pools.get(backendForSni(f, sni || undefined));
+    if (!pool) { this.#error(client, 'backend', 'no backend'); socket.destroy(); return; }
+    socket.on('error', () => {});
+    socket.pause();
+    pool.connect(raw.remoteAddress ?? '', { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
+      if (socket.destroyed) { backend.destroy(); return; }
+      if (f.send_proxy === 'v2') {
+        backend.write(encodeProxyV2({
+          source: { address: raw.remoteAddress ?? '', port: raw.remotePort ?? 0 },
+          destination: { address: raw.localAddress ?? '', port: raw.localPort ?? 0 },
+          alpn: socket.alpnProtocol || undefined,
+          authority: sni || undefined,
+          ssl: { version: socket.getProtocol() ?? '' },
+        }));
+      }
+      splice(socket, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
+        if (err) this.#error(client, 'proxy', err.message);
+      });
+      socket.resume();
+    }, (err: Error) => {
+      this.#error(client, 'backend', err.message);
+      socket.destroy();
+    });
+  }
+}
