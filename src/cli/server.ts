@@ -1,0 +1,71 @@
+// `warmshake run`: config (file, ./warmshake.yaml, or the embedded demo), supervisor,
+// admin endpoints; reload and stop as the signal handlers in main.ts call them.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startAdmin, type Admin } from '../admin/index.ts';
+import { loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import { startDemo, type Demo } from '../runtime/demo.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
+import { Supervisor } from '../runtime/supervisor.ts';
+import { versions } from '../version.ts';
+
+export interface RunningServer {
+  supervisor: Supervisor;
+  log: Logger;
+  /** Re-reads the config file; a bad file is logged and the running config stays. */
+  reload (): Promise<boolean>;
+  stop (): Promise<void>;
+}
+
+export async function startServer (configPath: string | undefined, cwd: string): Promise<RunningServer> {
+  const file = configPath ? resolve(cwd, configPath) : existsSync(resolve(cwd, 'warmshake.yaml')) ? resolve(cwd, 'warmshake.yaml') : undefined;
+  let demo: Demo | undefined;
+  let config: Config;
+  let warnings: string[] = [];
+  if (file) {
+    ({ config, warnings } = loadConfigFile(file));
+  } else {
+    demo = await startDemo();
+    config = demo.config;
+  }
+  const log = createLogger(config.global.log, { worker: 'main' });
+  log.info({ ...versions(), config: config.source, workers: config.global.workers }, 'warmshake starting');
+  for (const w of warnings) log.warn(w);
+  const supervisor = new Supervisor(config, log);
+  await supervisor.start();
+  let admin: Admin | undefined = await startAdmin(supervisor, log);
+  if (demo) log.info('demo: curl -k https://127.0.0.1:8443/ , stats at http://127.0.0.1:9000/');
+
+  return {
+    supervisor,
+    log,
+    async reload () {
+      if (!file) { log.warn('reload: the embedded demo has no file to re-read'); return false; }
+      let next: Config;
+      try {
+        ({ config: next, warnings } = loadConfigFile(file));
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload refused: the running configuration stays');
+        return false;
+      }
+      for (const w of warnings) log.warn(w);
+      try {
+        await supervisor.reload(next);
+        await admin?.close();
+        admin = await startAdmin(supervisor, log);
+        return true;
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload failed part-way; workers not yet replaced keep the old configuration');
+        return false;
+      }
+    },
+    async stop () {
+      await admin?.close();
+      admin = undefined;
+      await supervisor.stop();
+      await demo?.close();
+      log.flush();
+    },
+  };
+}

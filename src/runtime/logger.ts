@@ -1,0 +1,27 @@
+// pino with an asynchronous destination: a handshake never waits on a write(2).
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogConfig } from '../config/types.ts';
+
+export type { Logger };
+
+/** One line per record, `time LEVEL msg key=value ...`, for operators who read logs by eye. */
+function textStream (inner: DestinationStream): DestinationStream {
+  const skip = new Set(['time', 'level', 'msg', 'pid', 'hostname']);
+  return {
+    write (line: string) {
+      try {
+        const rec = JSON.parse(line) as Record<string, unknown>;
+        const extra = Object.entries(rec).filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`);
+        inner.write(`${new Date(rec.time as number).toISOString()} ${pino.levels.labels[rec.level as number]?.toUpperCase() ?? rec.level} ${rec.msg ?? ''} ${extra.join(' ')}\n`);
+      } catch {
+        inner.write(line);
+      }
+    },
+  };
+}
+
+export function createLogger (config: Pick<LogConfig, 'level' | 'format'>, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+  const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
+  const stream = config.format === 'text' ? textStream(dest) : dest;
+  return pino({ level: config.level, base: bindings, timestamp: pino.stdTimeFunctions.epochTime }, stream);
+}

@@ -1,0 +1,24 @@
+// What the main thread hands to each worker: the config and the shared buffers.
+import type { Config } from '../config/types.ts';
+
+export interface SharedBuffers {
+  store: SharedArrayBuffer;
+  keys: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+}
+
+export interface WorkerInit {
+  config: Config;
+  shared: SharedBuffers;
+  /** 0-based worker number, stable across restarts (logs name it). */
+  index: number;
+}
+
+export type ToWorker =
+  | { type: 'stop'; drain: number }
+  | { type: 'server-state'; backend: string; server: string; up: boolean; reason: string };
+
+export type FromWorker =
+  | { type: 'ready'; ports: Record<string, number> }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped' };

@@ -1,0 +1,185 @@
+// The main thread: owns the shared memory (session cache, ticket keys, counters),
+// starts one worker thread per core, replaces a worker that dies (with a back-off),
+// reloads by replacing workers one at a time, and drains them on stop. It serves no
+// client connection itself.
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/types.ts';
+import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
+import { SharedCounters } from './counters.ts';
+import type { Logger } from './logger.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
+import { TicketRotation } from './ticket-rotation.ts';
+
+const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
+const MAX_BACKOFF = 10_000;
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  config: Config;
+  state: 'starting' | 'running' | 'stopping';
+  started: number;
+  restarts: number;
+  ports: Record<string, number>;
+}
+
+export interface WorkerInfo {
+  index: number;
+  threadId: number;
+  state: Slot['state'];
+  uptime: number;
+  restarts: number;
+}
+
+function storeOptions (config: Config) {
+  return { size: config.session_cache.size, lifetime: config.session_cache.lifetime, maxEntryBytes: config.session_cache.max_entry_bytes, maxKeyBytes: 64 };
+}
+
+export class Supervisor extends EventEmitter {
+  #config: Config;
+  #log: Logger;
+  #store: SharedMemoryStore;
+  #keys: SharedTicketKeys;
+  #counters = SharedCounters.create();
+  #rotation: TicketRotation;
+  #slots: Slot[] = [];
+  #stopping = false;
+  readonly started = Date.now();
+
+  constructor (config: Config, log: Logger) {
+    super();
+    this.#config = config;
+    this.#log = log;
+    this.#store = SharedMemoryStore.create(storeOptions(config));
+    this.#keys = SharedTicketKeys.create(config.tickets.keep + 1);
+    this.#rotation = new TicketRotation(this.#keys, config, log);
+  }
+
+  get config (): Config { return this.#config; }
+  get store (): SharedMemoryStore { return this.#store; }
+  get keys (): SharedTicketKeys { return this.#keys; }
+  get counters (): SharedCounters { return this.#counters; }
+  get rotation (): TicketRotation { return this.#rotation; }
+
+  /** Port each frontend listens on (useful with `bind: host:0` and one worker). */
+  get ports (): Record<string, number> {
+    return this.#slots.find((s) => s.state === 'running')?.ports ?? {};
+  }
+
+  workers (): WorkerInfo[] {
+    return this.#slots.map((s) => ({ index: s.index, threadId: s.worker.threadId, state: s.state, uptime: Date.now() - s.started, restarts: s.restarts }));
+  }
+
+  async start (): Promise<void> {
+    await this.#rotation.start();
+    const slots = Array.from({ length: this.#config.global.workers }, (_, i) => this.#spawn(i, this.#config, 0));
+    this.#slots = slots.map((s) => s.slot);
+    await Promise.all(slots.map((s) => s.ready));
+    this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'warmshake is serving');
+  }
+
+  #spawn (index: number, config: Config, restarts: number): { slot: Slot; ready: Promise<void> } {
+    const init: WorkerInit = { config, index, shared: { store: this.#store.buffer, keys: this.#keys.buffer, counters: this.#counters.buffer } };
+    const worker = new Worker(WORKER_ENTRY, { workerData: init, execArgv: process.execArgv });
+    const slot: Slot = { index, worker, config, state: 'starting', started: Date.now(), restarts, ports: {} };
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'ready') {
+          slot.state = 'running';
+          slot.ports = message.ports;
+          resolve();
+        } else if (message.type === 'failed') {
+          reject(new Error(`worker ${index}: ${message.message}`));
+        }
+      });
+      worker.on('error', (err) => {
+        this.#log.error({ worker: index, err: err.message, stack: err.stack }, `worker ${index} died: ${err.message}`);
+        reject(err);
+      });
+      worker.on('exit', (code) => this.#exited(slot, code));
+    });
+    return { slot, ready };
+  }
+
+  #exited (slot: Slot, code: number): void {
+    // A worker that died holding the cache lock must not stall the others.
+    if (this.#store.recoverLock(slot.worker.threadId)) this.#log.warn({ worker: slot.index }, 'recovered the session cache lock of a dead worker');
+    if (slot.state === 'stopping' || this.#stopping || this.#slots[slot.index] !== slot) return;
+    const healthy = Date.now() - slot.started > 30_000;
+    const restarts = healthy ? 0 : slot.restarts + 1;
+    const delay = restarts === 0 ? 0 : Math.min(MAX_BACKOFF, 100 * 2 ** (restarts - 1));
+    this.#log.error({ worker: slot.index, code, restartIn: delay }, `worker ${slot.index} exited with code ${code}; restarting`);
+    const timer = setTimeout(() => {
+      if (this.#stopping || this.#slots[slot.index] !== slot) return;
+      const next = this.#spawn(slot.index, this.#config, restarts);
+      this.#slots[slot.index] = next.slot;
+      next.ready.catch((err: Error) => this.#log.error({ worker: slot.index, err: err.message }, 'replacement worker failed to start'));
+    }, delay);
+    timer.unref();
+  }
+
+  #stopSlot (slot: Slot, drain: number): Promise<void> {
+    slot.state = 'stopping';
+    return new Promise((resolve) => {
+      const kill = setTimeout(() => { void slot.worker.terminate(); }, drain + 2000);
+      slot.worker.once('exit', () => { clearTimeout(kill); resolve(); });
+      slot.worker.on('message', (m: FromWorker) => { if (m.type === 'stopped') void slot.worker.terminate(); });
+      slot.worker.postMessage({ type: 'stop', drain } satisfies ToWorker);
+    });
+  }
+
+  /**
+   * Replaces the workers one at a time with ones running `next`; the listening ports
+   * stay open throughout (the new worker binds before the old one closes) and the
+   * cache and ticket keys live on, unless the cache's geometry changed.
+   */
+  async reload (next: Config): Promise<void> {
+    const prev = this.#config;
+    if (JSON.stringify(storeOptions(prev)) !== JSON.stringify(storeOptions(next))) {
+      this.#log.warn({ before: storeOptions(prev), after: storeOptions(next) }, 'session_cache size or entry size changed: the new cache starts empty');
+      this.#store = SharedMemoryStore.create(storeOptions(next));
+    }
+    if (next.tickets.keep !== prev.tickets.keep) {
+      const keys = SharedTicketKeys.create(next.tickets.keep + 1);
+      keys.replace(this.#keys.keys().slice(0, next.tickets.keep + 1));
+      this.#keys = keys;
+    }
+    this.#config = next;
+    await this.#rotation.reconfigure(this.#keys, next);
+    const count = next.global.workers;
+    for (let i = 0; i < Math.max(count, this.#slots.length); i++) {
+      const old = this.#slots[i];
+      if (i < count) {
+        const fresh = this.#spawn(i, next, 0);
+        try {
+          await fresh.ready;
+        } catch (err) {
+          // The old worker keeps serving; what was already replaced stays replaced.
+          fresh.slot.state = 'stopping';
+          await fresh.slot.worker.terminate();
+          throw err;
+        }
+        this.#slots[i] = fresh.slot;
+      }
+      if (old) await this.#stopSlot(old, next.global.shutdown_timeout);
+    }
+    this.#slots.length = count;
+    this.#log.info({ workers: count, ports: this.ports }, 'configuration reloaded');
+  }
+
+  /** Stops accepting, lets connections drain up to `shutdown_timeout`, then ends the workers. */
+  async stop (): Promise<void> {
+    this.#stopping = true;
+    this.#rotation.stop();
+    await Promise.all(this.#slots.map((s) => this.#stopSlot(s, this.#config.global.shutdown_timeout)));
+    await this.#store.close();
+    this.#log.info('warmshake stopped');
+  }
+
+  /** Tells every worker a server went up or down (health checks run here, once). */
+  broadcast (message: ToWorker): void {
+    for (const s of this.#slots) if (s.state !== 'stopping') s.worker.postMessage(message);
+  }
+}

@@ -1,0 +1,38 @@
+// A worker thread: serves every frontend of the config on ports it shares with the
+// other workers (SO_REUSEPORT); the session cache, ticket keys and counters are shared
+// memory handed over by the main thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
+import { SharedCounters } from './counters.ts';
+import { buildFrontends, closeAll, listenAll } from './frontends.ts';
+import { createLogger } from './logger.ts';
+import { observe } from './observe.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
+import { threadSessionStore } from './stores.ts';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const log = createLogger(init.config.global.log, { worker: init.index });
+const counters = SharedCounters.attach(init.shared.counters);
+observe(counters, log);
+const store = threadSessionStore(init.config, init.shared.store, log);
+const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys) });
+const send = (message: FromWorker): void => port.postMessage(message);
+
+listenAll(set).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
+  log.error({ err: err.message }, 'worker could not start its frontends');
+  send({ type: 'failed', message: err.message });
+});
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'stop') {
+    closeAll(set, message.drain).then(async () => {
+      await store.close();
+      log.flush();
+      send({ type: 'stopped' });
+    });
+  } else if (message.type === 'server-state') {
+    const server = set.pools.get(message.backend)?.servers().find((s) => s.config.name === message.server);
+    if (server) set.pools.get(message.backend)!.setUp(server, message.up, message.reason);
+  }
+});

@@ -1,0 +1,73 @@
+// Real TLS clients written by others: openssl s_client and Python's ssl module.
+import { spawn } from 'node:child_process';
+
+export interface Run { code: number | null; stdout: string; stderr: string }
+
+/** Runs a command with `input` on stdin, killed after `timeoutMs`. */
+export function run (cmd: string, args: string[], input = '', timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+export interface SClientOptions {
+  port: number;
+  tls: '1.2' | '1.3';
+  servername?: string;
+  sessOut?: string;
+  sessIn?: string;
+  reconnect?: boolean;
+  noTicket?: boolean;
+  /** Bytes to send once connected (an HTTP/1.0 request by default, so the server closes). */
+  input?: string;
+}
+
+/** One `openssl s_client` run; `reused` counts the connections that said `Reused`. */
+export async function sClient (o: SClientOptions): Promise<Run & { reused: number; fresh: number }> {
+  const args = ['s_client', '-connect', `127.0.0.1:${o.port}`, o.tls === '1.2' ? '-tls1_2' : '-tls1_3', '-ign_eof'];
+  if (o.servername) args.push('-servername', o.servername);
+  if (o.sessOut) args.push('-sess_out', o.sessOut);
+  if (o.sessIn) args.push('-sess_in', o.sessIn);
+  if (o.reconnect) args.push('-reconnect');
+  if (o.noTicket) args.push('-no_ticket');
+  const r = await run('openssl', args, o.reconnect ? '' : o.input ?? 'GET / HTTP/1.0\r\n\r\n');
+  return { ...r, reused: (r.stdout.match(/^Reused,/gm) ?? []).length, fresh: (r.stdout.match(/^New,/gm) ?? []).length };
+}
+
+const PY_CLIENT = String.raw`
+import json, socket, ssl, sys
+port, version, count, sni = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+v = ssl.TLSVersion.TLSv1_2 if version == '1.2' else ssl.TLSVersion.TLSv1_3
+ctx.minimum_version = v
+ctx.maximum_version = v
+session = None
+out = []
+for i in range(count):
+    with socket.create_connection(('127.0.0.1', port)) as raw:
+        with ctx.wrap_socket(raw, server_hostname=sni, session=session) as s:
+            s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+            while s.recv(65536):
+                pass
+            out.append(s.session_reused)
+            session = s.session
+print(json.dumps(out))
+`;
+
+/** Python's ssl module reconnecting `count` times with the last session; one boolean per connection. */
+export async function pythonResume (port: number, version: '1.2' | '1.3', count: number, sni = 'localhost'): Promise<boolean[]> {
+  const r = await run('python3', ['-c', PY_CLIENT, String(port), version, String(count), sni]);
+  if (r.code !== 0) throw new Error(`python client failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as boolean[];
+}
