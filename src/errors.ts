@@ -53,3 +53,8 @@ export class UsageError extends WarmshakeError {
 export class AdminCommandError extends WarmshakeError {
   constructor (message: string) { super('WS_ERR_ADMIN_COMMAND', message); }
 }
+
+/** warmshake could not start serving (a port in use, a worker that failed to start). */
+export class StartupError extends WarmshakeError {
+  constructor (message: string, options?: ErrorOptions) { super('WS_ERR_STARTUP', message, options); }
+}

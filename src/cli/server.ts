@@ -29,7 +29,8 @@ export async function startServer (configPath: string | undefined, cwd: string):
     demo = await startDemo();
     config = demo.config;
   }
-  const log = createLogger(config.global.log, { worker: 'main' });
+  // No `worker` binding: lines without one come from the main thread.
+  const log = createLogger(config.global.log);
   log.info({ ...versions(), config: config.source, workers: config.global.workers }, 'warmshake starting');
   for (const w of warnings) log.warn(w);
   const supervisor = new Supervisor(config, log);

@@ -18,6 +18,10 @@ export interface Frontend {
 export interface ThreadServices {
   store: SessionStore;
   keys: TicketKeySource;
+  /** Stick table per pass-through frontend with `persist`. */
+  tables: ReadonlyMap<string, SessionStore>;
+  /** Whether this thread runs the once-per-process chores (pass-through ticket-key probes). */
+  first: boolean;
 }
 
 export interface FrontendSet {
@@ -37,7 +41,7 @@ export function buildFrontends (config: Config, services: ThreadServices): Front
       lifetime: config.session_cache.lifetime,
       pools,
     })
-    : new Passthrough({ frontend: f, pools, config }));
+    : new Passthrough({ frontend: f, pools, table: services.tables.get(f.name), probe: services.first }));
   return { frontends, pools };
 }
 

@@ -5,6 +5,8 @@ export interface SharedBuffers {
   store: SharedArrayBuffer;
   keys: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** Stick table of each pass-through frontend with `persist`, by frontend name. */
+  tables: Record<string, SharedArrayBuffer>;
 }
 
 export interface WorkerInit {
@@ -16,6 +18,8 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'stop'; drain: number }
+  /** HAProxy's `debug dev panic`: the worker dies of an uncaught exception, to prove recovery. */
+  | { type: 'panic' }
   | { type: 'server-state'; backend: string; server: string; up: boolean; reason: string };
 
 export type FromWorker =

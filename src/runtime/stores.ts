@@ -1,23 +1,43 @@
-// The session store of one thread: the shared-memory tier, and Redis behind it when configured.
-import type { Config } from '../config/types.ts';
+// The stores of one thread: the session cache and the pass-through stick tables, each a
+// shared-memory tier made by the main thread, with Redis behind it when configured.
+import type { Config, FrontendConfig } from '../config/types.ts';
 import { createRedisClient } from '../session-cache/redis-client.ts';
 import { RedisStore } from '../session-cache/redis-store.ts';
 import { Sealer } from '../session-cache/seal.ts';
 import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
-import type { SessionStore } from '../session-cache/store.ts';
+import type { SessionStore, StoreOptions } from '../session-cache/store.ts';
 import { TieredStore } from '../session-cache/tiered-store.ts';
 import type { Logger } from './logger.ts';
 
-export function threadSessionStore (config: Config, buffer: SharedArrayBuffer, log: Logger): SessionStore {
-  const shared = SharedMemoryStore.attach(buffer);
-  const redis = config.session_cache.redis;
-  if (!redis) return shared;
+/** Geometry of the session cache; a reload that changes it starts a new cache. */
+export function sessionStoreOptions (config: Config): StoreOptions {
   const c = config.session_cache;
+  return { size: c.size, lifetime: c.lifetime, maxEntryBytes: c.max_entry_bytes, maxKeyBytes: 64 };
+}
+
+/** Geometry of a pass-through stick table: keys of at most 34 bytes, a server name as value. */
+export function stickTableOptions (frontend: FrontendConfig): StoreOptions | undefined {
+  const p = frontend.persist;
+  return p ? { size: p.size, lifetime: p.expire, maxEntryBytes: 64, maxKeyBytes: 64 } : undefined;
+}
+
+function tiered (shared: SharedMemoryStore, config: Config, options: StoreOptions, namespace: string, log: Logger): SessionStore {
+  const redis = config.session_cache.redis!;
   const slow = new RedisStore(createRedisClient(redis), Sealer.fromKeyFiles(redis.key_file), {
-    size: c.size, lifetime: c.lifetime, maxEntryBytes: c.max_entry_bytes, maxKeyBytes: 64,
-    ownsClient: true, prefix: redis.prefix, timeout: redis.timeout, breakerErrors: redis.breaker_errors, breakerBackoff: redis.breaker_backoff,
+    ...options, ownsClient: true, prefix: `${redis.prefix}${namespace}`, timeout: redis.timeout,
+    breakerErrors: redis.breaker_errors, breakerBackoff: redis.breaker_backoff,
   });
   // Logged once per state change, never per connection.
-  slow.on('breaker', (state, previous) => log.warn({ tier: 'redis', breaker: state, previous }, `redis session tier: breaker ${previous} -> ${state}`));
+  slow.on('breaker', (state, previous) => log.warn({ tier: 'redis', store: namespace || 'sessions', breaker: state, previous }, `redis tier: breaker ${previous} -> ${state}`));
   return new TieredStore(shared, slow);
+}
+
+export function threadSessionStore (config: Config, buffer: SharedArrayBuffer, log: Logger): SessionStore {
+  const shared = SharedMemoryStore.attach(buffer);
+  return config.session_cache.redis ? tiered(shared, config, sessionStoreOptions(config), '', log) : shared;
+}
+
+export function threadStickTable (config: Config, frontend: FrontendConfig, buffer: SharedArrayBuffer, log: Logger): SessionStore {
+  const shared = SharedMemoryStore.attach(buffer);
+  return frontend.persist?.redis ? tiered(shared, config, stickTableOptions(frontend)!, `t:${frontend.name}:`, log) : shared;
 }

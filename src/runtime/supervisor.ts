@@ -5,12 +5,15 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.ts';
+import { StartupError } from '../errors.ts';
 import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
+import { sessionStoreOptions, stickTableOptions } from './stores.ts';
+import type { StoreOptions } from '../session-cache/store.ts';
 
 const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
 const MAX_BACKOFF = 10_000;
@@ -33,14 +36,16 @@ export interface WorkerInfo {
   restarts: number;
 }
 
-function storeOptions (config: Config) {
-  return { size: config.session_cache.size, lifetime: config.session_cache.lifetime, maxEntryBytes: config.session_cache.max_entry_bytes, maxKeyBytes: 64 };
-}
+/** Entries carry their own expiry, so only the sizes decide whether a store can be kept. */
+const sameGeometry = (a: StoreOptions | undefined, b: StoreOptions | undefined): boolean =>
+  a !== undefined && b !== undefined && a.size === b.size && a.maxEntryBytes === b.maxEntryBytes && a.maxKeyBytes === b.maxKeyBytes;
 
 export class Supervisor extends EventEmitter {
   #config: Config;
   #log: Logger;
   #store: SharedMemoryStore;
+  /** Pass-through stick tables by frontend name. */
+  #tables = new Map<string, SharedMemoryStore>();
   #keys: SharedTicketKeys;
   #counters = SharedCounters.create();
   #rotation: TicketRotation;
@@ -52,7 +57,8 @@ export class Supervisor extends EventEmitter {
     super();
     this.#config = config;
     this.#log = log;
-    this.#store = SharedMemoryStore.create(storeOptions(config));
+    this.#store = SharedMemoryStore.create(sessionStoreOptions(config));
+    this.#syncTables(undefined, config);
     this.#keys = SharedTicketKeys.create(config.tickets.keep + 1);
     this.#rotation = new TicketRotation(this.#keys, config, log);
   }
@@ -62,6 +68,20 @@ export class Supervisor extends EventEmitter {
   get keys (): SharedTicketKeys { return this.#keys; }
   get counters (): SharedCounters { return this.#counters; }
   get rotation (): TicketRotation { return this.#rotation; }
+  get tables (): ReadonlyMap<string, SharedMemoryStore> { return this.#tables; }
+
+  /** Keeps a stick table across reloads while its frontend keeps the same persist geometry. */
+  #syncTables (prev: Config | undefined, next: Config): void {
+    const tables = new Map<string, SharedMemoryStore>();
+    for (const f of next.frontends) {
+      const options = stickTableOptions(f);
+      if (!options) continue;
+      const before = prev?.frontends.find((p) => p.name === f.name);
+      const kept = this.#tables.get(f.name);
+      tables.set(f.name, kept && sameGeometry(before && stickTableOptions(before), options) ? kept : SharedMemoryStore.create(options));
+    }
+    this.#tables = tables;
+  }
 
   /** Port each frontend listens on (useful with `bind: host:0` and one worker). */
   get ports (): Record<string, number> {
@@ -76,12 +96,22 @@ export class Supervisor extends EventEmitter {
     await this.#rotation.start();
     const slots = Array.from({ length: this.#config.global.workers }, (_, i) => this.#spawn(i, this.#config, 0));
     this.#slots = slots.map((s) => s.slot);
-    await Promise.all(slots.map((s) => s.ready));
+    try {
+      await Promise.all(slots.map((s) => s.ready));
+    } catch (err) {
+      this.#stopping = true;
+      this.#rotation.stop();
+      await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+      throw new StartupError((err as Error).message, { cause: err });
+    }
     this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'warmshake is serving');
   }
 
   #spawn (index: number, config: Config, restarts: number): { slot: Slot; ready: Promise<void> } {
-    const init: WorkerInit = { config, index, shared: { store: this.#store.buffer, keys: this.#keys.buffer, counters: this.#counters.buffer } };
+    const init: WorkerInit = { config, index, shared: {
+      store: this.#store.buffer, keys: this.#keys.buffer, counters: this.#counters.buffer,
+      tables: Object.fromEntries([...this.#tables].map(([name, t]) => [name, t.buffer])),
+    } };
     const worker = new Worker(WORKER_ENTRY, { workerData: init, execArgv: process.execArgv });
     const slot: Slot = { index, worker, config, state: 'starting', started: Date.now(), restarts, ports: {} };
     const ready = new Promise<void>((resolve, reject) => {
@@ -115,7 +145,8 @@ export class Supervisor extends EventEmitter {
       if (this.#stopping || this.#slots[slot.index] !== slot) return;
       const next = this.#spawn(slot.index, this.#config, restarts);
       this.#slots[slot.index] = next.slot;
-      next.ready.catch((err: Error) => this.#log.error({ worker: slot.index, err: err.message }, 'replacement worker failed to start'));
+      next.ready.then(() => this.#log.info({ worker: slot.index, restarts }, 'worker restarted'),
+        (err: Error) => this.#log.error({ worker: slot.index, err: err.message }, 'replacement worker failed to start'));
     }, delay);
     timer.unref();
   }
@@ -137,10 +168,11 @@ export class Supervisor extends EventEmitter {
    */
   async reload (next: Config): Promise<void> {
     const prev = this.#config;
-    if (JSON.stringify(storeOptions(prev)) !== JSON.stringify(storeOptions(next))) {
-      this.#log.warn({ before: storeOptions(prev), after: storeOptions(next) }, 'session_cache size or entry size changed: the new cache starts empty');
-      this.#store = SharedMemoryStore.create(storeOptions(next));
+    if (!sameGeometry(sessionStoreOptions(prev), sessionStoreOptions(next))) {
+      this.#log.warn({ before: sessionStoreOptions(prev), after: sessionStoreOptions(next) }, 'session_cache.size or max_entry_bytes changed: the new cache starts empty');
+      this.#store = SharedMemoryStore.create(sessionStoreOptions(next));
     }
+    this.#syncTables(prev, next);
     if (next.tickets.keep !== prev.tickets.keep) {
       const keys = SharedTicketKeys.create(next.tickets.keep + 1);
       keys.replace(this.#keys.keys().slice(0, next.tickets.keep + 1));
@@ -176,6 +208,14 @@ export class Supervisor extends EventEmitter {
     await Promise.all(this.#slots.map((s) => this.#stopSlot(s, this.#config.global.shutdown_timeout)));
     await this.#store.close();
     this.#log.info('warmshake stopped');
+  }
+
+  /** Makes worker `index` die of an uncaught exception (`debug dev panic`); false if there is none. */
+  panic (index: number): boolean {
+    const slot = this.#slots[index];
+    if (!slot || slot.state !== 'running') return false;
+    slot.worker.postMessage({ type: 'panic' } satisfies ToWorker);
+    return true;
   }
 
   /** Tells every worker a server went up or down (health checks run here, once). */

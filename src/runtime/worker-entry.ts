@@ -8,7 +8,7 @@ import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger } from './logger.ts';
 import { observe } from './observe.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
-import { threadSessionStore } from './stores.ts';
+import { threadSessionStore, threadStickTable } from './stores.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -16,7 +16,9 @@ const log = createLogger(init.config.global.log, { worker: init.index });
 const counters = SharedCounters.attach(init.shared.counters);
 observe(counters, log);
 const store = threadSessionStore(init.config, init.shared.store, log);
-const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys) });
+const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.name])
+  .map((f) => [f.name, threadStickTable(init.config, f, init.shared.tables[f.name], log)]));
+const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0 });
 const send = (message: FromWorker): void => port.postMessage(message);
 
 listenAll(set).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
@@ -28,9 +30,12 @@ port.on('message', (message: ToWorker) => {
   if (message.type === 'stop') {
     closeAll(set, message.drain).then(async () => {
       await store.close();
+      for (const table of tables.values()) await table.close();
       log.flush();
       send({ type: 'stopped' });
     });
+  } else if (message.type === 'panic') {
+    setImmediate(() => { throw new Error(`panic requested for worker ${init.index}`); });
   } else if (message.type === 'server-state') {
     const server = set.pools.get(message.backend)?.servers().find((s) => s.config.name === message.server);
     if (server) set.pools.get(message.backend)!.setUp(server, message.up, message.reason);

@@ -33,7 +33,9 @@ export interface SClientOptions {
 
 /** One `openssl s_client` run; `reused` counts the connections that said `Reused`. */
 export async function sClient (o: SClientOptions): Promise<Run & { reused: number; fresh: number }> {
-  const args = ['s_client', '-connect', `127.0.0.1:${o.port}`, o.tls === '1.2' ? '-tls1_2' : '-tls1_3', '-ign_eof'];
+  const args = ['s_client', '-connect', `127.0.0.1:${o.port}`, o.tls === '1.2' ? '-tls1_2' : '-tls1_3'];
+  // Wait for the server to close (and its TLS 1.3 tickets to arrive) unless only reconnecting.
+  if (!o.reconnect) args.push('-ign_eof');
   if (o.servername) args.push('-servername', o.servername);
   if (o.sessOut) args.push('-sess_out', o.sessOut);
   if (o.sessIn) args.push('-sess_in', o.sessIn);
