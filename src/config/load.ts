@@ -3,6 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigInvalidError } from '../errors.ts';
 import { secretFileProblem, unreadable } from './files.ts';
+import { totalmem } from 'node:os';
+import { createSecureContext } from 'node:tls';
+import { sharedStoreBytes } from '../session-cache/shared-memory-store.ts';
 import { validateConfig } from './schema.ts';
 import type { Config } from './types.ts';
 
@@ -35,6 +38,49 @@ export function deepFreeze<T> (value: T): T {
   return value;
 }
 
+/** Share of this machine's memory the shared stores may take: beyond it, swap or the OOM killer. */
+const MAX_MEMORY_SHARE = 0.75;
+
+/** Problems with what the config asks of this machine: shared memory the caches would need. */
+export function resourceProblems (config: Config, memory = totalmem()): string[] {
+  const problems: string[] = [];
+  const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`;
+  const c = config.session_cache;
+  const cache = sharedStoreBytes({ size: c.size, lifetime: c.lifetime, maxEntryBytes: c.max_entry_bytes, maxKeyBytes: 64 });
+  let total = cache;
+  const where: string[] = [`session_cache.size: ${c.size} sessions need ${mb(cache)}`];
+  config.frontends.forEach((f, i) => {
+    if (!f.persist) return;
+    const bytes = sharedStoreBytes({ size: f.persist.size, lifetime: f.persist.expire, maxEntryBytes: 64, maxKeyBytes: 64 });
+    total += bytes;
+    where.push(`frontends[${i}].persist.size: ${f.persist.size} entries need ${mb(bytes)}`);
+  });
+  if (total > memory * MAX_MEMORY_SHARE) {
+    problems.push(`${where.join('; ')}: ${mb(total)} of shared memory in all, more than ${MAX_MEMORY_SHARE * 100}% of this machine's ${mb(memory)}`);
+  }
+  return problems;
+}
+
+/** Cipher strings OpenSSL cannot use, found now rather than by the first client. */
+export function cipherProblems (config: Config): string[] {
+  const problems: string[] = [];
+  const tryList = (path: string, list: string, ciphers: string): void => {
+    try {
+      createSecureContext({ ciphers });
+    } catch (err) {
+      problems.push(`${path}: OpenSSL knows no cipher in ${JSON.stringify(list)} (${(err as Error).message.replace(/^error:[0-9A-F]+:SSL routines::/, '')}); see openssl ciphers -v`);
+    }
+  };
+  config.frontends.forEach((f, i) => {
+    if (f.mode !== 'terminate') return;
+    tryList(`frontends[${i}].ciphers`, f.ciphers, f.ciphers);
+    // Node takes TLS 1.3 suites in the same string, told apart by their TLS_ prefix.
+    if (f.ciphersuites.split(':').some((c) => !c.startsWith('TLS_'))) problems.push(`frontends[${i}].ciphersuites: TLS 1.3 suites start with TLS_, got ${JSON.stringify(f.ciphersuites)}`);
+    else tryList(`frontends[${i}].ciphersuites`, f.ciphersuites, `${f.ciphersuites}:${f.ciphers}`);
+  });
+  return problems;
+}
+
 /** Parses YAML text and validates it; throws ConfigInvalidError listing every problem. */
 export function parseConfig (text: string, source: string, baseDir: string): LoadResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -43,7 +89,7 @@ export function parseConfig (text: string, source: string, baseDir: string): Loa
   }
   const { config, errors, warnings } = validateConfig(doc.toJS(), baseDir, source);
   if (!config) throw new ConfigInvalidError(errors);
-  const problems = fileProblems(config);
+  const problems = [...resourceProblems(config), ...cipherProblems(config), ...fileProblems(config)];
   if (problems.length > 0) throw new ConfigInvalidError(problems);
   return { config: deepFreeze(config), warnings };
 }

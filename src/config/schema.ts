@@ -71,6 +71,7 @@ const frontend = object({
     expire: field(duration(1000), { default: 1_800_000 }),
     fallback: field(balance),
     redis: field(boolean, { default: false }),
+    probe_every: field(duration(0), { default: 60_000 }),
   })),
   min_version: field(version, { default: 'TLSv1.2' }),
   max_version: field(version, { default: 'TLSv1.3' }),

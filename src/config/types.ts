@@ -62,6 +62,8 @@ export interface PersistConfig {
   fallback?: BalanceAlgorithm;
   /** Share the stick table through session_cache.redis. */
   redis: boolean;
+  /** ms between handshakes warmshake makes to each server to learn its ticket key name (0 = never). Default 60 s. */
+  probe_every?: number;
 }
 
 export interface LimitsConfig {

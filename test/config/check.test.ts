@@ -39,6 +39,8 @@ test('bad files: exit 1 naming each problem by its path', async (t) => {
     ['unknown key', `${good(cert)}\nsession_cach: { size: 10 }\n`, /^session_cach: unknown key, use session_cache instead$/m],
     ['bad port', good(cert).replace('127.0.0.1:8443', '127.0.0.1:70000'), /^frontends\[0\]\.bind: expected HOST:PORT/m],
     ['missing cert file', good({ ...cert, cert: join(dir, 'nope.crt') }), /^frontends\[0\]\.certificates\[0\]\.cert: .*nope\.crt does not exist$/m],
+    ['unknown cipher', good(cert).replace('backend: app', 'backend: app\n    ciphers: ECDHE+NOSUCH'), /^frontends\[0\]\.ciphers: OpenSSL knows no cipher in "ECDHE\+NOSUCH"/m],
+    ['unknown tls 1.3 suite', good(cert).replace('backend: app', 'backend: app\n    ciphersuites: TLS_NOSUCH_SHA256'), /^frontends\[0\]\.ciphersuites: OpenSSL knows no cipher in "TLS_NOSUCH_SHA256"/m],
     ['missing backend', good(cert).replace('backend: app', 'backend: ghost'), /^frontends\[0\]\.backend: no backend named "ghost"$/m],
   ];
   for (const [name, text, expected] of cases) {

@@ -75,3 +75,14 @@ test('cross-references: unknown backend, duplicate names, mode-specific keys', (
   assert.ok(errors.some((e) => e.startsWith('frontends[0].persist: only for mode passthrough')), errors.join('\n'));
   assert.ok(errors.some((e) => e.startsWith('frontends[1].bind: 127.0.0.1:8443 is already bound')), errors.join('\n'));
 });
+
+test('a cache that would not fit in memory is refused, naming the size and the memory', async () => {
+  const { resourceProblems } = await import('../../src/config/load.ts');
+  const raw = { ...minimal(), session_cache: { size: 50_000_000 } };
+  const { config } = validateConfig(raw, '/', 'test');
+  assert.ok(config);
+  const problems = resourceProblems(config, 2 * 1024 ** 3);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /^session_cache\.size: 50000000 sessions need [\d.]+ MB: [\d.]+ MB of shared memory in all, more than 75% of this machine's 2048\.0 MB$/);
+  assert.deepEqual(resourceProblems({ ...config, session_cache: { ...config.session_cache, size: 100_000 } }, 2 * 1024 ** 3), []);
+});
