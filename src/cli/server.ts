@@ -36,6 +36,8 @@ export async function startServer (configPath: string | undefined, cwd: string):
   const supervisor = new Supervisor(config, log);
   await supervisor.start();
   let admin: Admin | undefined = await startAdmin(supervisor, log);
+  // Said once everything answers, admin included: scripts and tests wait for this line.
+  log.info({ workers: config.global.workers, ports: supervisor.ports, admin: config.global.admin }, 'warmshake is serving');
   if (demo) log.info('demo: curl -k https://127.0.0.1:8443/ , stats at http://127.0.0.1:9000/');
 
   return {

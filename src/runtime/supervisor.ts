@@ -12,6 +12,7 @@ import { SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
+import { openRedisLink, type RedisLink } from './redis-link.ts';
 import { sessionStoreOptions, stickTableOptions } from './stores.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
 
@@ -49,6 +50,7 @@ export class Supervisor extends EventEmitter {
   #keys: SharedTicketKeys;
   #counters = SharedCounters.create();
   #rotation: TicketRotation;
+  #redis: RedisLink | undefined;
   #slots: Slot[] = [];
   #stopping = false;
   readonly started = Date.now();
@@ -93,7 +95,8 @@ export class Supervisor extends EventEmitter {
   }
 
   async start (): Promise<void> {
-    await this.#rotation.start();
+    this.#redis = await openRedisLink(this.#config, this.#log);
+    await this.#rotation.reconfigure(this.#keys, this.#config, this.#redis?.client);
     const slots = Array.from({ length: this.#config.global.workers }, (_, i) => this.#spawn(i, this.#config, 0));
     this.#slots = slots.map((s) => s.slot);
     try {
@@ -101,10 +104,11 @@ export class Supervisor extends EventEmitter {
     } catch (err) {
       this.#stopping = true;
       this.#rotation.stop();
+      await this.#redis?.close();
       await Promise.all(this.#slots.map((s) => s.worker.terminate()));
       throw new StartupError((err as Error).message, { cause: err });
     }
-    this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'warmshake is serving');
+    this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'workers started');
   }
 
   #spawn (index: number, config: Config, restarts: number): { slot: Slot; ready: Promise<void> } {
@@ -179,7 +183,9 @@ export class Supervisor extends EventEmitter {
       this.#keys = keys;
     }
     this.#config = next;
-    await this.#rotation.reconfigure(this.#keys, next);
+    await this.#redis?.close();
+    this.#redis = await openRedisLink(next, this.#log);
+    await this.#rotation.reconfigure(this.#keys, next, this.#redis?.client);
     const count = next.global.workers;
     for (let i = 0; i < Math.max(count, this.#slots.length); i++) {
       const old = this.#slots[i];
@@ -205,6 +211,7 @@ export class Supervisor extends EventEmitter {
   async stop (): Promise<void> {
     this.#stopping = true;
     this.#rotation.stop();
+    await this.#redis?.close();
     await Promise.all(this.#slots.map((s) => this.#stopSlot(s, this.#config.global.shutdown_timeout)));
     await this.#store.close();
     this.#log.info('warmshake stopped');

@@ -2,7 +2,7 @@
 // operator rotates it), Redis (every node shares one ring; one node rotates it under a
 // lock), or this process alone (a fresh key every `rotate_every`).
 import type { Config } from '../config/types.ts';
-import { createRedisClient } from '../session-cache/redis-client.ts';
+import type { RedisClient } from '../session-cache/redis-client.ts';
 import { Sealer } from '../session-cache/seal.ts';
 import { RedisTicketKeys } from '../tls/redis-ticket-keys.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
@@ -12,17 +12,22 @@ import type { Logger } from './logger.ts';
 
 export type KeySource = 'file' | 'redis' | 'local';
 
+const REDIS_POLL = 2000;
+
 export class TicketRotation {
   #ring: SharedTicketKeys;
   #config: Config;
   #log: Logger;
   #timer: NodeJS.Timeout | undefined;
-  #redis: { keys: RedisTicketKeys; close: () => Promise<unknown> } | undefined;
+  #client: RedisClient | undefined;
+  #redis: RedisTicketKeys | undefined;
 
-  constructor (ring: SharedTicketKeys, config: Config, log: Logger) {
+  /** `client`: the main thread's Redis connection, when session_cache.redis is set. */
+  constructor (ring: SharedTicketKeys, config: Config, log: Logger, client?: RedisClient) {
     this.#ring = ring;
     this.#config = config;
     this.#log = log;
+    this.#client = client;
   }
 
   get source (): KeySource {
@@ -32,18 +37,15 @@ export class TicketRotation {
 
   async start (): Promise<void> {
     const { tickets, session_cache: cache } = this.#config;
-    if (this.source === 'redis' && cache.redis) {
-      const client = createRedisClient(cache.redis);
-      this.#redis = {
-        keys: new RedisTicketKeys(client, Sealer.fromKeyFiles(cache.redis.key_file), {
-          prefix: cache.redis.prefix, keep: tickets.keep, rotateEvery: tickets.rotate_every, nodeId: `${process.pid}-${Date.now()}`,
-        }),
-        close: () => client.quit().catch(() => client.disconnect()),
-      };
+    if (this.source === 'redis' && cache.redis && this.#client) {
+      this.#redis = new RedisTicketKeys(this.#client, Sealer.fromKeyFiles(cache.redis.key_file), {
+        prefix: cache.redis.prefix, keep: tickets.keep, rotateEvery: tickets.rotate_every, nodeId: `${process.pid}-${Date.now()}`,
+      });
     }
     await this.#refresh(false);
-    // Redis: look often, so a rotation made by another node arrives within seconds.
-    const every = this.source === 'redis' ? Math.min(tickets.rotate_every, 10_000) : tickets.rotate_every;
+    // Redis: look often (one GET), so a rotation made by another node arrives within
+    // REDIS_POLL; until then a ticket under the new key that roams here is one full handshake.
+    const every = this.source === 'redis' ? Math.min(tickets.rotate_every, REDIS_POLL) : tickets.rotate_every;
     if (this.source !== 'file') {
       this.#timer = setInterval(() => { void this.#refresh(false); }, every);
       this.#timer.unref();
@@ -51,10 +53,11 @@ export class TicketRotation {
   }
 
   /** Called on reload with the (possibly new) ring. */
-  async reconfigure (ring: SharedTicketKeys, config: Config): Promise<void> {
+  async reconfigure (ring: SharedTicketKeys, config: Config, client?: RedisClient): Promise<void> {
     this.stop();
     this.#ring = ring;
     this.#config = config;
+    this.#client = client;
     await this.start();
   }
 
@@ -69,7 +72,7 @@ export class TicketRotation {
       if (this.source === 'file') {
         this.#ring.replace(readTicketKeyFile(tickets.key_file!).slice(0, tickets.keep + 1));
       } else if (this.#redis) {
-        const keys = force ? await this.#redis.keys.rotateNow() : await this.#redis.keys.sync(Date.now());
+        const keys = force ? await this.#redis.rotateNow() : await this.#redis.sync(Date.now());
         if (keys) this.#ring.replace(keys);
         else if (this.#ring.keys().length === 0) this.#ring.push(generateTicketKey());
       } else if (force || this.#ring.keys().length === 0 || Date.now() - this.#ring.keys()[0].created >= tickets.rotate_every) {
@@ -87,7 +90,6 @@ export class TicketRotation {
   stop (): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    void this.#redis?.close();
     this.#redis = undefined;
   }
 }

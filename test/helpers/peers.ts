@@ -47,7 +47,8 @@ export async function sClient (o: SClientOptions): Promise<Run & { reused: numbe
 
 const PY_CLIENT = String.raw`
 import json, socket, ssl, sys
-port, version, count, sni = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ports, version, count, sni = [int(p) for p in sys.argv[1].split(',')], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+source = sys.argv[5] if len(sys.argv) > 5 else None
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
@@ -57,7 +58,8 @@ ctx.maximum_version = v
 session = None
 out = []
 for i in range(count):
-    with socket.create_connection(('127.0.0.1', port)) as raw:
+    port = ports[i % len(ports)]
+    with socket.create_connection(('127.0.0.1', port), source_address=(source, 0) if source else None) as raw:
         with ctx.wrap_socket(raw, server_hostname=sni, session=session) as s:
             s.sendall(b'GET / HTTP/1.0\r\n\r\n')
             while s.recv(65536):
@@ -67,9 +69,14 @@ for i in range(count):
 print(json.dumps(out))
 `;
 
-/** Python's ssl module reconnecting `count` times with the last session; one boolean per connection. */
-export async function pythonResume (port: number, version: '1.2' | '1.3', count: number, sni = 'localhost'): Promise<boolean[]> {
-  const r = await run('python3', ['-c', PY_CLIENT, String(port), version, String(count), sni]);
+/**
+ * Python's ssl module reconnecting `count` times with the last session, one boolean
+ * (session_reused) per connection; several ports are taken in turn (a client roaming
+ * over nodes); `source` binds the client to a loopback address such as 127.0.0.7.
+ */
+export async function pythonResume (port: number | number[], version: '1.2' | '1.3', count: number, sni = 'localhost', source?: string): Promise<boolean[]> {
+  const ports = Array.isArray(port) ? port.join(',') : String(port);
+  const r = await run('python3', ['-c', PY_CLIENT, ports, version, String(count), sni, ...(source ? [source] : [])]);
   if (r.code !== 0) throw new Error(`python client failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as boolean[];
 }
