@@ -1,0 +1,244 @@
+// A backend's servers: which are up, how many connections each holds, which one takes
+// the next connection, and the connect itself with failover to the next server. Up/down
+// follows HAProxy's rise/fall: `fall` failures in a row (health checks, or connects from
+// live traffic) take a server down, `rise` successful checks in a row bring it back.
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect as tcpConnect, isIP } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { BackendConfig, ServerConfig } from '../config/types.ts';
+import { WarmshakeError } from '../errors.ts';
+import { createBalancer } from './algorithms.ts';
+import type { Balancer } from './algorithms.ts';
+import { HealthMonitor } from './health-check.ts';
+
+export interface ServerState {
+  readonly config: ServerConfig;
+  up: boolean;
+  /** Connections open now, counting connects in progress (so leastconn sees a burst). */
+  active: number;
+  /** Connections made since start. */
+  total: number;
+  /** Connects from live traffic that failed since start (HAProxy's `econ`). */
+  failures: number;
+}
+
+export interface StateChange {
+  backend: string;
+  server: ServerState;
+  up: boolean;
+  reason: string;
+}
+
+export interface PoolOptions {
+  /** ms to wait for a connect (and, to a TLS server, its handshake) when `connect` is not told. */
+  connectTimeout: number;
+  /** Health checks send a PROXY v2 LOCAL header first (the frontend sends PROXY headers). */
+  checkSendProxy: boolean;
+}
+
+export const DEFAULT_POOL_OPTIONS: PoolOptions = {
+  connectTimeout: 5000,
+  checkSendProxy: false,
+};
+
+export interface PoolConnectOptions {
+  connectTimeout?: number;
+  /** Try this server first if it is up (stick table, persistence); weight 0 does not stop it. */
+  prefer?: ServerState;
+  /** Plain TCP even to a server with `tls` (pass-through relays the client's own TLS). */
+  raw?: boolean;
+}
+
+/** Every server of a backend is down or failed to connect; `attempts` says why for each one tried. */
+export class BackendUnavailableError extends WarmshakeError {
+  readonly backend: string;
+  readonly attempts: ReadonlyArray<{ server: string; reason: string }>;
+  constructor (backend: string, attempts: ReadonlyArray<{ server: string; reason: string }>, message: string) {
+    super('WS_ERR_BACKEND_UNAVAILABLE', message);
+    this.backend = backend;
+    this.attempts = attempts;
+  }
+}
+
+type PoolEvents = { state: [StateChange] };
+
+interface Streak { successes: number; failures: number }
+
+const describe = (s: ServerState): string => `${s.config.name} (${s.config.address.host}:${s.config.address.port})`;
+
+export class BackendPool extends EventEmitter<PoolEvents> {
+  readonly name: string;
+  #config: BackendConfig;
+  #options: PoolOptions;
+  #servers: readonly ServerState[];
+  #balancer: Balancer;
+  #streaks = new Map<ServerState, Streak>();
+  #ca = new Map<string, Buffer>();
+  #monitor: HealthMonitor | undefined;
+
+  constructor (config: BackendConfig, options: Partial<PoolOptions> = {}) {
+    super();
+    this.name = config.name;
+    this.#config = config;
+    this.#options = { ...DEFAULT_POOL_OPTIONS, ...options };
+    // Servers start up, as in HAProxy: a fresh process should not refuse traffic while
+    // the first round of checks runs; `fall` failures take a dead one out quickly.
+    this.#servers = config.servers.map((server) => ({ config: server, up: true, active: 0, total: 0, failures: 0 }));
+    for (const s of this.#servers) this.#streaks.set(s, { successes: 0, failures: 0 });
+    this.#balancer = createBalancer(config.balance);
+  }
+
+  servers (): readonly ServerState[] {
+    return this.#servers;
+  }
+
+  /**
+   * Picks a server by the backend's algorithm among the ones up with a weight above 0
+   * ('source' hashes the client address: one address keeps one server while the set is
+   * unchanged); `exclude` skips servers already tried.
+   */
+  pick (clientAddress: string, exclude?: ReadonlySet<ServerState>): ServerState | undefined {
+    const candidates = this.#servers.filter((s) => s.up && s.config.weight > 0 && !exclude?.has(s));
+    return this.#balancer.pick(candidates, clientAddress);
+  }
+
+  /**
+   * Connects to a picked server; on failure or timeout tries the next one not yet tried.
+   * Rejects with BackendUnavailableError naming every server tried and why.
+   */
+  async connect (clientAddress: string, options: PoolConnectOptions = {}): Promise<{ socket: Socket; server: ServerState }> {
+    const timeout = options.connectTimeout ?? this.#options.connectTimeout;
+    const tried = new Set<ServerState>();
+    const attempts: Array<{ server: string; reason: string }> = [];
+    const prefer = options.prefer;
+    let next = prefer?.up && this.#servers.includes(prefer) ? prefer : this.pick(clientAddress, tried);
+    while (next) {
+      const server = next;
+      tried.add(server);
+      server.active++;
+      try {
+        const socket = await this.#open(server, timeout, options.raw === true);
+        server.total++;
+        socket.once('close', () => { server.active--; });
+        this.#record(server, undefined);
+        return { socket, server };
+      } catch (err) {
+        server.active--;
+        server.failures++;
+        const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        attempts.push({ server: server.config.name, reason });
+        // Live traffic is a passive check, but only where active checks exist to bring
+        // the server back: otherwise a blip would take it out for good.
+        if (this.#config.health_check) this.#record(server, `connect failed: ${reason}`);
+      }
+      next = this.pick(clientAddress, tried);
+    }
+    const failed = attempts.map((a) => {
+      const s = this.#servers.find((x) => x.config.name === a.server)!;
+      return `${describe(s)}: ${a.reason}`;
+    });
+    const down = this.#servers.filter((s) => !tried.has(s)).map((s) => `${describe(s)}: ${s.up ? 'weight 0' : 'down'}`);
+    const message = attempts.length === 0
+      ? `backend ${this.name}: no server is available (${down.join(', ')})`
+      : `backend ${this.name}: every server failed (${[...failed, ...down].join(', ')})`;
+    throw new BackendUnavailableError(this.name, attempts, message);
+  }
+
+  /** Marks a server up or down (health checks, the pass-through learner); emits 'state' on a change. */
+  setUp (server: ServerState, up: boolean, reason: string): void {
+    const streak = this.#streaks.get(server);
+    if (!streak) throw new RangeError(`setUp: ${server.config.name} is not a server of backend ${this.name}`);
+    streak.successes = 0;
+    streak.failures = 0;
+    if (server.up === up) return;
+    server.up = up;
+    this.emit('state', { backend: this.name, server, up, reason });
+  }
+
+  /** Starts the active checks when the backend has `health_check`; otherwise does nothing. */
+  startHealthChecks (): void {
+    const check = this.#config.health_check;
+    if (!check || this.#monitor?.running) return;
+    const targets = this.#servers.map((server) => ({
+      address: server.config.address,
+      tls: server.config.tls,
+      report: (reason: string | undefined) => this.#record(server, reason),
+    }));
+    this.#monitor = new HealthMonitor(check, targets, this.#options.checkSendProxy);
+    this.#monitor.start();
+  }
+
+  stop (): void {
+    this.#monitor?.stop();
+    this.#monitor = undefined;
+  }
+
+  /** One check or connect result (undefined = success) counted against rise/fall. */
+  #record (server: ServerState, failure: string | undefined): void {
+    const streak = this.#streaks.get(server)!;
+    const check = this.#config.health_check;
+    if (failure === undefined) {
+      streak.failures = 0;
+      if (!server.up && ++streak.successes >= (check?.rise ?? 1)) {
+        this.setUp(server, true, `${streak.successes} successful checks in a row`);
+      }
+    } else {
+      streak.successes = 0;
+      if (server.up && ++streak.failures >= (check?.fall ?? 1)) {
+        this.setUp(server, false, `${streak.failures} failures in a row, last: ${failure}`);
+      }
+    }
+  }
+
+  #open (server: ServerState, timeout: number, raw: boolean): Promise<Socket> {
+    const { host, port } = server.config.address;
+    const tls = raw ? undefined : server.config.tls;
+    return new Promise((resolve, reject) => {
+      // allowHalfOpen: the splice forwards a client's half-close and still relays the answer.
+      const socket = tcpConnect({ host, port, allowHalfOpen: true, noDelay: true });
+      let current: Socket = socket;
+      const fail = (err: Error): void => {
+        clearTimeout(timer);
+        current.destroy();
+        socket.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeout} ms`)), timeout);
+      const ready = (): void => {
+        clearTimeout(timer);
+        socket.removeListener('error', fail);
+        current.removeListener('error', fail);
+        // The TLS socket reports its transport's errors itself; keep the raw one from
+        // throwing when nobody else listens to it.
+        if (current !== socket) socket.on('error', () => {});
+        resolve(current);
+      };
+      socket.once('error', fail);
+      socket.once('connect', () => {
+        if (!tls) { ready(); return; }
+        let ca: Buffer | undefined;
+        try {
+          ca = tls.ca ? this.#readCa(tls.ca) : undefined;
+        } catch (err) {
+          fail(err as Error);
+          return;
+        }
+        const servername = tls.servername ?? (isIP(host) ? undefined : host);
+        current = tlsConnect({ socket, servername, ca, rejectUnauthorized: tls.verify });
+        current.once('error', fail);
+        current.once('secureConnect', ready);
+      });
+    });
+  }
+
+  #readCa (file: string): Buffer {
+    let ca = this.#ca.get(file);
+    if (!ca) {
+      ca = readFileSync(file);
+      this.#ca.set(file, ca);
+    }
+    return ca;
+  }
+}
