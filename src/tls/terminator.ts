@@ -118,16 +118,17 @@ export class Terminator {
     raw.once('close', () => { if (current === raw) release(); });
     const started = performance.now();
     let settled = false;
-    const fail = (stage: ConnectionErrorEvent['stage'], reason: string, socket: Socket = raw): void => {
+    let tls: TLSSocket | undefined;
+    const fail = (stage: ConnectionErrorEvent['stage'], reason: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       this.#error(client, stage, reason);
-      socket.destroy();
-      raw.destroy();
+      // Only the outermost socket: destroying a raw socket and then the TLSSocket over it
+      // crashes Node 24 (nodejs/node#49327).
+      (tls ?? raw).destroy();
     };
-    let tls: TLSSocket | undefined;
-    const timer = setTimeout(() => fail('timeout', `handshake not done within ${f.timeout.handshake} ms`, tls), f.timeout.handshake);
+    const timer = setTimeout(() => fail('timeout', `handshake not done within ${f.timeout.handshake} ms`), f.timeout.handshake);
 
     readClientHello(raw, { maxBytes: f.limits.max_client_hello, maxRecords: f.limits.max_client_hello_records }, (outcome) => {
       if (!outcome.ok) { fail('client_hello', outcome.reason); return; }
@@ -157,10 +158,10 @@ export class Terminator {
       this.#sockets.add(socket);
       current = socket;
       socket.once('close', release);
-      const onError = (err: Error): void => fail('handshake', err.message, socket);
+      const onError = (err: Error): void => fail('handshake', err.message);
       socket.on('_tlsError', onError);
       socket.on('error', onError);
-      socket.once('close', () => fail('handshake', 'client closed the connection during the handshake', socket));
+      socket.once('close', () => fail('handshake', 'client closed the connection during the handshake'));
       socket.once('secure', () => {
         if (settled) return;
         settled = true;
