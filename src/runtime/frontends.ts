@@ -30,7 +30,10 @@ export interface FrontendSet {
 }
 
 export function buildFrontends (config: Config, services: ThreadServices): FrontendSet {
-  const pools = new Map(config.backends.map((b) => [b.name, new BackendPool(b)]));
+  // A backend that expects the PROXY header from some frontend gets it from health checks too (LOCAL).
+  const usesProxy = (backend: string): boolean => config.frontends.some((f) => f.send_proxy !== undefined &&
+    (f.backend === backend || f.use_backend.some((r) => r.backend === backend)));
+  const pools = new Map(config.backends.map((b) => [b.name, new BackendPool(b, { checkSendProxy: usesProxy(b.name) })]));
   const frontends: Frontend[] = config.frontends.map((f) => f.mode === 'terminate'
     ? new Terminator({
       frontend: f,

@@ -19,8 +19,7 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'stop'; drain: number }
   /** HAProxy's `debug dev panic`: the worker dies of an uncaught exception, to prove recovery. */
-  | { type: 'panic' }
-  | { type: 'server-state'; backend: string; server: string; up: boolean; reason: string };
+  | { type: 'panic' };
 
 export type FromWorker =
   | { type: 'ready'; ports: Record<string, number> }

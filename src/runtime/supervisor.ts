@@ -224,9 +224,4 @@ export class Supervisor extends EventEmitter {
     slot.worker.postMessage({ type: 'panic' } satisfies ToWorker);
     return true;
   }
-
-  /** Tells every worker a server went up or down (health checks run here, once). */
-  broadcast (message: ToWorker): void {
-    for (const s of this.#slots) if (s.state !== 'stopping') s.worker.postMessage(message);
-  }
 }

@@ -3,7 +3,7 @@
 // memory handed over by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { SharedCounters } from './counters.ts';
+import { metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger } from './logger.ts';
 import { observe } from './observe.ts';
@@ -21,6 +21,17 @@ const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.
 const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0 });
 const send = (message: FromWorker): void => port.postMessage(message);
 
+// Each thread checks its own servers: its up/down state also follows the connects that
+// failed in this thread, and only its own checks can bring such a server back.
+for (const pool of set.pools.values()) {
+  for (const server of pool.servers()) counters.set(metricKey('warmshake_server_up', { backend: pool.name, server: server.config.name }), server.up ? 1 : 0);
+  pool.on('state', ({ backend, server, up, reason }) => {
+    counters.set(metricKey('warmshake_server_up', { backend, server: server.config.name }), up ? 1 : 0);
+    log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
+  });
+  pool.startHealthChecks();
+}
+
 listenAll(set).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
   log.error({ err: err.message }, 'worker could not start its frontends');
   send({ type: 'failed', message: err.message });
@@ -36,8 +47,5 @@ port.on('message', (message: ToWorker) => {
     });
   } else if (message.type === 'panic') {
     setImmediate(() => { throw new Error(`panic requested for worker ${init.index}`); });
-  } else if (message.type === 'server-state') {
-    const server = set.pools.get(message.backend)?.servers().find((s) => s.config.name === message.server);
-    if (server) set.pools.get(message.backend)!.setUp(server, message.up, message.reason);
   }
 });
