@@ -62,7 +62,10 @@ export class BackendUnavailableError extends WarmshakeError {
   }
 }
 
-type PoolEvents = { state: [StateChange] };
+/** One connect attempt to one server, for counters (HAProxy's stot and econ). */
+export interface ConnectAttempt { backend: string; server: ServerState; ok: boolean; reason?: string }
+
+type PoolEvents = { state: [StateChange]; attempt: [ConnectAttempt] };
 
 interface Streak { successes: number; failures: number }
 
@@ -123,12 +126,14 @@ export class BackendPool extends EventEmitter<PoolEvents> {
         server.total++;
         socket.once('close', () => { server.active--; });
         this.#record(server, undefined);
+        this.emit('attempt', { backend: this.name, server, ok: true });
         return { socket, server };
       } catch (err) {
         server.active--;
         server.failures++;
         const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         attempts.push({ server: server.config.name, reason });
+        this.emit('attempt', { backend: this.name, server, ok: false, reason });
         // Live traffic is a passive check, but only where active checks exist to bring
         // the server back: otherwise a blip would take it out for good.
         if (this.#config.health_check) this.#record(server, `connect failed: ${reason}`);

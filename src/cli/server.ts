@@ -6,7 +6,7 @@ import { startAdmin, type Admin } from '../admin/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { startDemo, type Demo } from '../runtime/demo.ts';
-import { createLogger, type Logger } from '../runtime/logger.ts';
+import { createLogger, openSyslog, type Logger } from '../runtime/logger.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { versions } from '../version.ts';
 
@@ -30,7 +30,8 @@ export async function startServer (configPath: string | undefined, cwd: string):
     config = demo.config;
   }
   // No `worker` binding: lines without one come from the main thread.
-  const log = createLogger(config.global.log);
+  const syslog = openSyslog(config.global.log);
+  const log = createLogger(config.global.log, {}, syslog);
   log.info({ ...versions(), config: config.source, workers: config.global.workers }, 'warmshake starting');
   for (const w of warnings) log.warn(w);
   const supervisor = new Supervisor(config, log);
@@ -69,6 +70,7 @@ export async function startServer (configPath: string | undefined, cwd: string):
       await supervisor.stop();
       await demo?.close();
       log.flush();
+      syslog?.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 // pino with an asynchronous destination: a handshake never waits on a write(2).
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogConfig } from '../config/types.ts';
+import { createSyslogStream, type SyslogStream } from './syslog.ts';
 
 export type { Logger };
 
@@ -20,8 +21,17 @@ function textStream (inner: DestinationStream): DestinationStream {
   };
 }
 
-export function createLogger (config: Pick<LogConfig, 'level' | 'format'>, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
-  const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
-  const stream = config.format === 'text' ? textStream(dest) : dest;
+/** The syslog destination `log.syslog` asks for, if any (the caller closes it). */
+export function openSyslog (config: Pick<LogConfig, 'syslog'>): SyslogStream | undefined {
+  return config.syslog ? createSyslogStream({ target: config.syslog.target, facility: config.syslog.facility }) : undefined;
+}
+
+/** Logs to stdout (asynchronously), and also to `also` (syslog) when given. */
+export function createLogger (config: Pick<LogConfig, 'level' | 'format'>, bindings: Record<string, unknown> = {}, also?: DestinationStream): Logger {
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 0 });
+  const format = (d: DestinationStream): DestinationStream => config.format === 'text' ? textStream(d) : d;
+  const out = format(stdout);
+  const extra = also && format(also);
+  const stream: DestinationStream = extra ? { write: (line: string) => { out.write(line); extra.write(line); } } : out;
   return pino({ level: config.level, base: bindings, timestamp: pino.stdTimeFunctions.epochTime }, stream);
 }

@@ -8,7 +8,7 @@ import type { Config } from '../config/types.ts';
 import { StartupError } from '../errors.ts';
 import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { SharedCounters } from './counters.ts';
+import { metricKey, SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
@@ -22,6 +22,8 @@ const MAX_BACKOFF = 10_000;
 interface Slot {
   index: number;
   worker: Worker;
+  /** Captured at spawn: `worker.threadId` reads -1 once the thread has exited. */
+  threadId: number;
   config: Config;
   state: 'starting' | 'running' | 'stopping';
   started: number;
@@ -90,13 +92,26 @@ export class Supervisor extends EventEmitter {
     return this.#slots.find((s) => s.state === 'running')?.ports ?? {};
   }
 
+  /** Up/down of every server, as the workers' health checks last published it. */
+  servers (): Array<{ backend: string; server: string; up: boolean }> {
+    return this.#config.backends.flatMap((b) => b.servers.map((s) => {
+      const key = metricKey('warmshake_server_up', { backend: b.name, server: s.name });
+      return { backend: b.name, server: s.name, up: this.#counters.snapshot().has(key) ? this.#counters.get(key) === 1 : true };
+    }));
+  }
+
   workers (): WorkerInfo[] {
-    return this.#slots.map((s) => ({ index: s.index, threadId: s.worker.threadId, state: s.state, uptime: Date.now() - s.started, restarts: s.restarts }));
+    return this.#slots.map((s) => ({ index: s.index, threadId: s.threadId, state: s.state, uptime: Date.now() - s.started, restarts: s.restarts }));
   }
 
   async start (): Promise<void> {
     this.#redis = await openRedisLink(this.#config, this.#log);
-    await this.#rotation.reconfigure(this.#keys, this.#config, this.#redis?.client);
+    try {
+      await this.#rotation.reconfigure(this.#keys, this.#config, this.#redis?.client);
+    } catch (err) {
+      await this.#redis?.close();
+      throw new StartupError(`ticket keys: ${(err as Error).message}`, { cause: err });
+    }
     const slots = Array.from({ length: this.#config.global.workers }, (_, i) => this.#spawn(i, this.#config, 0));
     this.#slots = slots.map((s) => s.slot);
     try {
@@ -116,8 +131,9 @@ export class Supervisor extends EventEmitter {
       store: this.#store.buffer, keys: this.#keys.buffer, counters: this.#counters.buffer,
       tables: Object.fromEntries([...this.#tables].map(([name, t]) => [name, t.buffer])),
     } };
-    const worker = new Worker(WORKER_ENTRY, { workerData: init, execArgv: process.execArgv });
-    const slot: Slot = { index, worker, config, state: 'starting', started: Date.now(), restarts, ports: {} };
+    // No execArgv: workers inherit the parent's flags, and some (the test runner's) are refused.
+    const worker = new Worker(WORKER_ENTRY, { workerData: init });
+    const slot: Slot = { index, worker, threadId: worker.threadId, config, state: 'starting', started: Date.now(), restarts, ports: {} };
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
@@ -139,7 +155,9 @@ export class Supervisor extends EventEmitter {
 
   #exited (slot: Slot, code: number): void {
     // A worker that died holding the cache lock must not stall the others.
-    if (this.#store.recoverLock(slot.worker.threadId)) this.#log.warn({ worker: slot.index }, 'recovered the session cache lock of a dead worker');
+    for (const [name, store] of [['session cache', this.#store], ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const) {
+      if (store.recoverLock(slot.threadId)) this.#log.warn({ worker: slot.index }, `recovered the ${name} lock of a dead worker`);
+    }
     if (slot.state === 'stopping' || this.#stopping || this.#slots[slot.index] !== slot) return;
     const healthy = Date.now() - slot.started > 30_000;
     const restarts = healthy ? 0 : slot.restarts + 1;

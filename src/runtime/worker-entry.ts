@@ -5,14 +5,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, openSyslog } from './logger.ts';
 import { observe } from './observe.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { threadSessionStore, threadStickTable } from './stores.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const log = createLogger(init.config.global.log, { worker: init.index });
+const syslog = openSyslog(init.config.global.log);
+const log = createLogger(init.config.global.log, { worker: init.index }, syslog);
 const counters = SharedCounters.attach(init.shared.counters);
 observe(counters, log);
 const store = threadSessionStore(init.config, init.shared.store, log);
@@ -29,8 +30,17 @@ for (const pool of set.pools.values()) {
     counters.set(metricKey('warmshake_server_up', { backend, server: server.config.name }), up ? 1 : 0);
     log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
   });
+  pool.on('attempt', ({ backend, server, ok }) => {
+    counters.add(metricKey(ok ? 'warmshake_backend_connections_total' : 'warmshake_backend_errors_total', { backend, server: server.config.name }));
+  });
   pool.startHealthChecks();
 }
+
+// Open connections per frontend and thread, for `show info` (CurrConns) and /metrics.
+const connections = (f: { frontend: { name: string }; connections: number }, n = f.connections): void =>
+  counters.set(metricKey('warmshake_connections_current', { frontend: f.frontend.name, worker: String(init.index) }), n);
+const gauges = setInterval(() => set.frontends.forEach((f) => connections(f)), 1000);
+gauges.unref();
 
 listenAll(set).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
   log.error({ err: err.message }, 'worker could not start its frontends');
@@ -39,10 +49,13 @@ listenAll(set).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'stop') {
+    clearInterval(gauges);
     closeAll(set, message.drain).then(async () => {
+      set.frontends.forEach((f) => connections(f, 0));
       await store.close();
       for (const table of tables.values()) await table.close();
       log.flush();
+      syslog?.close();
       send({ type: 'stopped' });
     });
   } else if (message.type === 'panic') {

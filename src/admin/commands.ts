@@ -1,0 +1,138 @@
+// The admin command set: one line in, the whole answer out (ending in a newline). An
+// unknown command or a bad argument is one error line, never an exception, so the
+// socket server needs no error handling of its own.
+import { StickTable } from '../balancer/stick-table.ts';
+import { AdminCommandError } from '../errors.ts';
+import { ticketKeyName } from '../tls/ticket-key.ts';
+import type { AdminContext } from './context.ts';
+import { formatInfo, infoFields } from './info.ts';
+import { statCsv } from './stat-csv.ts';
+
+/** Longest command line accepted, bytes. */
+export const MAX_COMMAND_BYTES = 4096;
+const DEFAULT_LIST = 50;
+const MAX_LIST = 10_000;
+
+interface Command {
+  usage: string;
+  help: string;
+  run (args: string[], ctx: AdminContext): Promise<string> | string;
+}
+
+function count (args: string[], usage: string): number {
+  if (args.length === 0) return DEFAULT_LIST;
+  const n = Number(args[0]);
+  if (args.length > 1 || !Number.isInteger(n) || n < 1 || n > MAX_LIST) throw new AdminCommandError(`usage: ${usage} (1..${MAX_LIST})`);
+  return n;
+}
+
+function noArgs (args: string[], usage: string): void {
+  if (args.length > 0) throw new AdminCommandError(`usage: ${usage}`);
+}
+
+const sec = (ms: number): string => `${Math.round(ms / 1000)}s`;
+
+const COMMANDS: Record<string, Command> = {
+  'help': {
+    usage: 'help',
+    help: 'this list',
+    run: () => Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(22)} ${c.help}\n`).join(''),
+  },
+  'show info': {
+    usage: 'show info',
+    help: 'process and TLS session cache counters, one "Name: value" per line',
+    run: (args, ctx) => { noArgs(args, 'show info'); return formatInfo(infoFields(ctx)); },
+  },
+  'show stat': {
+    usage: 'show stat',
+    help: 'CSV, one row per frontend, server and backend',
+    run: (args, ctx) => { noArgs(args, 'show stat'); return statCsv(ctx); },
+  },
+  'show sessions': {
+    usage: 'show sessions [N]',
+    help: `newest N cached sessions (default ${DEFAULT_LIST}): id prefix, bytes, age, ttl`,
+    async run (args, ctx) {
+      const limit = count(args, 'show sessions [N]');
+      const stats = ctx.source.store.stats();
+      const list = await ctx.source.store.list(limit);
+      // A prefix is enough to tell sessions apart; the whole id is a resumption handle.
+      const lines = list.map((e) => `${e.key.subarray(0, 8).toString('hex')}… bytes=${e.bytes} age=${sec(e.age)} ttl=${sec(e.ttl)}\n`);
+      return `# id bytes age ttl (${list.length} of ${stats.entries} shown)\n${lines.join('')}`;
+    },
+  },
+  'clear sessions': {
+    usage: 'clear sessions',
+    help: 'empty the shared session cache (clients then make full handshakes)',
+    async run (args, ctx) {
+      noArgs(args, 'clear sessions');
+      const n = await ctx.source.store.clear();
+      ctx.log.warn({ removed: n }, 'admin: session cache cleared');
+      return `cleared ${n} sessions\n`;
+    },
+  },
+  'show keys': {
+    usage: 'show keys',
+    help: 'ticket keys: name, age, role (never the key bytes)',
+    run (args, ctx) {
+      noArgs(args, 'show keys');
+      const now = Date.now();
+      const keys = ctx.source.keys.keys();
+      const head = `# ${keys.length} keys, source ${ctx.source.rotation.source}, tickets ${ctx.source.config.tickets.enabled ? 'enabled' : 'disabled'}\n# index name age role created\n`;
+      return head + keys.map((k, i) => `${i} ${ticketKeyName(k).toString('hex')} ${sec(now - k.created)} ${i === 0 ? 'encrypt' : 'decrypt'} ${new Date(k.created).toISOString()}\n`).join('');
+    },
+  },
+  'rotate keys': {
+    usage: 'rotate keys',
+    help: 'a new encrypting ticket key now (or re-read tickets.key_file)',
+    async run (args, ctx) {
+      noArgs(args, 'rotate keys');
+      await ctx.source.rotation.rotateNow();
+      const newest = ctx.source.keys.keys()[0];
+      ctx.log.info({ source: ctx.source.rotation.source }, 'admin: ticket keys rotated');
+      return `ticket keys rotated (source ${ctx.source.rotation.source}); encrypting key ${newest ? ticketKeyName(newest).toString('hex') : 'none'}\n`;
+    },
+  },
+  'show table': {
+    usage: 'show table [N]',
+    help: 'pass-through stick tables (session -> server), newest N entries each',
+    async run (args, ctx) {
+      const limit = count(args, 'show table [N]');
+      const { tables, config } = ctx.source;
+      if (!tables || tables.size === 0) return '# no stick table (no pass-through frontend with persist)\n';
+      let out = '';
+      for (const [frontend, store] of tables) {
+        const f = config.frontends.find((x) => x.name === frontend);
+        const table = new StickTable(store, frontend, f?.persist?.expire ?? 0);
+        const stats = store.stats();
+        const rows = await table.list(limit);
+        out += `# table: ${frontend}, type: ssl-session-id, size:${stats.capacity}, used:${stats.entries}\n`;
+        out += rows.map((e) => `key=${e.kind}:${e.key} server=${e.server} age=${sec(e.age)} exp=${sec(e.ttl)}\n`).join('');
+      }
+      return out;
+    },
+  },
+};
+
+/** Printable, short: an error line must not echo a terminal escape or 4 KiB back. */
+function printable (s: string): string {
+  const clean = s.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
+}
+
+/** Runs one command line; the answer always ends with a newline. */
+export async function runCommand (line: string, ctx: AdminContext): Promise<string> {
+  if (Buffer.byteLength(line) > MAX_COMMAND_BYTES) return `Unknown command: line over ${MAX_COMMAND_BYTES} bytes\n`;
+  const words = line.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return 'Unknown command: empty line; try help\n';
+  const name = words.length >= 2 && COMMANDS[`${words[0]} ${words[1]}`] ? `${words[0]} ${words[1]}` : words[0];
+  const command = COMMANDS[name];
+  if (!command || !Object.hasOwn(COMMANDS, name)) return `Unknown command: ${printable(line.trim())}; try help\n`;
+  try {
+    const answer = await command.run(words.slice(name.split(' ').length), ctx);
+    return answer.endsWith('\n') ? answer : `${answer}\n`;
+  } catch (err) {
+    if (err instanceof AdminCommandError) return `${err.message}\n`;
+    ctx.log.error({ command: name, err: (err as Error).message }, 'admin command failed');
+    return `Error: ${(err as Error).message}\n`;
+  }
+}

@@ -1,0 +1,65 @@
+// What the admin side reads from the running process. The Supervisor provides all of
+// it; the optional parts (server health, stick tables) come from subsystems that may not
+// be there. Admin code reads through this on every request and never caches `store`
+// or `keys`: a reload may replace either.
+import type { Config } from '../config/types.ts';
+import type { SessionStore, StoreEntryInfo, StoreStats } from '../session-cache/store.ts';
+import type { TicketKey } from '../tls/ticket-key.ts';
+
+export interface CounterSource {
+  /** Every series (`name{labels}`) with its value. */
+  snapshot (): Map<string, number>;
+}
+
+export interface StoreSource {
+  stats (): StoreStats & { blocks?: number; freeBlocks?: number };
+  list (limit: number): Promise<StoreEntryInfo[]>;
+  clear (): Promise<number>;
+}
+
+export interface KeyRing {
+  /** Newest first: index 0 encrypts, the rest only decrypt. */
+  keys (): readonly TicketKey[];
+}
+
+export interface RotationSource {
+  rotateNow (): Promise<void>;
+  readonly source: string;
+}
+
+export interface WorkerView {
+  index: number;
+  threadId: number;
+  state: string;
+  /** ms */
+  uptime: number;
+  restarts: number;
+}
+
+/** One backend server as the health checks see it. */
+export interface ServerState {
+  backend: string;
+  server: string;
+  up: boolean;
+  /** Why it is down (last failed check). */
+  reason?: string;
+  /** ms since the epoch of the last up/down change. */
+  since?: number;
+}
+
+export interface AdminSource {
+  readonly config: Config;
+  readonly store: StoreSource;
+  readonly keys: KeyRing;
+  readonly counters: CounterSource;
+  readonly rotation: RotationSource;
+  /** ms since the epoch. */
+  readonly started: number;
+  /** Port each frontend really listens on (the config may say 0). */
+  readonly ports?: Record<string, number>;
+  workers (): WorkerView[];
+  /** Health-check state of every server (absent: no health checks known here). */
+  servers? (): ServerState[];
+  /** Pass-through stick tables by frontend name (the stores the workers share). */
+  readonly tables?: ReadonlyMap<string, SessionStore>;
+}
