@@ -92,6 +92,17 @@ const COMMANDS: Record<string, Command> = {
       return `ticket keys rotated (source ${ctx.source.rotation.source}); encrypting key ${newest ? ticketKeyName(newest).toString('hex') : 'none'}\n`;
     },
   },
+  'debug dev panic': {
+    usage: 'debug dev panic N',
+    help: 'expert: worker N dies of an uncaught exception (to see it replaced, sessions kept)',
+    run (args, ctx) {
+      const n = Number(args[0]);
+      if (args.length !== 1 || !Number.isInteger(n) || n < 0) throw new AdminCommandError('usage: debug dev panic N (a worker index from show info)');
+      if (!ctx.source.panic?.(n)) throw new AdminCommandError(`no running worker ${n}`);
+      ctx.log.warn({ worker: n }, `admin: panic requested for worker ${n}`);
+      return `worker ${n} told to panic\n`;
+    },
+  },
   'show table': {
     usage: 'show table [N]',
     help: 'pass-through stick tables (session -> server), newest N entries each',
@@ -124,7 +135,8 @@ export async function runCommand (line: string, ctx: AdminContext): Promise<stri
   if (Buffer.byteLength(line) > MAX_COMMAND_BYTES) return `Unknown command: line over ${MAX_COMMAND_BYTES} bytes\n`;
   const words = line.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return 'Unknown command: empty line; try help\n';
-  const name = words.length >= 2 && COMMANDS[`${words[0]} ${words[1]}`] ? `${words[0]} ${words[1]}` : words[0];
+  // The longest known command the first words spell (`debug dev panic` has three).
+  const name = [3, 2, 1].map((n) => words.slice(0, n).join(' ')).find((candidate) => Object.hasOwn(COMMANDS, candidate)) ?? words[0];
   const command = COMMANDS[name];
   if (!command || !Object.hasOwn(COMMANDS, name)) return `Unknown command: ${printable(line.trim())}; try help\n`;
   try {

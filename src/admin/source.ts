@@ -62,4 +62,6 @@ export interface AdminSource {
   servers? (): ServerState[];
   /** Pass-through stick tables by frontend name (the stores the workers share). */
   readonly tables?: ReadonlyMap<string, SessionStore>;
+  /** `debug dev panic N`: worker N dies of an uncaught exception; false when there is none. */
+  panic? (index: number): boolean;
 }
