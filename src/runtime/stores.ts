@@ -1,13 +1,15 @@
 // The stores of one thread: the session cache and the pass-through stick tables, each a
 // shared-memory tier made by the main thread, with Redis behind it when configured.
 import type { Config, FrontendConfig } from '../config/types.ts';
-import { createRedisClient } from '../session-cache/redis-client.ts';
+import { createRedisClient, waitReady } from '../session-cache/redis-client.ts';
 import { RedisStore } from '../session-cache/redis-store.ts';
 import { Sealer } from '../session-cache/seal.ts';
 import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import type { SessionStore, StoreOptions } from '../session-cache/store.ts';
 import { TieredStore } from '../session-cache/tiered-store.ts';
 import type { Logger } from './logger.ts';
+
+const REDIS_READY_WAIT = 2000;
 
 /** Geometry of the session cache; a reload that changes it starts a new cache. */
 export function sessionStoreOptions (config: Config): StoreOptions {
@@ -21,9 +23,19 @@ export function stickTableOptions (frontend: FrontendConfig): StoreOptions | und
   return p ? { size: p.size, lifetime: p.expire, maxEntryBytes: 64, maxKeyBytes: 64 } : undefined;
 }
 
+/** Redis connections this thread opened, so start-up can wait for them (bounded). */
+const connecting: Array<Promise<boolean>> = [];
+
+/** Resolves when this thread's Redis clients are ready, or gave up waiting: a burst of handshakes before the connection is up would open the breaker. */
+export async function redisReady (): Promise<void> {
+  await Promise.all(connecting.splice(0));
+}
+
 function tiered (shared: SharedMemoryStore, config: Config, options: StoreOptions, namespace: string, log: Logger): SessionStore {
   const redis = config.session_cache.redis!;
-  const slow = new RedisStore(createRedisClient(redis), Sealer.fromKeyFiles(redis.key_file), {
+  const client = createRedisClient(redis);
+  connecting.push(waitReady(client, REDIS_READY_WAIT));
+  const slow = new RedisStore(client, Sealer.fromKeyFiles(redis.key_file), {
     ...options, ownsClient: true, prefix: `${redis.prefix}${namespace}`, timeout: redis.timeout,
     breakerErrors: redis.breaker_errors, breakerBackoff: redis.breaker_backoff,
   });

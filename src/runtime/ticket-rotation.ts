@@ -40,6 +40,7 @@ export class TicketRotation {
     if (this.source === 'redis' && cache.redis && this.#client) {
       this.#redis = new RedisTicketKeys(this.#client, Sealer.fromKeyFiles(cache.redis.key_file), {
         prefix: cache.redis.prefix, keep: tickets.keep, rotateEvery: tickets.rotate_every, nodeId: `${process.pid}-${Date.now()}`,
+        onWarning: (message: string) => this.#log.warn({ source: 'redis' }, `ticket keys: ${message}`),
       });
     }
     await this.#refresh(false);
@@ -72,7 +73,8 @@ export class TicketRotation {
       if (this.source === 'file') {
         this.#ring.replace(readTicketKeyFile(tickets.key_file!).slice(0, tickets.keep + 1));
       } else if (this.#redis) {
-        const keys = force ? await this.#redis.rotateNow() : await this.#redis.sync(Date.now());
+        // Redis TIME, not this clock, decides when to rotate: skewed nodes still agree.
+        const keys = force ? await this.#redis.rotateNow() : await this.#redis.sync();
         if (keys) this.#ring.replace(keys);
         else if (this.#ring.keys().length === 0) this.#ring.push(generateTicketKey());
       } else if (force || this.#ring.keys().length === 0 || Date.now() - this.#ring.keys()[0].created >= tickets.rotate_every) {

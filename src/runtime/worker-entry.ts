@@ -8,7 +8,7 @@ import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
 import { observe } from './observe.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
-import { threadSessionStore, threadStickTable } from './stores.ts';
+import { redisReady, threadSessionStore, threadStickTable } from './stores.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -42,7 +42,7 @@ const connections = (f: { frontend: { name: string }; connections: number }, n =
 const gauges = setInterval(() => set.frontends.forEach((f) => connections(f)), 1000);
 gauges.unref();
 
-listenAll(set).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
+redisReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
   log.error({ err: err.message }, 'worker could not start its frontends');
   send({ type: 'failed', message: err.message });
 });
