@@ -3,10 +3,11 @@
 // follows HAProxy's rise/fall: `fall` failures in a row (health checks, or connects from
 // live traffic) take a server down, `rise` successful checks in a row bring it back.
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { connect as tcpConnect, isIP } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { MemoryStore } from '../session-cache/memory-store.ts';
+import { DEFAULT_STORE_OPTIONS } from '../session-cache/store.ts';
+import { BackendTls } from './backend-tls.ts';
 import type { BackendConfig, ServerConfig } from '../config/types.ts';
 import { WarmshakeError } from '../errors.ts';
 import { createBalancer } from './algorithms.ts';
@@ -36,6 +37,11 @@ export interface PoolOptions {
   connectTimeout: number;
   /** Health checks send a PROXY v2 LOCAL header first (the frontend sends PROXY headers). */
   checkSendProxy: boolean;
+  /**
+   * Connects and resumes TLS to servers with `tls` (one per thread, its session store
+   * shared by all threads). Without it the pool makes one with a store of its own.
+   */
+  backendTls?: BackendTls;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
@@ -78,7 +84,7 @@ export class BackendPool extends EventEmitter<PoolEvents> {
   #servers: readonly ServerState[];
   #balancer: Balancer;
   #streaks = new Map<ServerState, Streak>();
-  #ca = new Map<string, Buffer>();
+  #tls: BackendTls;
   #monitor: HealthMonitor | undefined;
 
   constructor (config: BackendConfig, options: Partial<PoolOptions> = {}) {
@@ -91,6 +97,7 @@ export class BackendPool extends EventEmitter<PoolEvents> {
     this.#servers = config.servers.map((server) => ({ config: server, up: true, active: 0, total: 0, failures: 0 }));
     for (const s of this.#servers) this.#streaks.set(s, { successes: 0, failures: 0 });
     this.#balancer = createBalancer(config.balance);
+    this.#tls = this.#options.backendTls ?? new BackendTls({ store: new MemoryStore({ ...DEFAULT_STORE_OPTIONS, size: 64, maxEntryBytes: 4096 }) });
   }
 
   servers (): readonly ServerState[] {
@@ -203,47 +210,22 @@ export class BackendPool extends EventEmitter<PoolEvents> {
     return new Promise((resolve, reject) => {
       // allowHalfOpen: the splice forwards a client's half-close and still relays the answer.
       const socket = tcpConnect({ host, port, allowHalfOpen: true, noDelay: true });
-      let current: Socket = socket;
       const fail = (err: Error): void => {
         clearTimeout(timer);
-        current.destroy();
         socket.destroy();
         reject(err);
       };
       const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeout} ms`)), timeout);
-      const ready = (): void => {
-        clearTimeout(timer);
-        socket.removeListener('error', fail);
-        current.removeListener('error', fail);
-        // The TLS socket reports its transport's errors itself; keep the raw one from
-        // throwing when nobody else listens to it.
-        if (current !== socket) socket.on('error', () => {});
-        resolve(current);
-      };
       socket.once('error', fail);
       socket.once('connect', () => {
-        if (!tls) { ready(); return; }
-        let ca: Buffer | undefined;
-        try {
-          ca = tls.ca ? this.#readCa(tls.ca) : undefined;
-        } catch (err) {
-          fail(err as Error);
-          return;
-        }
-        const servername = tls.servername ?? (isIP(host) ? undefined : host);
-        current = tlsConnect({ socket, servername, ca, rejectUnauthorized: tls.verify });
-        current.once('error', fail);
-        current.once('secureConnect', ready);
+        clearTimeout(timer);
+        if (!tls) { socket.removeListener('error', fail); resolve(socket); return; }
+        // The TLS handshake (bounded by the same timeout) and its session resumption.
+        socket.removeListener('error', fail);
+        socket.on('error', () => {});
+        this.#tls.connect(socket, { backend: this.name, server: server.config }, timeout).then(resolve, reject);
       });
     });
   }
 
-  #readCa (file: string): Buffer {
-    let ca = this.#ca.get(file);
-    if (!ca) {
-      ca = readFileSync(file);
-      this.#ca.set(file, ca);
-    }
-    return ca;
-  }
 }

@@ -1,4 +1,5 @@
 // Builds the frontends and backend pools of one config inside one thread.
+import type { BackendTls } from '../balancer/backend-tls.ts';
 import { BackendPool } from '../balancer/pool.ts';
 import type { Config } from '../config/types.ts';
 import type { SessionStore } from '../session-cache/store.ts';
@@ -22,6 +23,8 @@ export interface ThreadServices {
   tables: ReadonlyMap<string, SessionStore>;
   /** Whether this thread runs the once-per-process chores (pass-through ticket-key probes). */
   first: boolean;
+  /** TLS client to backend servers with `tls`, resuming through a store all threads share. */
+  backendTls?: BackendTls;
 }
 
 export interface FrontendSet {
@@ -33,7 +36,7 @@ export function buildFrontends (config: Config, services: ThreadServices): Front
   // A backend that expects the PROXY header from some frontend gets it from health checks too (LOCAL).
   const usesProxy = (backend: string): boolean => config.frontends.some((f) => f.send_proxy !== undefined &&
     (f.backend === backend || f.use_backend.some((r) => r.backend === backend)));
-  const pools = new Map(config.backends.map((b) => [b.name, new BackendPool(b, { checkSendProxy: usesProxy(b.name) })]));
+  const pools = new Map(config.backends.map((b) => [b.name, new BackendPool(b, { checkSendProxy: usesProxy(b.name), backendTls: services.backendTls })]));
   const frontends: Frontend[] = config.frontends.map((f) => f.mode === 'terminate'
     ? new Terminator({
       frontend: f,

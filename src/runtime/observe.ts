@@ -1,6 +1,6 @@
 // The one place that turns diagnostics events into counters and log lines.
 import diagnostics from 'node:diagnostics_channel';
-import { channels, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent } from '../diagnostics.ts';
+import { channels, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
 import { metricKey, type SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
 
@@ -38,12 +38,27 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
     counters.add(metricKey('warmshake_sessions_stored_total', { frontend: e.frontend, result: e.stored ? 'stored' : 'refused' }));
     if (!e.stored) logger.debug({ frontend: e.frontend, client: e.client, reason: e.reason }, 'session not cached');
   };
-  diagnostics.subscribe(channels.handshake.name, onHandshake);
-  diagnostics.subscribe(channels.connectionError.name, onError);
-  diagnostics.subscribe(channels.sessionStored.name, onStored);
-  return () => {
-    diagnostics.unsubscribe(channels.handshake.name, onHandshake);
-    diagnostics.unsubscribe(channels.connectionError.name, onError);
-    diagnostics.unsubscribe(channels.sessionStored.name, onStored);
+  const onStick = (message: unknown): void => {
+    const e = message as StickEvent;
+    if (e.action === 'learn') {
+      counters.add(metricKey('warmshake_stick_table_learned_total', { frontend: e.frontend, kind: e.kind ?? 'unknown', source: e.source ?? 'flight' }));
+    } else {
+      counters.add(metricKey('warmshake_stick_table_lookups_total', { frontend: e.frontend, result: e.action, reason: e.reason ?? '' }));
+    }
+    logger.debug({ frontend: e.frontend, client: e.client, kind: e.kind, server: e.server, reason: e.reason, key: e.key }, `stick table ${e.action}`);
   };
+  const onBackendHandshake = (message: unknown): void => {
+    const e = message as BackendHandshakeEvent;
+    counters.add(metricKey('warmshake_backend_handshakes_total', { backend: e.backend, server: e.server, result: e.resumed ? 'resumed' : 'full' }));
+    logger.debug({ backend: e.backend, server: e.server, offered: e.offered, resumed: e.resumed, version: e.version, ms: Math.round(e.duration * 100) / 100 }, `backend handshake ${e.resumed ? 'resumed' : 'full'}`);
+  };
+  const subscriptions: Array<[string | symbol, (message: unknown) => void]> = [
+    [channels.handshake.name, onHandshake],
+    [channels.connectionError.name, onError],
+    [channels.sessionStored.name, onStored],
+    [channels.stick.name, onStick],
+    [channels.backendHandshake.name, onBackendHandshake],
+  ];
+  for (const [name, handler] of subscriptions) diagnostics.subscribe(name, handler);
+  return () => { for (const [name, handler] of subscriptions) diagnostics.unsubscribe(name, handler); };
 }

@@ -7,6 +7,8 @@ export interface SharedBuffers {
   counters: SharedArrayBuffer;
   /** Stick table of each pass-through frontend with `persist`, by frontend name. */
   tables: Record<string, SharedArrayBuffer>;
+  /** Client sessions with TLS backend servers, when any server has `tls`. */
+  backendSessions?: SharedArrayBuffer;
 }
 
 export interface WorkerInit {

@@ -31,6 +31,12 @@ export async function redisReady (): Promise<void> {
   await Promise.all(connecting.splice(0));
 }
 
+/** Sessions warmshake holds as a TLS client of its backend servers: one per server, peer certificate included. */
+export function backendSessionOptions (config: Config): StoreOptions | undefined {
+  const servers = config.backends.reduce((n, b) => n + b.servers.filter((s) => s.tls).length, 0);
+  return servers === 0 ? undefined : { size: Math.max(64, servers), lifetime: config.session_cache.lifetime, maxEntryBytes: 4096, maxKeyBytes: 64 };
+}
+
 function tiered (shared: SharedMemoryStore, config: Config, options: StoreOptions, namespace: string, log: Logger): SessionStore {
   const redis = config.session_cache.redis!;
   const client = createRedisClient(redis);

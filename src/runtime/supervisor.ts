@@ -13,7 +13,7 @@ import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
 import { openRedisLink, type RedisLink } from './redis-link.ts';
-import { sessionStoreOptions, stickTableOptions } from './stores.ts';
+import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from './stores.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
 
 const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
@@ -49,6 +49,7 @@ export class Supervisor extends EventEmitter {
   #store: SharedMemoryStore;
   /** Pass-through stick tables by frontend name. */
   #tables = new Map<string, SharedMemoryStore>();
+  #backendSessions: SharedMemoryStore | undefined;
   #keys: SharedTicketKeys;
   #counters = SharedCounters.create();
   #rotation: TicketRotation;
@@ -85,6 +86,9 @@ export class Supervisor extends EventEmitter {
       tables.set(f.name, kept && sameGeometry(before && stickTableOptions(before), options) ? kept : SharedMemoryStore.create(options));
     }
     this.#tables = tables;
+    const backend = backendSessionOptions(next);
+    if (!backend) this.#backendSessions = undefined;
+    else if (!this.#backendSessions || !sameGeometry(prev && backendSessionOptions(prev), backend)) this.#backendSessions = SharedMemoryStore.create(backend);
   }
 
   /** Port each frontend listens on (useful with `bind: host:0` and one worker). */
@@ -130,6 +134,7 @@ export class Supervisor extends EventEmitter {
     const init: WorkerInit = { config, index, shared: {
       store: this.#store.buffer, keys: this.#keys.buffer, counters: this.#counters.buffer,
       tables: Object.fromEntries([...this.#tables].map(([name, t]) => [name, t.buffer])),
+      backendSessions: this.#backendSessions?.buffer,
     } };
     // No execArgv: workers inherit the parent's flags, and some (the test runner's) are refused.
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
@@ -155,7 +160,9 @@ export class Supervisor extends EventEmitter {
 
   #exited (slot: Slot, code: number): void {
     // A worker that died holding the cache lock must not stall the others.
-    for (const [name, store] of [['session cache', this.#store], ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const) {
+    const stores = [['session cache', this.#store], ['backend sessions', this.#backendSessions], ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const;
+    for (const [name, store] of stores) {
+      if (!store) continue;
       if (store.recoverLock(slot.threadId)) this.#log.warn({ worker: slot.index }, `recovered the ${name} lock of a dead worker`);
     }
     if (slot.state === 'stopping' || this.#stopping || this.#slots[slot.index] !== slot) return;

@@ -2,6 +2,8 @@
 // other workers (SO_REUSEPORT); the session cache, ticket keys and counters are shared
 // memory handed over by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
+import { BackendTls } from '../balancer/backend-tls.ts';
+import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
@@ -19,7 +21,10 @@ observe(counters, log);
 const store = threadSessionStore(init.config, init.shared.store, log);
 const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.name])
   .map((f) => [f.name, threadStickTable(init.config, f, init.shared.tables[f.name], log)]));
-const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0 });
+const backendTls = init.shared.backendSessions
+  ? new BackendTls({ store: SharedMemoryStore.attach(init.shared.backendSessions), lifetime: init.config.session_cache.lifetime })
+  : undefined;
+const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0, backendTls });
 const send = (message: FromWorker): void => port.postMessage(message);
 
 // Each thread checks its own servers: its up/down state also follows the connects that

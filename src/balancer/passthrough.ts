@@ -1,0 +1,327 @@
+// A `mode: passthrough` frontend: the backends hold the keys. Reads the ClientHello
+// without decrypting anything, picks a backend by SNI and a server by the stick table
+// (the one holding the session the client offers) or else the balance algorithm,
+// replays the bytes (after a PROXY v2 header if asked), then splices both directions,
+// watching the backend's first bytes go by to learn which sessions it now holds. What
+// can and cannot stick: docs/passthrough.md.
+import { createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { FrontendConfig } from '../config/types.ts';
+import { channels, type ConnectionErrorEvent, type HandshakeEvent } from '../diagnostics.ts';
+import { MemoryStore } from '../session-cache/memory-store.ts';
+import type { SessionStore } from '../session-cache/store.ts';
+import { offersTls13, type ClientHello } from '../tls/client-hello.ts';
+import { readClientHello } from '../tls/hello-reader.ts';
+import type { ServerHello } from '../tls/server-hello.ts';
+import { ClientBudgets, isAllowed } from './access.ts';
+import { createBalancer, type Balancer } from './algorithms.ts';
+import type { BackendPool, ServerState } from './pool.ts';
+import { encodeProxyV2 } from './proxy-protocol.ts';
+import { ServerFlightReader } from './server-flight.ts';
+import { backendForSni } from './sni-routing.ts';
+import { splice } from './splice.ts';
+import {
+  learnedFromServerHello, lookupsFor, offersSession, resumeMethod, stickKey, versionName,
+} from './stick-keys.ts';
+import { StickTable, type StickEntry, type StickLookup, type StickTableStats } from './stick-table.ts';
+import { TicketKeyProbe } from './ticket-key-probe.ts';
+
+export interface PassthroughOptions {
+  frontend: FrontendConfig;
+  pools: ReadonlyMap<string, BackendPool>;
+  /**
+   * The stick table, used when `frontend.persist` is set: one SharedMemoryStore per
+   * pass-through frontend made by the main thread and attached in every worker (a
+   * per-thread table would resume only 1/N of the clients under SO_REUSEPORT), with a
+   * TieredStore over Redis in front of it when `persist.redis`. Keys are at most 34
+   * bytes, values a server name.
+   */
+  table?: SessionStore;
+  /**
+   * Run the ticket-key probe in this thread, every `persist.probe_every` (one worker
+   * thread is enough: the table is shared). Default true.
+   */
+  probe?: boolean;
+  /** Most bytes of a TLS 1.2 backend's clear flight walked looking for its NewSessionTicket. */
+  maxFlightBytes?: number;
+}
+
+const TLS13 = 0x0304;
+const DEFAULT_PROBE_EVERY = 60_000;
+
+export const DEFAULT_PASSTHROUGH_OPTIONS = Object.freeze({
+  probe: true,
+  maxFlightBytes: 65536,
+});
+
+export class Passthrough {
+  readonly frontend: FrontendConfig;
+  #pools: ReadonlyMap<string, BackendPool>;
+  #table: StickTable | undefined;
+  #fallback: Balancer | undefined;
+  #probe: TicketKeyProbe | undefined;
+  #maxFlightBytes: number;
+  #budgets: ClientBudgets;
+  #server: Server;
+  #sockets = new Set<Socket>();
+
+  constructor (options: PassthroughOptions) {
+    const f = options.frontend;
+    const o = { ...DEFAULT_PASSTHROUGH_OPTIONS, ...definedOnly(options) };
+    this.frontend = f;
+    this.#pools = options.pools;
+    this.#maxFlightBytes = o.maxFlightBytes;
+    this.#budgets = new ClientBudgets(f.limits.per_client_connections, 0);
+    if (f.persist) {
+      // Without a shared table (tests, a single thread) a table of this thread's own.
+      const store = options.table ?? new MemoryStore({ size: f.persist.size, lifetime: f.persist.expire, maxEntryBytes: 64, maxKeyBytes: 64 });
+      const table = new StickTable(store, f.name, f.persist.expire);
+      this.#table = table;
+      if (f.persist.fallback) this.#fallback = createBalancer(f.persist.fallback);
+      const every = f.persist.probe_every ?? DEFAULT_PROBE_EVERY;
+      if (o.probe && every > 0) {
+        const names = new Set([f.backend, ...f.use_backend.map((r) => r.backend)]);
+        const pools = [...names].map((n) => options.pools.get(n)).filter((p): p is BackendPool => p !== undefined);
+        this.#probe = new TicketKeyProbe(pools, (server, keyName) => table.learn('probe', stickKey('key_name', keyName), server.config.name, 'probe'), {
+          interval: every, timeout: f.timeout.connect, sendProxy: f.send_proxy === 'v2',
+        });
+      }
+    }
+    this.#server = createServer({ allowHalfOpen: true, keepAlive: f.keepalive, keepAliveInitialDelay: f.keepalive_delay, noDelay: true },
+      (socket) => this.#accept(socket));
+    this.#server.maxConnections = f.limits.max_connections || Infinity;
+  }
+
+  /** Resolves once listening; several threads share the port through SO_REUSEPORT. */
+  listen (): Promise<number> {
+    const { host, port } = this.frontend.bind;
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ host, port, reusePort: true, backlog: this.frontend.backlog }, () => {
+        this.#server.removeListener('error', reject);
+        this.#probe?.start();
+        resolve((this.#server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  get connections (): number { return this.#sockets.size; }
+
+  /** Stops accepting; open connections go on until they end or `drain` elapses. */
+  close (drain: number): Promise<void> {
+    this.#probe?.stop();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { for (const s of this.#sockets) s.destroy(); }, drain);
+      timer.unref();
+      this.#server.close(() => { clearTimeout(timer); resolve(); });
+      if (this.#sockets.size === 0) clearTimeout(timer);
+    });
+  }
+
+  /** For `show table`: up to `limit` entries, newest first (empty without persistence). */
+  listTable (limit: number): Promise<StickEntry[]> {
+    return this.#table ? this.#table.list(limit) : Promise.resolve([]);
+  }
+
+  /** Counters of this thread (hits, misses, learned) and the shared table's entries; undefined without persistence. */
+  tableStats (): StickTableStats | undefined {
+    return this.#table?.stats();
+  }
+
+  /** One ticket-key probe round now (tests, `warmshake ctl`); resolves with the key names found. */
+  probeTicketKeys (): Promise<number> {
+    return this.#probe ? this.#probe.probeAll() : Promise.resolve(0);
+  }
+
+  #error (client: string, stage: ConnectionErrorEvent['stage'], reason: string): void {
+    if (channels.connectionError.hasSubscribers) channels.connectionError.publish({ frontend: this.frontend.name, client, stage, reason });
+  }
+
+  #accept (raw: Socket): void {
+    const f = this.frontend;
+    const address = raw.remoteAddress ?? '';
+    const client = `${address}:${raw.remotePort}`;
+    raw.on('error', () => {});
+    if (!isAllowed(f, address)) {
+      this.#error(client, 'access', 'address not allowed on this frontend');
+      raw.destroy();
+      return;
+    }
+    if (!this.#budgets.acquireConnection(address)) {
+      this.#error(client, 'limit', `more than ${f.limits.per_client_connections} concurrent connections from ${address}`);
+      raw.destroy();
+      return;
+    }
+    this.#sockets.add(raw);
+    raw.once('close', () => {
+      this.#sockets.delete(raw);
+      this.#budgets.releaseConnection(address);
+    });
+    const started = performance.now();
+    let settled = false;
+    const fail = (stage: ConnectionErrorEvent['stage'], reason: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#error(client, stage, reason);
+      raw.destroy();
+    };
+    // One timer from accept to the backend connected: a client that trickles its
+    // ClientHello, or a backend that never answers the connect, holds nothing for long.
+    const timer = setTimeout(() => fail('timeout', `ClientHello not relayed within ${f.timeout.handshake} ms`), f.timeout.handshake);
+    readClientHello(raw, { maxBytes: f.limits.max_client_hello, maxRecords: f.limits.max_client_hello_records }, (outcome) => {
+      if (!outcome.ok) { fail('client_hello', outcome.reason); return; }
+      if (settled) return;
+      const connection: Connection = { raw, client, address, hello: outcome.hello, bytes: outcome.bytes, started };
+      this.#route(connection).then((backend) => {
+        if (settled || raw.destroyed) { backend?.socket.destroy(); settled = true; clearTimeout(timer); return; }
+        if (!backend) { fail('backend', 'no backend'); return; }
+        settled = true;
+        clearTimeout(timer);
+        this.#relay(connection, backend.socket, backend.server);
+      }, (err: Error) => fail('backend', err.message));
+    });
+  }
+
+  /** Chooses a server (stick table, else the fallback algorithm) and connects to it. */
+  async #route (c: Connection): Promise<{ socket: Socket; server: ServerState } | undefined> {
+    const f = this.frontend;
+    const pool = this.#pools.get(backendForSni(f, c.hello.serverName));
+    if (!pool) return undefined;
+    const table = this.#table;
+    let stuck: StickLookup | undefined;
+    let prefer: ServerState | undefined;
+    let missReason: 'unknown' | 'server_down' | 'server_unknown' | 'store_error' | undefined;
+    if (table && offersSession(c.hello)) {
+      const found = await table.find(lookupsFor(c.hello));
+      if (found && 'error' in found) missReason = 'store_error';
+      else if (found) {
+        stuck = found;
+        const server = pool.servers().find((s) => s.config.name === found.server);
+        if (!server) missReason = 'server_unknown';
+        else if (!server.up) missReason = 'server_down';
+        else prefer = server;
+      } else missReason = 'unknown';
+    }
+    if (!prefer && this.#fallback) {
+      prefer = this.#fallback.pick(pool.servers().filter((s) => s.up && s.config.weight > 0), c.address);
+    }
+    const connected = await pool.connect(c.address, { connectTimeout: f.timeout.connect, prefer, raw: true });
+    if (table && stuck) {
+      if (missReason) table.miss(c.client, missReason, stuck.kind, stuck.server);
+      else if (connected.server === prefer) {
+        table.hit(c.client, stuck.kind, stuck.server);
+        if (table.fresh(stuck)) c.fresh = stuck.key;
+      } else table.miss(c.client, 'connect_failed', stuck.kind, stuck.server);
+    } else if (table && missReason) {
+      // A TLS 1.3 client's legacy session id is random: only a miss if the server picks TLS 1.2 (see #resumed).
+      if (offersRealSession(c.hello)) table.miss(c.client, missReason);
+      else c.unknownId = true;
+    }
+    return connected;
+  }
+
+  #relay (c: Connection, backend: Socket, server: ServerState): void {
+    const f = this.frontend;
+    if (f.send_proxy === 'v2') {
+      backend.write(encodeProxyV2({
+        source: { address: c.address, port: c.raw.remotePort ?? 0 },
+        destination: { address: c.raw.localAddress ?? '', port: c.raw.localPort ?? 0 },
+        authority: c.hello.serverName,
+      }));
+    }
+    backend.write(c.bytes);
+    this.#watch(c, backend, server);
+    splice(c.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
+      if (err) this.#error(c.client, 'proxy', err.message);
+    });
+  }
+
+  /** Reads the backend's answer as it is forwarded (a second listener; the pipe is not held back). */
+  #watch (c: Connection, backend: Socket, server: ServerState): void {
+    const reader = new ServerFlightReader({
+      limits: { maxBytes: this.frontend.limits.max_client_hello, maxRecords: this.frontend.limits.max_client_hello_records },
+      maxBytes: this.#maxFlightBytes,
+    });
+    const table = this.#table;
+    const name = server.config.name;
+    let hello: ServerHello | undefined;
+    const onData = (chunk: Buffer): void => {
+      for (const update of reader.push(chunk)) {
+        switch (update.type) {
+          case 'hello':
+            hello = update.hello;
+            if (table) {
+              for (const key of learnedFromServerHello(c.hello, hello)) {
+                if (!c.fresh?.equals(key.key)) table.learn(c.client, key, name, 'flight');
+              }
+            }
+            break;
+          case 'ticket': {
+            const key = stickKey('key_name', update.keyName);
+            if (table && !c.fresh?.equals(key.key)) table.learn(c.client, key, name, 'flight');
+            break;
+          }
+          case 'resumed':
+            if (hello) this.#resumed(c, hello, update.resumed, name);
+            break;
+          case 'error':
+            this.#error(c.client, 'backend', `server ${name}: ${update.reason}`);
+            break;
+        }
+      }
+      if (reader.done) backend.removeListener('data', onData);
+    };
+    backend.on('data', onData);
+  }
+
+  /** The handshake outcome, published as the terminator publishes its own (resumption ratio per frontend). */
+  #resumed (c: Connection, hello: ServerHello, resumed: boolean, server: string): void {
+    // A TLS 1.2 ticket accepted without an echoed session id only shows as an abbreviated handshake.
+    const table = this.#table;
+    if (table && c.unknownId && hello.version !== TLS13) table.miss(c.client, 'unknown');
+    if (table && resumed && hello.version !== TLS13 && hello.sessionId.length === 0 && c.hello.sessionTicket) {
+      const keyName = c.hello.sessionTicket.subarray(0, 16);
+      const key = stickKey('key_name', keyName);
+      if (keyName.length === 16 && !c.fresh?.equals(key.key)) table.learn(c.client, key, server, 'flight');
+    }
+    if (!channels.handshake.hasSubscribers) return;
+    const method = resumeMethod(c.hello, hello, resumed);
+    const event: HandshakeEvent = {
+      frontend: this.frontend.name, client: c.client, sni: c.hello.serverName ?? '', version: versionName(hello.version),
+      cipher: `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`, alpn: hello.alpn ?? '', resumed, method,
+      miss: !resumed && offeredResumable(c.hello, hello) ? 'unknown' : undefined,
+      duration: performance.now() - c.started,
+    };
+    channels.handshake.publish(event);
+  }
+}
+
+interface Connection {
+  raw: Socket;
+  client: string;
+  address: string;
+  hello: ClientHello;
+  /** Every byte read from the client so far: the ClientHello and whatever followed it (0-RTT data). */
+  bytes: Buffer;
+  started: number;
+  /** The stick key that routed this connection, when it has long enough to live not to be written again. */
+  fresh?: Buffer;
+  /** The table did not know the offered session id, and whether that was a real offer is up to the version the server picks. */
+  unknownId?: boolean;
+}
+
+/** A PSK, a ticket, or a session id from a client that cannot be on TLS 1.3 (whose legacy id would be random). */
+function offersRealSession (hello: ClientHello): boolean {
+  return hello.pskIdentities.length > 0 || (hello.sessionTicket?.length ?? 0) > 0 || (hello.sessionId.length > 0 && !offersTls13(hello));
+}
+
+/** Whether a non-resumed handshake is a miss: a TLS 1.3 client's random legacy id is not an offer. */
+function offeredResumable (client: ClientHello, server: ServerHello): boolean {
+  if (server.version === TLS13) return client.pskIdentities.length > 0;
+  return client.sessionId.length > 0 || (client.sessionTicket?.length ?? 0) > 0;
+}
+
+function definedOnly<T extends object> (options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
