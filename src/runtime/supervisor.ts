@@ -13,6 +13,7 @@ import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
 import { openRedisLink, type RedisLink } from './redis-link.ts';
+import { watchCacheFull } from './cache-watch.ts';
 import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from './stores.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
 
@@ -54,6 +55,7 @@ export class Supervisor extends EventEmitter {
   #counters = SharedCounters.create();
   #rotation: TicketRotation;
   #redis: RedisLink | undefined;
+  #stopCacheWatch: (() => void) | undefined;
   #slots: Slot[] = [];
   #stopping = false;
   readonly started = Date.now();
@@ -127,6 +129,7 @@ export class Supervisor extends EventEmitter {
       await Promise.all(this.#slots.map((s) => s.worker.terminate()));
       throw new StartupError((err as Error).message, { cause: err });
     }
+    this.#stopCacheWatch = watchCacheFull(() => this.#store, this.#log);
     this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'workers started');
   }
 
@@ -235,6 +238,7 @@ export class Supervisor extends EventEmitter {
   /** Stops accepting, lets connections drain up to `shutdown_timeout`, then ends the workers. */
   async stop (): Promise<void> {
     this.#stopping = true;
+    this.#stopCacheWatch?.();
     this.#rotation.stop();
     await this.#redis?.close();
     await Promise.all(this.#slots.map((s) => this.#stopSlot(s, this.#config.global.shutdown_timeout)));

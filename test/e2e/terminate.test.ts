@@ -83,6 +83,7 @@ test('a full cache drops its oldest sessions first; a session past its lifetime 
   const newest = await sClient({ port, tls: '1.2', noTicket: true, sessIn: join(dir, 's4') });
   assert.equal(newest.reused, 1, 'the newest session should resume');
   await ws.waitForLog((l) => l.miss === 'unknown');
+  await ws.waitForLog((l) => /^session cache full: \d+ live sessions evicted/.test(l.msg));
   await new Promise((r) => setTimeout(r, 2500));
   const late = await sClient({ port, tls: '1.2', noTicket: true, sessIn: join(dir, 's4') });
   assert.equal(late.reused, 0, 'a session past its lifetime must not resume');
