@@ -34,15 +34,7 @@ export class SessionStoreUnavailableError extends WarmshakeError {
   constructor (message: string, options?: ErrorOptions) { super('WS_ERR_SESSION_STORE_UNAVAILABLE', message, options); }
 }
 
-/** The session cache asked for does not fit in this machine's memory. */
-export class CacheTooLargeError extends WarmshakeError {
-  constructor (message: string) { super('WS_ERR_CACHE_TOO_LARGE', message); }
-}
 
-/** A TLS record or handshake message from a peer is malformed or over a limit. */
-export class TlsParseError extends WarmshakeError {
-  constructor (message: string) { super('WS_ERR_TLS_PARSE', message); }
-}
 
 /** Command-line arguments that do not make sense. */
 export class UsageError extends WarmshakeError {
@@ -57,4 +49,15 @@ export class AdminCommandError extends WarmshakeError {
 /** warmshake could not start serving (a port in use, a worker that failed to start). */
 export class StartupError extends WarmshakeError {
   constructor (message: string, options?: ErrorOptions) { super('WS_ERR_STARTUP', message, options); }
+}
+
+/** Every server of a backend is down or failed to connect; `attempts` says why for each one tried. */
+export class BackendUnavailableError extends WarmshakeError {
+  readonly backend: string;
+  readonly attempts: ReadonlyArray<{ server: string; reason: string }>;
+  constructor (backend: string, attempts: ReadonlyArray<{ server: string; reason: string }>, message: string) {
+    super('WS_ERR_BACKEND_UNAVAILABLE', message);
+    this.backend = backend;
+    this.attempts = attempts;
+  }
 }

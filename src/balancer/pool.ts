@@ -9,7 +9,7 @@ import { MemoryStore } from '../session-cache/memory-store.ts';
 import { DEFAULT_STORE_OPTIONS } from '../session-cache/store.ts';
 import { BackendTls } from './backend-tls.ts';
 import type { BackendConfig, ServerConfig } from '../config/types.ts';
-import { WarmshakeError } from '../errors.ts';
+import { BackendUnavailableError } from '../errors.ts';
 import { createBalancer } from './algorithms.ts';
 import type { Balancer } from './algorithms.ts';
 import { HealthMonitor } from './health-check.ts';
@@ -57,16 +57,6 @@ export interface PoolConnectOptions {
   raw?: boolean;
 }
 
-/** Every server of a backend is down or failed to connect; `attempts` says why for each one tried. */
-export class BackendUnavailableError extends WarmshakeError {
-  readonly backend: string;
-  readonly attempts: ReadonlyArray<{ server: string; reason: string }>;
-  constructor (backend: string, attempts: ReadonlyArray<{ server: string; reason: string }>, message: string) {
-    super('WS_ERR_BACKEND_UNAVAILABLE', message);
-    this.backend = backend;
-    this.attempts = attempts;
-  }
-}
 
 /** One connect attempt to one server, for counters (HAProxy's stot and econ). */
 export interface ConnectAttempt { backend: string; server: ServerState; ok: boolean; reason?: string }
