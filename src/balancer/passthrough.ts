@@ -4,16 +4,16 @@
 // replays the bytes (after a PROXY v2 header if asked), then splices both directions,
 // watching the backend's first bytes go by to learn which sessions it now holds. What
 // can and cannot stick: docs/passthrough.md.
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FrontendConfig } from '../config/types.ts';
-import { channels, type ConnectionErrorEvent, type HandshakeEvent } from '../diagnostics.ts';
+import { channels, type HandshakeEvent } from '../diagnostics.ts';
 import { MemoryStore } from '../session-cache/memory-store.ts';
 import type { SessionStore } from '../session-cache/store.ts';
 import { offersTls13, type ClientHello } from '../tls/client-hello.ts';
 import { readClientHello } from '../tls/hello-reader.ts';
 import type { ServerHello } from '../tls/server-hello.ts';
-import { ClientBudgets, isAllowed } from './access.ts';
+import { FrontendListener, type Admitted, type ErrorStage } from './frontend-listener.ts';
 import { createBalancer, type Balancer } from './algorithms.ts';
 import type { BackendPool, ServerState } from './pool.ts';
 import { encodeProxyV2 } from './proxy-protocol.ts';
@@ -61,9 +61,7 @@ export class Passthrough {
   #fallback: Balancer | undefined;
   #probe: TicketKeyProbe | undefined;
   #maxFlightBytes: number;
-  #budgets: ClientBudgets;
-  #server: Server;
-  #sockets = new Set<Socket>();
+  #listener: FrontendListener;
 
   constructor (options: PassthroughOptions) {
     const f = options.frontend;
@@ -71,7 +69,7 @@ export class Passthrough {
     this.frontend = f;
     this.#pools = options.pools;
     this.#maxFlightBytes = o.maxFlightBytes;
-    this.#budgets = new ClientBudgets(f.limits.per_client_connections, 0);
+    this.#listener = new FrontendListener(f, (c) => this.#accept(c));
     if (f.persist) {
       // Without a shared table (tests, a single thread) a table of this thread's own.
       const store = options.table ?? new MemoryStore({ size: f.persist.size, lifetime: f.persist.expire, maxEntryBytes: 64, maxKeyBytes: 64 });
@@ -87,35 +85,19 @@ export class Passthrough {
         });
       }
     }
-    this.#server = createServer({ allowHalfOpen: true, keepAlive: f.keepalive, keepAliveInitialDelay: f.keepalive_delay, noDelay: true },
-      (socket) => this.#accept(socket));
-    this.#server.maxConnections = f.limits.max_connections || Infinity;
   }
 
-  /** Resolves once listening; several threads share the port through SO_REUSEPORT. */
-  listen (): Promise<number> {
-    const { host, port } = this.frontend.bind;
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host, port, reusePort: true, backlog: this.frontend.backlog }, () => {
-        this.#server.removeListener('error', reject);
-        this.#probe?.start();
-        resolve((this.#server.address() as { port: number }).port);
-      });
-    });
+  async listen (): Promise<number> {
+    const port = await this.#listener.listen();
+    this.#probe?.start();
+    return port;
   }
 
-  get connections (): number { return this.#sockets.size; }
+  get connections (): number { return this.#listener.connections; }
 
-  /** Stops accepting; open connections go on until they end or `drain` elapses. */
   close (drain: number): Promise<void> {
     this.#probe?.stop();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { for (const s of this.#sockets) s.destroy(); }, drain);
-      timer.unref();
-      this.#server.close(() => { clearTimeout(timer); resolve(); });
-      if (this.#sockets.size === 0) clearTimeout(timer);
-    });
+    return this.#listener.close(drain);
   }
 
   /** For `show table`: up to `limit` entries, newest first (empty without persistence). */
@@ -133,37 +115,15 @@ export class Passthrough {
     return this.#probe ? this.#probe.probeAll() : Promise.resolve(0);
   }
 
-  #error (client: string, stage: ConnectionErrorEvent['stage'], reason: string): void {
-    if (channels.connectionError.hasSubscribers) channels.connectionError.publish({ frontend: this.frontend.name, client, stage, reason });
-  }
-
-  #accept (raw: Socket): void {
+  #accept ({ raw, address, client }: Admitted): void {
     const f = this.frontend;
-    const address = raw.remoteAddress ?? '';
-    const client = `${address}:${raw.remotePort}`;
-    raw.on('error', () => {});
-    if (!isAllowed(f, address)) {
-      this.#error(client, 'access', 'address not allowed on this frontend');
-      raw.destroy();
-      return;
-    }
-    if (!this.#budgets.acquireConnection(address)) {
-      this.#error(client, 'limit', `more than ${f.limits.per_client_connections} concurrent connections from ${address}`);
-      raw.destroy();
-      return;
-    }
-    this.#sockets.add(raw);
-    raw.once('close', () => {
-      this.#sockets.delete(raw);
-      this.#budgets.releaseConnection(address);
-    });
     const started = performance.now();
     let settled = false;
-    const fail = (stage: ConnectionErrorEvent['stage'], reason: string): void => {
+    const fail = (stage: ErrorStage, reason: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      this.#error(client, stage, reason);
+      this.#listener.error(client, stage, reason);
       raw.destroy();
     };
     // One timer from accept to the backend connected: a client that trickles its
@@ -233,7 +193,7 @@ export class Passthrough {
     backend.write(c.bytes);
     this.#watch(c, backend, server);
     splice(c.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
-      if (err) this.#error(c.client, 'proxy', err.message);
+      if (err) this.#listener.error(c.client, 'proxy', err.message);
     });
   }
 
@@ -266,7 +226,7 @@ export class Passthrough {
             if (hello) this.#resumed(c, hello, update.resumed, name);
             break;
           case 'error':
-            this.#error(c.client, 'backend', `server ${name}: ${update.reason}`);
+            this.#listener.error(c.client, 'backend', `server ${name}: ${update.reason}`);
             break;
         }
       }

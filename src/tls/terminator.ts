@@ -2,16 +2,16 @@
 // identity for stateful TLS 1.3 resumption, the ticket key name, the SNI), hands the
 // socket to TLS with the SecureContext those pick, then splices the plaintext to a
 // backend server. One bad connection never takes more than itself down.
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { ClientBudgets, isAllowed } from '../balancer/access.ts';
+import { FrontendListener, type Admitted, type ErrorStage } from '../balancer/frontend-listener.ts';
 import type { BackendPool } from '../balancer/pool.ts';
 import { encodeProxyV2 } from '../balancer/proxy-protocol.ts';
 import { backendForSni } from '../balancer/sni-routing.ts';
 import { splice } from '../balancer/splice.ts';
 import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
-import { channels, type ConnectionErrorEvent, type HandshakeEvent } from '../diagnostics.ts';
+import { channels, type HandshakeEvent } from '../diagnostics.ts';
 import type { SessionStore } from '../session-cache/store.ts';
 import { CertificateSelector, type LoadedCertificate } from './certificates.ts';
 import { ContextPool } from './contexts.ts';
@@ -36,9 +36,7 @@ export class Terminator {
   #selector: CertificateSelector;
   #contexts: ContextPool;
   #policy: SessionPolicy;
-  #budgets: ClientBudgets;
-  #server: Server;
-  #sockets = new Set<Socket>();
+  #listener: FrontendListener;
 
   constructor (options: TerminatorOptions) {
     const f = options.frontend;
@@ -46,84 +44,33 @@ export class Terminator {
     this.#options = options;
     this.#selector = new CertificateSelector(options.certificates);
     this.#contexts = new ContextPool(f, options.certificates, options.tickets, options.lifetime, options.keys);
-    this.#budgets = new ClientBudgets(f.limits.per_client_connections, f.limits.per_client_new_sessions);
+    this.#listener = new FrontendListener(f, (c) => this.#accept(c), f.limits.per_client_new_sessions);
     this.#policy = {
       store: options.store,
       frontend: f.name,
       lifetime: options.lifetime,
       ticketsEnabled: options.tickets.enabled,
-      admitNewSession: (client) => this.#budgets.admitNewSession(client),
+      admitNewSession: (client) => this.#listener.budgets.admitNewSession(client),
       onStored: (client, stored, reason) => {
         if (channels.sessionStored.hasSubscribers) channels.sessionStored.publish({ frontend: f.name, client, stored, reason });
       },
     };
-    this.#server = createServer({ allowHalfOpen: true, keepAlive: f.keepalive, keepAliveInitialDelay: f.keepalive_delay, noDelay: true },
-      (socket) => this.#accept(socket));
-    this.#server.maxConnections = f.limits.max_connections || Infinity;
   }
 
-  /** Resolves once listening; several threads share the port through SO_REUSEPORT. */
-  listen (): Promise<number> {
-    const { host, port } = this.frontend.bind;
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host, port, reusePort: true, backlog: this.frontend.backlog }, () => {
-        this.#server.removeListener('error', reject);
-        resolve((this.#server.address() as { port: number }).port);
-      });
-    });
-  }
+  listen (): Promise<number> { return this.#listener.listen(); }
+  close (drain: number): Promise<void> { return this.#listener.close(drain); }
+  get connections (): number { return this.#listener.connections; }
 
-  get connections (): number { return this.#sockets.size; }
-
-  /** Stops accepting; open connections go on until they end or `drain` elapses. */
-  close (drain: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { for (const s of this.#sockets) s.destroy(); }, drain);
-      timer.unref();
-      this.#server.close(() => { clearTimeout(timer); resolve(); });
-      if (this.#sockets.size === 0) clearTimeout(timer);
-    });
-  }
-
-  #error (client: string, stage: ConnectionErrorEvent['stage'], reason: string): void {
-    if (channels.connectionError.hasSubscribers) channels.connectionError.publish({ frontend: this.frontend.name, client, stage, reason });
-  }
-
-  #accept (raw: Socket): void {
+  #accept ({ raw, address, client, adopt }: Admitted): void {
     const f = this.frontend;
-    const address = raw.remoteAddress ?? '';
-    const client = `${address}:${raw.remotePort}`;
-    raw.on('error', () => {});
-    if (!isAllowed(f, address)) {
-      this.#error(client, 'access', 'address not allowed on this frontend');
-      raw.destroy();
-      return;
-    }
-    if (!this.#budgets.acquireConnection(address)) {
-      this.#error(client, 'limit', `more than ${f.limits.per_client_connections} concurrent connections from ${address}`);
-      raw.destroy();
-      return;
-    }
-    // The raw socket until TLS wraps it, then the TLS socket: whichever closes last frees the slot.
-    let current: Socket = raw;
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      this.#sockets.delete(current);
-      this.#budgets.releaseConnection(address);
-    };
-    this.#sockets.add(raw);
-    raw.once('close', () => { if (current === raw) release(); });
     const started = performance.now();
     let settled = false;
     let tls: TLSSocket | undefined;
-    const fail = (stage: ConnectionErrorEvent['stage'], reason: string): void => {
+    const fail = (stage: ErrorStage, reason: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      this.#error(client, stage, reason);
+      this.#listener.error(client, stage, reason);
       // Only the outermost socket: destroying a raw socket and then the TLSSocket over it
       // crashes Node 24 (nodejs/node#49327).
       (tls ?? raw).destroy();
@@ -154,10 +101,7 @@ export class Terminator {
       }
       const socket = tls;
       hooks.socket = socket;
-      this.#sockets.delete(raw);
-      this.#sockets.add(socket);
-      current = socket;
-      socket.once('close', release);
+      adopt(socket);
       const onError = (err: Error): void => fail('handshake', err.message);
       socket.on('_tlsError', onError);
       socket.on('error', onError);
@@ -188,7 +132,7 @@ export class Terminator {
   #forward (socket: TLSSocket, raw: Socket, client: string, sni: string): void {
     const f = this.frontend;
     const pool = this.#options.pools.get(backendForSni(f, sni || undefined));
-    if (!pool) { this.#error(client, 'backend', 'no backend'); socket.destroy(); return; }
+    if (!pool) { this.#listener.error(client, 'backend', 'no backend'); socket.destroy(); return; }
     socket.on('error', () => {});
     socket.pause();
     pool.connect(raw.remoteAddress ?? '', { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
@@ -203,11 +147,11 @@ export class Terminator {
         }));
       }
       splice(socket, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
-        if (err) this.#error(client, 'proxy', err.message);
+        if (err) this.#listener.error(client, 'proxy', err.message);
       });
       socket.resume();
     }, (err: Error) => {
-      this.#error(client, 'backend', err.message);
+      this.#listener.error(client, 'backend', err.message);
       socket.destroy();
     });
   }
