@@ -6,8 +6,9 @@
 // while full; expired entries stay until a lookup or the old end finds them; every
 // value leaving the cache is zeroed, as the shared store zeroes its blocks.
 import { emptyStats } from './store.ts';
-import type { LookupResult, SessionStore, StoreEntryInfo, StoreOptions, StoreStats } from './store.ts';
+import type { LookupResult, StoreEntryInfo, StoreOptions, StoreStats } from './store.ts';
 import { DEFAULT_STORE_OPTIONS } from './store.ts';
+import { SyncSessionStore } from './sync-store.ts';
 
 const TIER = 'memory';
 const EXPIRE_ON_INSERT = 2;
@@ -24,13 +25,14 @@ function mapKey (key: Buffer): string {
   return key.toString('latin1');
 }
 
-export class MemoryStore implements SessionStore {
+export class MemoryStore extends SyncSessionStore {
   readonly tier = TIER;
   readonly #options: StoreOptions;
   readonly #entries = new Map<string, Entry>();
   readonly #stats: StoreStats;
 
   constructor (options: Partial<StoreOptions> = {}) {
+    super();
     this.#options = { ...DEFAULT_STORE_OPTIONS, ...options };
     this.#stats = emptyStats(TIER, this.#options.size);
   }
@@ -95,23 +97,11 @@ export class MemoryStore implements SessionStore {
     return count;
   }
 
-  async get (key: Buffer): Promise<LookupResult> {
-    return this.getSync(key);
-  }
 
-  async set (key: Buffer, value: Buffer, ttl?: number): Promise<boolean> {
-    return this.setSync(key, value, ttl);
-  }
 
-  async delete (key: Buffer): Promise<boolean> {
-    return this.deleteSync(key);
-  }
 
-  async clear (): Promise<number> {
-    return this.clearSync();
-  }
 
-  async list (limit: number): Promise<StoreEntryInfo[]> {
+  listSync (limit: number): StoreEntryInfo[] {
     const now = Date.now();
     const all = [...this.#entries.values()];
     const out: StoreEntryInfo[] = [];
@@ -127,7 +117,7 @@ export class MemoryStore implements SessionStore {
     return { ...this.#stats, entries: this.#entries.size };
   }
 
-  async close (): Promise<void> {
+  override async close (): Promise<void> {
     this.clearSync();
   }
 

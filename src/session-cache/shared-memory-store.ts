@@ -8,11 +8,12 @@
 // and the async SessionStore methods only wrap them.
 import { randomInt } from 'node:crypto';
 import { ShmLock } from './shm-lock.ts';
+import { SyncSessionStore } from './sync-store.ts';
 import { ShmTable } from './shm-table.ts';
 import { C, computeLayout, DEFAULT_SHARED_STORE_OPTIONS, H, readHeader, viewsOf, writeHeader } from './shm-layout.ts';
 import type { Layout, SharedStoreOptions, Views } from './shm-layout.ts';
 import type { ShmLockOptions } from './shm-lock.ts';
-import type { LookupResult, SessionStore, StoreEntryInfo, StoreOptions, StoreStats } from './store.ts';
+import type { LookupResult, StoreEntryInfo, StoreOptions, StoreStats } from './store.ts';
 
 export { DEFAULT_SHARED_STORE_OPTIONS } from './shm-layout.ts';
 export type { SharedStoreOptions } from './shm-layout.ts';
@@ -44,7 +45,7 @@ export function sharedStoreBytes (options: SharedStoreInput): number {
   return computeLayout(withDefaults(options)).bytes;
 }
 
-export class SharedMemoryStore implements SessionStore {
+export class SharedMemoryStore extends SyncSessionStore {
   readonly tier = 'shared';
   readonly #buffer: SharedArrayBuffer;
   readonly #layout: Layout;
@@ -68,6 +69,7 @@ export class SharedMemoryStore implements SessionStore {
   }
 
   private constructor (buffer: SharedArrayBuffer, layout: Layout, lockOptions?: Partial<ShmLockOptions>) {
+    super();
     this.#buffer = buffer;
     this.#layout = layout;
     this.#views = viewsOf(buffer, layout);
@@ -129,25 +131,10 @@ export class SharedMemoryStore implements SessionStore {
     }
   }
 
-  async get (key: Buffer): Promise<LookupResult> {
-    return this.getSync(key);
-  }
 
-  async set (key: Buffer, value: Buffer, ttl?: number): Promise<boolean> {
-    return this.setSync(key, value, ttl);
-  }
 
-  async delete (key: Buffer): Promise<boolean> {
-    return this.deleteSync(key);
-  }
 
-  async clear (): Promise<number> {
-    return this.clearSync();
-  }
 
-  async list (limit: number): Promise<StoreEntryInfo[]> {
-    return this.listSync(limit);
-  }
 
   /**
    * For the supervisor, when a worker exits: if that thread died holding the lock, take
@@ -185,7 +172,6 @@ export class SharedMemoryStore implements SessionStore {
   }
 
   /** The buffer belongs to every thread; closing one handle frees nothing. */
-  async close (): Promise<void> {}
 
   #tookOver (): void {
     this.#table.count(C.LOCK_RECOVERIES);
