@@ -4,7 +4,7 @@
 // see (nodejs/node#60847). Strict about structure (RFC 8446 §4.1.2, §4.2), lenient about
 // values it does not use (unknown extensions, GREASE).
 import {
-  ByteReader, DEFAULT_HELLO_LIMITS, hex16, readHandshakeMessage,
+  ByteReader, DEFAULT_HELLO_LIMITS, hex16, readHandshakeMessage, readHelloHead,
   type HelloLimits, type HelloResult
 } from './records.ts';
 
@@ -70,12 +70,9 @@ export function parseClientHello (buf: Buffer, limits: HelloLimits = DEFAULT_HEL
 /** The ClientHello fields, or why they are malformed. */
 function parseBody (body: Buffer, records: number): ClientHello | string {
   const r = new ByteReader(body);
-  const legacyVersion = r.uint(2);
-  const random = r.bytes(32);
-  if (random === undefined) return 'ClientHello too short for version and random';
-  const sessionId = r.vector(1);
-  if (sessionId === undefined) return 'session id runs past the end';
-  if (sessionId.length > 32) return `session id length ${sessionId.length} exceeds 32`;
+  const head = readHelloHead(r, 'ClientHello');
+  if (typeof head === 'string') return head;
+  const { legacyVersion, random, sessionId } = head;
   const suites = r.sub(2);
   if (suites === undefined) return 'cipher suites run past the end';
   const cipherSuites = suites.uint16s();

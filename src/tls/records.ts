@@ -260,3 +260,17 @@ export class ByteReader {
     return this.#pos - n;
   }
 }
+
+/** The start every hello shares (RFC 8446 §4.1.2-3): version, random, legacy session id. */
+export interface HelloHead { legacyVersion: number; random: Buffer; sessionId: Buffer }
+
+/** Reads the shared start of a ClientHello or ServerHello (`what` names it in the reason), or why it is malformed. */
+export function readHelloHead (r: ByteReader, what: string): HelloHead | string {
+  const legacyVersion = r.uint(2);
+  const random = r.bytes(32);
+  if (random === undefined) return `${what} too short for version and random`;
+  const sessionId = r.vector(1);
+  if (sessionId === undefined) return 'session id runs past the end';
+  if (sessionId.length > 32) return `session id length ${sessionId.length} exceeds 32`;
+  return { legacyVersion, random, sessionId };
+}

@@ -2,7 +2,7 @@
 // tells the stick table what to learn (a TLS 1.2 session id, or that a TLS 1.3 PSK was
 // accepted). Same rules as the ClientHello parser: strict, bounded, never throws.
 import {
-  ByteReader, DEFAULT_HELLO_LIMITS, hex16, readHandshakeMessage,
+  ByteReader, DEFAULT_HELLO_LIMITS, hex16, readHandshakeMessage, readHelloHead,
   type HelloLimits, type HelloResult
 } from './records.ts';
 
@@ -56,12 +56,9 @@ export function parseServerHello (buf: Buffer, limits: HelloLimits = DEFAULT_HEL
 
 function parseBody (body: Buffer, records: number): ServerHello | string {
   const r = new ByteReader(body);
-  const legacyVersion = r.uint(2);
-  const random = r.bytes(32);
-  if (random === undefined) return 'ServerHello too short for version and random';
-  const sessionId = r.vector(1);
-  if (sessionId === undefined) return 'session id runs past the end';
-  if (sessionId.length > 32) return `session id length ${sessionId.length} exceeds 32`;
+  const head = readHelloHead(r, 'ServerHello');
+  if (typeof head === 'string') return head;
+  const { legacyVersion, random, sessionId } = head;
   const cipherSuite = r.uint(2);
   const compressionMethod = r.uint(1);
   if (cipherSuite < 0 || compressionMethod < 0) return 'cipher suite or compression method runs past the end';
