@@ -24,6 +24,7 @@ import { Passthrough } from '../src/balancer/passthrough.ts';
 import { validateConfig } from '../src/config/schema.ts';
 import { SharedMemoryStore } from '../src/session-cache/shared-memory-store.ts';
 import { generateSelfSigned } from '../src/tls/self-signed.ts';
+import { freePort } from '../test/helpers/ports.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const HAPROXY = '/usr/sbin/haproxy';
@@ -34,16 +35,6 @@ function emit (row: object): void {
   console.log(JSON.stringify({ bench: 'passthrough', ...row }));
 }
 
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort (port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i++) {

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { freePort } from './ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -37,16 +38,7 @@ export function redisSkipReason (): string | false {
   return available;
 }
 
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')));
-    });
-  });
-}
+export { freePort };
 
 /** Resolves when the server answers PING, rejects after `ms`. */
 export async function waitForPing (port: number, ms = 5000): Promise<void> {
