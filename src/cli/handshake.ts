@@ -25,6 +25,8 @@ export interface HandshakeOptions {
   ticketWaitMs: number;
   /** Bytes to write after the handshake, then read one answer chunk (or the close). */
   send: number;
+  /** Source address to connect from (the bench spreads loopback clients over 127.0.0.0/8). */
+  localAddress?: string;
 }
 
 export interface HandshakeSuccess {
@@ -78,7 +80,8 @@ export function connectOptions (options: HandshakeOptions): ConnectionOptions {
     // Without the ticket extension a TLS 1.2 server can only resume by session id.
     // TLS 1.3 has no such switch on the client: the server decides stateless or stateful.
     ...(options.tickets ? {} : { secureOptions: cryptoConstants.SSL_OP_NO_TICKET }),
-    ...(options.session === undefined ? {} : { session: options.session })
+    ...(options.session === undefined ? {} : { session: options.session }),
+    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress })
   };
 }
 
