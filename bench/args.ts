@@ -1,0 +1,41 @@
+// `npm run bench -- [--quick] [--only NAME[,NAME]] [--duration S] [--out FILE]`, parsed
+// without touching `process` (run.ts does).
+
+export interface RunOptions {
+  quick: boolean;
+  /** Scenario ids to run; empty = all. */
+  only: string[];
+  /** Seconds per measured load; default 4 (2 with --quick). */
+  duration: number | undefined;
+  /** Where the Markdown report goes; undefined = docs/benchmarks.md for a full set, none with --only. */
+  out: string | undefined;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME...]] [--duration SECONDS] [--out FILE]
+  --quick      short loads and smaller fills (about 3 minutes instead of 10)
+  --only       run these scenarios only (writes no report unless --out is given)
+  --duration   seconds per measured load
+  --out        write the Markdown report here`;
+
+export function parseArgs (argv: readonly string[]): RunOptions {
+  const options: RunOptions = { quick: false, only: [], duration: undefined, out: undefined, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new RangeError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--only') options.only.push(...value().split(',').filter((s) => s !== ''));
+    else if (arg === '--duration') {
+      const d = Number(value());
+      if (!(d > 0 && d <= 60)) throw new RangeError('--duration must be between 0 and 60 seconds');
+      options.duration = d;
+    } else if (arg === '--out') options.out = value();
+    else if (arg === '--help' || arg === '-h') options.help = true;
+    else throw new RangeError(`unknown argument ${arg}\n${USAGE}`);
+  }
+  return options;
+}
