@@ -41,8 +41,16 @@ export class SharedCounters {
   get buffer (): SharedArrayBuffer { return this.#buffer; }
 
   add (name: string, n = 1): void {
-    const i = this.#slot(name);
-    if (i >= 0) Atomics.add(this.#values, i, BigInt(n));
+    this.addAt(this.#slot(name), n);
+  }
+
+  /** The slot of `name` (registered if new), for callers that add to it often; -1 when the table is full. */
+  slot (name: string): number {
+    return this.#slot(name);
+  }
+
+  addAt (slot: number, n = 1): void {
+    if (slot >= 0) Atomics.add(this.#values, slot, BigInt(n));
   }
 
   set (name: string, n: number): void {
@@ -129,4 +137,32 @@ export class SharedCounters {
 export function metricKey (name: string, labels: Record<string, string>): string {
   const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
   return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
+}
+
+/**
+ * Slots by label tuple, for the per-handshake counters: the Prometheus name is built
+ * (escaping, joining) once per tuple, not once per event.
+ */
+export class CounterFamily {
+  #counters: SharedCounters;
+  #name: string;
+  #labels: readonly string[];
+  #slots = new Map<string, number>();
+
+  constructor (counters: SharedCounters, name: string, labels: readonly string[]) {
+    this.#counters = counters;
+    this.#name = name;
+    this.#labels = labels;
+  }
+
+  /** Adds `n` to the series with these label values, in the order the family was made with. */
+  add (values: readonly string[], n = 1): void {
+    const id = values.join('\u0000');
+    let slot = this.#slots.get(id);
+    if (slot === undefined) {
+      slot = this.#counters.slot(metricKey(this.#name, Object.fromEntries(this.#labels.map((l, i) => [l, values[i]]))));
+      this.#slots.set(id, slot);
+    }
+    this.#counters.addAt(slot, n);
+  }
 }

@@ -1,7 +1,7 @@
 // The one place that turns diagnostics events into counters and log lines.
 import diagnostics from 'node:diagnostics_channel';
 import { channels, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
-import { metricKey, type SharedCounters } from './counters.ts';
+import { CounterFamily, type SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
 
 /** Upper bounds (seconds) of the handshake-duration histogram buckets. */
@@ -14,14 +14,28 @@ export function bucketLabel (seconds: number): string {
 
 /** Subscribes; returns the function that unsubscribes. */
 export function observe (counters: SharedCounters, logger: Logger): () => void {
+  const family = (name: string, ...labels: string[]): CounterFamily => new CounterFamily(counters, name, labels);
+  const handshakes = family('warmshake_handshakes_total', 'frontend', 'result', 'method', 'version');
+  const durations = family('warmshake_handshake_duration_seconds_bucket', 'frontend', 'result', 'le');
+  const durationSum = family('warmshake_handshake_duration_microseconds_sum', 'frontend', 'result');
+  const misses = family('warmshake_resumption_misses_total', 'frontend', 'cause');
+  const errors = family('warmshake_connection_errors_total', 'frontend', 'stage');
+  const stored = family('warmshake_sessions_stored_total', 'frontend', 'result');
+  const stickLearned = family('warmshake_stick_table_learned_total', 'frontend', 'kind', 'source');
+  const stickLookups = family('warmshake_stick_table_lookups_total', 'frontend', 'result', 'reason');
+  const backendHandshakes = family('warmshake_backend_handshakes_total', 'backend', 'server', 'result');
+  // A log object is only built when its level is on: a handshake logged at `info` is
+  // the hot path when the level is `warn`.
+  const enabled = (level: 'debug' | 'info'): boolean => logger.isLevelEnabled(level);
+
   const onHandshake = (message: unknown): void => {
     const e = message as HandshakeEvent;
     const result = e.resumed ? 'resumed' : 'full';
-    counters.add(metricKey('warmshake_handshakes_total', { frontend: e.frontend, result, method: e.method, version: e.version }));
-    const seconds = e.duration / 1000;
-    counters.add(metricKey('warmshake_handshake_duration_seconds_bucket', { frontend: e.frontend, result, le: bucketLabel(seconds) }));
-    counters.add(metricKey('warmshake_handshake_duration_microseconds_sum', { frontend: e.frontend, result }), Math.round(e.duration * 1000));
-    if (e.miss) counters.add(metricKey('warmshake_resumption_misses_total', { frontend: e.frontend, cause: e.miss }));
+    handshakes.add([e.frontend, result, e.method, e.version]);
+    durations.add([e.frontend, result, bucketLabel(e.duration / 1000)]);
+    durationSum.add([e.frontend, result], Math.round(e.duration * 1000));
+    if (e.miss) misses.add([e.frontend, e.miss]);
+    if (!enabled('info')) return;
     logger.info({
       frontend: e.frontend, client: e.client, sni: e.sni, version: e.version, cipher: e.cipher, alpn: e.alpn || undefined,
       resumed: e.resumed, method: e.method, miss: e.miss, offered: e.offered, ms: Math.round(e.duration * 100) / 100,
@@ -29,28 +43,26 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   };
   const onError = (message: unknown): void => {
     const e = message as ConnectionErrorEvent;
-    counters.add(metricKey('warmshake_connection_errors_total', { frontend: e.frontend, stage: e.stage }));
+    errors.add([e.frontend, e.stage]);
     const level = e.stage === 'backend' ? 'warn' : 'info';
+    if (level === 'info' && !enabled('info')) return;
     logger[level]({ frontend: e.frontend, client: e.client, stage: e.stage, reason: e.reason }, `connection closed at ${e.stage}: ${e.reason}`);
   };
   const onStored = (message: unknown): void => {
     const e = message as SessionStoredEvent;
-    counters.add(metricKey('warmshake_sessions_stored_total', { frontend: e.frontend, result: e.stored ? 'stored' : 'refused' }));
-    if (!e.stored) logger.debug({ frontend: e.frontend, client: e.client, reason: e.reason }, 'session not cached');
+    stored.add([e.frontend, e.stored ? 'stored' : 'refused']);
+    if (!e.stored && enabled('debug')) logger.debug({ frontend: e.frontend, client: e.client, reason: e.reason }, 'session not cached');
   };
   const onStick = (message: unknown): void => {
     const e = message as StickEvent;
-    if (e.action === 'learn') {
-      counters.add(metricKey('warmshake_stick_table_learned_total', { frontend: e.frontend, kind: e.kind ?? 'unknown', source: e.source ?? 'flight' }));
-    } else {
-      counters.add(metricKey('warmshake_stick_table_lookups_total', { frontend: e.frontend, result: e.action, reason: e.reason ?? '' }));
-    }
-    logger.debug({ frontend: e.frontend, client: e.client, kind: e.kind, server: e.server, reason: e.reason, key: e.key }, `stick table ${e.action}`);
+    if (e.action === 'learn') stickLearned.add([e.frontend, e.kind ?? 'unknown', e.source ?? 'flight']);
+    else stickLookups.add([e.frontend, e.action, e.reason ?? '']);
+    if (enabled('debug')) logger.debug({ frontend: e.frontend, client: e.client, kind: e.kind, server: e.server, reason: e.reason, key: e.key }, `stick table ${e.action}`);
   };
   const onBackendHandshake = (message: unknown): void => {
     const e = message as BackendHandshakeEvent;
-    counters.add(metricKey('warmshake_backend_handshakes_total', { backend: e.backend, server: e.server, result: e.resumed ? 'resumed' : 'full' }));
-    logger.debug({ backend: e.backend, server: e.server, offered: e.offered, resumed: e.resumed, version: e.version, ms: Math.round(e.duration * 100) / 100 }, `backend handshake ${e.resumed ? 'resumed' : 'full'}`);
+    backendHandshakes.add([e.backend, e.server, e.resumed ? 'resumed' : 'full']);
+    if (enabled('debug')) logger.debug({ backend: e.backend, server: e.server, offered: e.offered, resumed: e.resumed, version: e.version, ms: Math.round(e.duration * 100) / 100 }, `backend handshake ${e.resumed ? 'resumed' : 'full'}`);
   };
   const subscriptions: Array<[string | symbol, (message: unknown) => void]> = [
     [channels.handshake.name, onHandshake],

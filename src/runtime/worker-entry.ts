@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
 import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { metricKey, SharedCounters } from './counters.ts';
+import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
 import { observe } from './observe.ts';
@@ -27,6 +27,9 @@ const backendTls = init.shared.backendSessions
 const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0, backendTls });
 const send = (message: FromWorker): void => port.postMessage(message);
 
+const backendConnections = new CounterFamily(counters, 'warmshake_backend_connections_total', ['backend', 'server']);
+const backendErrors = new CounterFamily(counters, 'warmshake_backend_errors_total', ['backend', 'server']);
+
 // Each thread checks its own servers: its up/down state also follows the connects that
 // failed in this thread, and only its own checks can bring such a server back.
 for (const pool of set.pools.values()) {
@@ -35,9 +38,7 @@ for (const pool of set.pools.values()) {
     counters.set(metricKey('warmshake_server_up', { backend, server: server.config.name }), up ? 1 : 0);
     log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
   });
-  pool.on('attempt', ({ backend, server, ok }) => {
-    counters.add(metricKey(ok ? 'warmshake_backend_connections_total' : 'warmshake_backend_errors_total', { backend, server: server.config.name }));
-  });
+  pool.on('attempt', ({ backend, server, ok }) => (ok ? backendConnections : backendErrors).add([backend, server.config.name]));
   pool.startHealthChecks();
 }
 
