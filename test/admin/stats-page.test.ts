@@ -1,8 +1,10 @@
 // The stats page in a real browser (Debian's Chromium driven by playwright-core): it
 // loads with no external asset, shows the numbers /metrics shows, and the chart has
-// points. Keeps a screenshot in docs/.
+// points. Takes a screenshot; `WARMSHAKE_UPDATE_SCREENSHOT=1 npm test` refreshes the one
+// kept in docs/ (otherwise the test leaves the checkout as it found it).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -11,7 +13,7 @@ import { eventually, handshake, startHarness } from './helpers.ts';
 import { parsePrometheus, sumOf } from './prom-parser.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = fileURLToPath(new URL('../../docs/stats-page.png', import.meta.url));
+const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/stats-page.png', import.meta.url));
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('the stats page shows the handshake counts of /metrics and a chart with data', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing` }, async (t) => {
@@ -53,7 +55,7 @@ test('the stats page shows the handshake counts of /metrics and a chart with dat
   assert.match((await page.locator('[data-metric="cache-fill"]').textContent()) ?? '', new RegExp(`^${entries} of 1,000 sessions`));
   assert.match((await page.locator('#alert').textContent()) ?? '', /Resumption OK/);
   assert.equal(await page.locator('#keys td[data-metric="key-age"]').count(), sumOf(after, 'warmshake_ticket_keys'));
-  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  await page.screenshot({ path: process.env.WARMSHAKE_UPDATE_SCREENSHOT === '1' ? DOCS_SCREENSHOT : join(tempDir(t), 'stats-page.png'), fullPage: true });
   assert.deepEqual(external, [], 'no request leaves the admin server');
   assert.deepEqual(errors, []);
 });
