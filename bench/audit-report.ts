@@ -1,10 +1,12 @@
 // The testssl summary in docs/security.md: the section between two markers is rewritten,
 // the threat model around it is left as written.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { bySeverity, finding, type Audit, type Finding } from '../test/security/helpers/testssl.ts';
+import { BASE_ARGS, bySeverity, finding, type Audit, type Finding } from '../test/security/helpers/testssl.ts';
 
 export const BEGIN = '<!-- testssl:begin (written by node bench/audit.ts) -->';
 export const END = '<!-- testssl:end -->';
+
+const command = (a: Audit): string => `testssl ${[...BASE_ARGS, ...a.args].join(' ')} HOST:PORT`;
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -28,12 +30,12 @@ export function renderAudit (r: AuditRecord): string {
   return [
     BEGIN,
     `Run ${r.when.toISOString().slice(0, 10)} with testssl ${r.full.version} against warmshake ${r.warmshake} (Node ${r.node}, OpenSSL ${r.openssl}) on 127.0.0.1,`,
-    'a certificate from a test CA (handed to testssl with `--add-ca`) carrying a CRL URI, so certificate findings are about warmshake\'s',
-    'handling rather than about a self-signed test certificate.',
+    'with a certificate from a test CA (handed to testssl with `--add-ca`) that carries a CRL URI, as an issued certificate',
+    'would: the certificate checks then judge what warmshake serves, not the shortcuts of a self-signed test certificate.',
     '',
-    `- Full run, default policy: \`testssl ${r.full.args.join(' ')}\` (every check testssl runs by default, ${r.full.seconds} s):`,
+    `- Full run, default policy: \`${command(r.full)}\` (every check testssl runs by default, ${r.full.seconds} s):`,
     `  ${Object.entries(bySeverity(f)).map(([s, n]) => `${s} ${n}`).join(', ')}.`,
-    `- Server defaults on a TLS 1.2-only frontend: \`testssl ${r.defaults.args.join(' ')}\` (${r.defaults.seconds} s):`,
+    `- Server defaults on a TLS 1.2-only frontend: \`${command(r.defaults)}\` (${r.defaults.seconds} s):`,
     `  ${Object.entries(bySeverity(r.defaults.findings)).map(([s, n]) => `${s} ${n}`).join(', ')}; session resumption by ticket`,
     `  **${finding(r.defaults.findings, 'sessionresumption_ticket')?.finding ?? '?'}**, by id **${finding(r.defaults.findings, 'sessionresumption_ID')?.finding ?? '?'}**.`,
     '',
@@ -48,6 +50,9 @@ export function renderAudit (r: AuditRecord): string {
     'Everything rated above OK/INFO in the full run:',
     '',
     ...notable(f),
+    '',
+    'Findings on HTTP headers (HSTS, security headers) judge the HTTP answer of the backend, here a test backend that',
+    'answers `hello`; warmshake passes HTTP through untouched.',
     END,
   ].join('\n');
 }

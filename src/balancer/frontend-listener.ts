@@ -33,6 +33,9 @@ export class FrontendListener {
     this.#server = createServer({ allowHalfOpen: true, keepAlive: frontend.keepalive, keepAliveInitialDelay: frontend.keepalive_delay, noDelay: true },
       (raw) => { const admitted = this.#admit(raw); if (admitted) onConnection(admitted); });
     this.#server.maxConnections = frontend.limits.max_connections || Infinity;
+    // Node closes connections beyond maxConnections itself; log them like every other refusal.
+    this.#server.on('drop', (data) => this.error(`${data?.remoteAddress ?? ''}:${data?.remotePort ?? ''}`, 'limit',
+      `more than ${frontend.limits.max_connections} concurrent connections on this frontend`));
   }
 
   /** Resolves with the bound port once listening. */

@@ -3,9 +3,12 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigInvalidError } from '../errors.ts';
 import { secretFileProblem, unreadable } from './files.ts';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { totalmem } from 'node:os';
 import { createSecureContext } from 'node:tls';
+import { parseCacheKey } from '../session-cache/seal.ts';
 import { sharedStoreBytes } from '../session-cache/shared-memory-store.ts';
+import { parseTicketKeyFile } from '../tls/ticket-key-file.ts';
 import { validateConfig } from './schema.ts';
 import type { Config } from './types.ts';
 
@@ -27,6 +30,59 @@ export function fileProblems (config: Config): string[] {
   config.backends.forEach((b, i) => b.servers.forEach((s, j) => {
     if (s.tls?.ca) check(`backends[${i}].servers[${j}].tls.ca`, unreadable(s.tls.ca));
   }));
+  return problems;
+}
+
+/**
+ * Certificates and keys OpenSSL cannot load, or that do not belong together, named by
+ * their path in the config; found now, not as a bare OpenSSL error from a worker.
+ * Only the file and OpenSSL's reason are shown, never the key's bytes.
+ */
+export function keyProblems (config: Config): string[] {
+  const problems: string[] = [];
+  const reason = (err: unknown): string => (err as Error).message.replace(/^error:[0-9A-F]+:/, '');
+  config.frontends.forEach((f, i) => f.certificates.forEach((c, j) => {
+    const at = `frontends[${i}].certificates[${j}]`;
+    if (unreadable(c.cert) || secretFileProblem(c.key)) return;
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(readFileSync(c.cert));
+    } catch (err) {
+      problems.push(`${at}.cert: ${c.cert} is not a PEM certificate (${reason(err)})`);
+      return;
+    }
+    try {
+      if (!cert.checkPrivateKey(createPrivateKey(readFileSync(c.key)))) problems.push(`${at}.key: ${c.key} is not the private key of ${c.cert}`);
+    } catch (err) {
+      problems.push(`${at}.key: ${c.key} is not a private key OpenSSL can read (${reason(err)})`);
+    }
+  }));
+  return problems;
+}
+
+/**
+ * Ticket-key and cache-key files whose content is not a key: refused now, where a
+ * worker would otherwise run on a generated key and silently stop sharing tickets with
+ * the nodes that read the same file. Messages name the file and line, never the bytes.
+ */
+export function keyFileContentProblems (config: Config): string[] {
+  const problems: string[] = [];
+  const tickets = config.tickets.key_file;
+  if (tickets && !secretFileProblem(tickets)) {
+    try {
+      for (const key of parseTicketKeyFile(readFileSync(tickets, 'utf8'), tickets)) key.bytes.fill(0);
+    } catch (err) {
+      problems.push(`tickets.key_file: ${(err as Error).message}`);
+    }
+  }
+  config.session_cache.redis?.key_file.forEach((file, i) => {
+    if (secretFileProblem(file)) return;
+    const content = readFileSync(file);
+    const key = parseCacheKey(content);
+    if (!key) problems.push(`session_cache.redis.key_file[${i}]: ${file} must hold 32 random bytes as 64 hex characters, base64 or 32 raw bytes; create one with: openssl rand -hex 32 > ${file} && chmod 600 ${file}`);
+    key?.fill(0);
+    content.fill(0);
+  });
   return problems;
 }
 
@@ -89,7 +145,7 @@ export function parseConfig (text: string, source: string, baseDir: string): Loa
   }
   const { config, errors, warnings } = validateConfig(doc.toJS(), baseDir, source);
   if (!config) throw new ConfigInvalidError(errors);
-  const problems = [...resourceProblems(config), ...cipherProblems(config), ...fileProblems(config)];
+  const problems = [...resourceProblems(config), ...cipherProblems(config), ...fileProblems(config), ...keyProblems(config), ...keyFileContentProblems(config)];
   if (problems.length > 0) throw new ConfigInvalidError(problems);
   return { config: deepFreeze(config), warnings };
 }

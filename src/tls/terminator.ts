@@ -106,6 +106,10 @@ export class Terminator {
       socket.on('_tlsError', onError);
       socket.on('error', onError);
       socket.once('close', () => fail('handshake', 'client closed the connection during the handshake'));
+      // The listener allows half-open connections (for proxying), so a client that leaves
+      // mid-handshake (a TLS 1.3 client closing before its Finished went out) brings
+      // 'end' and never 'close': without this it would hold its slot until the timeout.
+      socket.once('end', () => fail('handshake', 'client closed the connection during the handshake'));
       socket.once('secure', () => {
         if (settled) return;
         settled = true;

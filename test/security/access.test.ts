@@ -1,0 +1,117 @@
+// Address filters and connection limits, checked before any TLS work: a refused client
+// is closed without a single byte (no ServerHello, no alert), others are served. One
+// warmshake with a frontend per rule; distinct loopback addresses are distinct clients.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { httpBackend } from '../helpers/backend.ts';
+import { tempDir, writeCert } from '../helpers/certs.ts';
+import { pythonResume } from '../helpers/peers.ts';
+import { startWarmshake, type Running } from '../helpers/warmshake.ts';
+import { sendAdminCommand } from '../../src/cli/ctl.ts';
+import { adminSocket, sleep } from './helpers/process.ts';
+import { captureClientHello, holdTls, rawClient, tlsGet, type Held } from './helpers/sockets.ts';
+
+const PER_CLIENT = 3;
+const MAX_CONNECTIONS = 4;
+
+async function start (t: import('node:test').TestContext): Promise<{ ws: Running; admin: string }> {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  const backend = await httpBackend(t);
+  const admin = adminSocket(t);
+  const frontend = (name: string, bind: string, extra: Record<string, unknown>) => ({
+    name, bind, certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', timeout: { handshake: '5s' }, ...extra,
+  });
+  const ws = await startWarmshake(t, dir, {
+    global: { workers: 1, log: { level: 'info', format: 'json' }, admin: { socket: admin.path } },
+    session_cache: { size: 1000, lifetime: 300 },
+    frontends: [
+      frontend('deny', '127.0.0.1:0', { deny: ['127.0.0.5/32'] }),
+      frontend('allow', '127.0.0.1:0', { allow: ['127.0.0.0/30'] }),
+      frontend('v6allow', '[::1]:0', { allow: ['::1/128'] }),
+      frontend('v6deny', '[::1]:0', { deny: ['::1/128'] }),
+      frontend('perclient', '127.0.0.1:0', { limits: { per_client_connections: PER_CLIENT } }),
+      frontend('capped', '127.0.0.1:0', { limits: { max_connections: MAX_CONNECTIONS } }),
+    ],
+    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
+  });
+  admin.cleanUpAfterStop();
+  return { ws, admin: admin.path };
+}
+
+/** A refused client: a real ClientHello sent, not one byte back, the connection closed. */
+async function assertRefused (port: number, localAddress: string, host = '127.0.0.1'): Promise<void> {
+  const closed = await rawClient({ port, host, localAddress, payload: await captureClientHello() });
+  assert.equal(closed.received, 0, `${localAddress} got ${closed.received} bytes`);
+  assert.notEqual(closed.closedAfter, undefined, `${localAddress}: ${closed.error}`);
+  assert.ok(closed.error !== `still open after 15000 ms`, `${localAddress} was never closed`);
+}
+
+/** Current connections of one frontend, as `show stat` reports them (a gauge the workers refresh every second). */
+async function scur (admin: string, frontend: string): Promise<number> {
+  const csv = await sendAdminCommand(admin, 'show stat');
+  const header = csv.split('\n')[0].replace(/^# /, '').split(',');
+  const row = csv.split('\n').find((l) => l.startsWith(`${frontend},FRONTEND,`));
+  return Number(row?.split(',')[header.indexOf('scur')]);
+}
+
+async function waitFor (what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await sleep(100);
+  }
+}
+
+test('allow and deny lists (IPv4 and IPv6) and per-client and per-frontend connection limits', async (t) => {
+  const { ws, admin } = await start(t);
+  const { deny, allow, v6allow, v6deny, perclient, capped } = ws.ports;
+
+  await t.test('deny: [127.0.0.5/32] closes 127.0.0.5 with zero bytes; 127.0.0.6 is served', async () => {
+    await assertRefused(deny, '127.0.0.5');
+    await assert.rejects(pythonResume(deny, '1.3', 1, 'localhost', '127.0.0.5'), 'Python from a denied address must fail');
+    assert.ok((await tlsGet(deny, '127.0.0.6')).ok);
+    assert.deepEqual(await pythonResume(deny, '1.2', 2, 'localhost', '127.0.0.6'), [false, true]);
+    await ws.waitForLog((l) => l.stage === 'access' && String(l.client).startsWith('127.0.0.5:'));
+  });
+
+  await t.test('allow: [127.0.0.0/30] serves 127.0.0.2 and refuses 127.0.0.4', async () => {
+    assert.ok((await tlsGet(allow, '127.0.0.2')).ok);
+    await assertRefused(allow, '127.0.0.4');
+  });
+
+  await t.test('IPv6: allow [::1/128] serves ::1, deny [::1/128] refuses it', async () => {
+    assert.ok((await tlsGet(v6allow, '::1', '::1')).ok);
+    await assertRefused(v6deny, '::1', '::1');
+    await ws.waitForLog((l) => l.stage === 'access' && l.frontend === 'v6deny');
+  });
+
+  await t.test(`per_client_connections: ${PER_CLIENT}: the ${PER_CLIENT + 1}th concurrent connection from one address is closed, others are fine`, async (st) => {
+    const held: Held[] = [];
+    st.after(() => Promise.all(held.map((h) => h.close())));
+    for (let i = 0; i < PER_CLIENT; i++) held.push(await holdTls(perclient, '127.0.0.2'));
+    assert.deepEqual(held.map((h) => h.error), new Array(PER_CLIENT).fill(undefined));
+    await assertRefused(perclient, '127.0.0.2');
+    await ws.waitForLog((l) => l.stage === 'limit' && l.frontend === 'perclient');
+    assert.ok((await tlsGet(perclient, '127.0.0.3')).ok, 'another address is not limited');
+    // A closed connection gives its slot back.
+    await held.pop()!.close();
+    await waitFor('perclient down to 2 connections', async () => (await scur(admin, 'perclient')) === PER_CLIENT - 1);
+    const again = await holdTls(perclient, '127.0.0.2');
+    held.push(again);
+    assert.equal(again.error, undefined);
+  });
+
+  await t.test(`max_connections: ${MAX_CONNECTIONS}: connection ${MAX_CONNECTIONS + 1} is closed whatever its address`, async (st) => {
+    const held: Held[] = [];
+    st.after(() => Promise.all(held.map((h) => h.close())));
+    for (let i = 0; i < MAX_CONNECTIONS; i++) held.push(await holdTls(capped, `127.0.0.${11 + i}`));
+    assert.deepEqual(held.map((h) => h.error), new Array(MAX_CONNECTIONS).fill(undefined));
+    await assertRefused(capped, '127.0.0.20');
+    await ws.waitForLog((l) => l.stage === 'limit' && l.frontend === 'capped');
+    await held.pop()!.close();
+    await waitFor('capped down to 3 connections', async () => (await scur(admin, 'capped')) === MAX_CONNECTIONS - 1);
+    const again = await tlsGet(capped, '127.0.0.20');
+    assert.ok(again.ok, again.error);
+  });
+});
