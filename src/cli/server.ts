@@ -55,9 +55,14 @@ export async function startServer (configPath: string | undefined, cwd: string):
       }
       for (const w of warnings) log.warn(w);
       try {
+        const before = JSON.stringify(supervisor.config.global.admin);
         await supervisor.reload(next);
-        await admin?.close();
-        admin = await startAdmin(supervisor, log);
+        // The admin endpoints read the live config; they restart only when they move,
+        // so `show info` keeps answering through a reload.
+        if (JSON.stringify(next.global.admin) !== before) {
+          await admin?.close();
+          admin = await startAdmin(supervisor, log);
+        }
         return true;
       } catch (err) {
         log.error({ err: (err as Error).message }, 'reload failed part-way; workers not yet replaced keep the old configuration');

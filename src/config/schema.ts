@@ -42,9 +42,12 @@ const timeouts = object({
 });
 
 const limits = object({
-  max_connections: field(integer(0), { default: 0 }),
+  // Safe by default, 0 turns a limit off. Concurrent connections per address stay
+  // unlimited: a NAT gateway puts a whole sensor fleet behind one address.
+  max_connections: field(integer(0), { default: 20_000 }),
   per_client_connections: field(integer(0), { default: 0 }),
-  per_client_new_sessions: field(integer(0), { default: 0 }),
+  // A flood of new sessions from one address must not evict everyone else's.
+  per_client_new_sessions: field(integer(0), { default: 100 }),
   max_client_hello: field(integer(512, 65536), { default: 16384 }),
   max_client_hello_records: field(integer(1, 64), { default: 4 }),
 });

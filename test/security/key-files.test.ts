@@ -153,8 +153,7 @@ test('SIGHUP to a config whose key became 0644 is refused and the old config kee
 
   ws.child.kill('SIGHUP');
   await ws.waitForLog((l) => l.msg === 'configuration reloaded');
-  // The admin socket is restarted after the workers; ask it once it listens again.
-  await ws.waitForLog(() => ws.logs.filter((l) => l.msg === 'admin socket listening').length >= 2);
+  // The admin socket kept listening through the reload (its settings did not change).
   assert.equal((await showInfo(socket.path)).SslCacheSize, '2000');
   assert.match((await sClient({ port, tls: '1.3' })).stdout, /hello from backend/);
 });
