@@ -107,8 +107,12 @@ test(`${PER_KIND} random-byte, ${PER_KIND} truncated and ${PER_KIND} slowloris c
     t.diagnostic(`${kind}: closed after ${summary(times)}`);
   }
   // Slowloris connections were closed by the handshake timer, the others by the parser.
+  // The log lines are written asynchronously (pino), so they may trail the closes the
+  // clients saw: wait for them (bounded), then check.
+  const timeoutLines = () => ws.logs.filter((l) => l.stage === 'timeout').length;
+  await ws.waitForLog(() => timeoutLines() >= PER_KIND).catch(() => undefined);
   const stages = ws.logs.filter((l) => l.stage !== undefined);
-  const timeouts = stages.filter((l) => l.stage === 'timeout').length;
+  const timeouts = timeoutLines();
   assert.ok(timeouts >= PER_KIND, `${timeouts} closed by the handshake timeout`);
   assert.ok(stages.some((l) => l.stage === 'client_hello' && l.reason === 'connection closed in the middle of the ClientHello'));
 
