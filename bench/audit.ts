@@ -8,11 +8,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { versions } from '../src/version.ts';
-import { httpBackend } from '../test/helpers/backend.ts';
-import { tempDir } from '../test/helpers/certs.ts';
-import { startWarmshake } from '../test/helpers/warmshake.ts';
-import { writeCaSignedCert } from '../test/security/helpers/ca.ts';
-import { bySeverity, finding, runTestssl, severe, testsslMissing, type Audit } from '../test/security/helpers/testssl.ts';
+import { bySeverity, finding, runTestssl, severe, startAuditTarget, testsslMissing, type Audit } from '../test/security/helpers/testssl.ts';
 import { renderAudit, writeAuditSection } from './audit-report.ts';
 
 const DOC = fileURLToPath(new URL('../docs/security.md', import.meta.url));
@@ -38,26 +34,15 @@ async function main (): Promise<number> {
   if (missing) { process.stderr.write(`${missing}\n`); return 2; }
   const { t, cleanUp } = cleanupContext();
   try {
-    const dir = tempDir(t, 'warmshake-audit-');
-    const cert = writeCaSignedCert(dir);
-    const backend = await httpBackend(t);
-    const frontend = (name: string, extra: Record<string, unknown> = {}) => ({
-      name, bind: '127.0.0.1:0', certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', ...extra,
-    });
-    const ws = await startWarmshake(t, dir, {
-      global: { workers: 1, log: { level: 'info', format: 'json' } },
-      session_cache: { size: 10_000, lifetime: 300 },
-      frontends: [frontend('default'), frontend('tls12', { max_version: 'TLSv1.2' })],
-      backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
-    });
-    const ca = ['--add-ca', cert.ca];
+    const { dir, ws, ca: caFile } = await startAuditTarget(t, 'warmshake-audit-');
+    const ca = ['--add-ca', caFile];
     const [full, defaults] = await Promise.all([
       runTestssl(`127.0.0.1:${ws.ports.default}`, ca, join(dir, 'full.json'), 900_000),
       runTestssl(`127.0.0.1:${ws.ports.tls12}`, [...ca, '-S'], join(dir, 'defaults.json')),
     ]);
     process.stdout.write(`${line('full', full)}\n${line('server-defaults-tls12', defaults)}\n`);
     // The CA file lives in a temporary directory: the report names the option, not the path.
-    const shown = (a: Audit): Audit => ({ ...a, args: a.args.map((x) => (x === cert.ca ? 'ca.crt' : x)) });
+    const shown = (a: Audit): Audit => ({ ...a, args: a.args.map((x) => (x === caFile ? 'ca.crt' : x)) });
     const v = versions();
     writeAuditSection(DOC, renderAudit({ full: shown(full), defaults: shown(defaults), when: new Date(), warmshake: v.warmshake, node: v.node, openssl: v.openssl }));
     process.stdout.write(`wrote the testssl section of ${DOC}\n`);

@@ -16,34 +16,19 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { httpBackend } from '../helpers/backend.ts';
-import { tempDir } from '../helpers/certs.ts';
-import { startWarmshake } from '../helpers/warmshake.ts';
-import { writeCaSignedCert } from './helpers/ca.ts';
-import { bySeverity, finding, runTestssl, severe, testsslMissing } from './helpers/testssl.ts';
+import { bySeverity, finding, runTestssl, severe, startAuditTarget, testsslMissing } from './helpers/testssl.ts';
 
 const missing = testsslMissing();
 
 test('testssl: no HIGH or CRITICAL finding, forward secrecy offered, resumption by ticket and by id', { skip: missing, timeout: 300_000 }, async (t) => {
-  const dir = tempDir(t);
-  const cert = writeCaSignedCert(dir);
-  const backend = await httpBackend(t);
-  const frontend = (name: string, extra: Record<string, unknown> = {}) => ({
-    name, bind: '127.0.0.1:0', certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', ...extra,
-  });
-  const ws = await startWarmshake(t, dir, {
-    global: { workers: 1, log: { level: 'info', format: 'json' } },
-    session_cache: { size: 10_000, lifetime: 300 },
-    frontends: [frontend('default'), frontend('tls12', { max_version: 'TLSv1.2' })],
-    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
-  });
-  const ca = ['--add-ca', cert.ca];
+  const { dir, ws, ca: caFile } = await startAuditTarget(t);
+  const ca = ['--add-ca', caFile];
   const [policy, defaults] = await Promise.all([
     runTestssl(`127.0.0.1:${ws.ports.default}`, [...ca, '--fast', '-p', '-s', '-f', '-U'], join(dir, 'policy.json')),
     runTestssl(`127.0.0.1:${ws.ports.tls12}`, [...ca, '-S'], join(dir, 'defaults.json')),
   ]);
   for (const audit of [policy, defaults]) {
-    t.diagnostic(`testssl ${audit.version} ${audit.args.filter((a) => a !== cert.ca).join(' ')} ${audit.target} (${audit.seconds} s): ${JSON.stringify(bySeverity(audit.findings))}`);
+    t.diagnostic(`testssl ${audit.version} ${audit.args.filter((a) => a !== caFile).join(' ')} ${audit.target} (${audit.seconds} s): ${JSON.stringify(bySeverity(audit.findings))}`);
     assert.deepEqual(severe(audit.findings).map((f) => `${f.id} ${f.severity}: ${f.finding}`), [], audit.target);
   }
   const p = policy.findings;

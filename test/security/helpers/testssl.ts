@@ -3,6 +3,11 @@
 // bench/audit.ts (the full run that writes docs/security.md).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import { httpBackend } from '../../helpers/backend.ts';
+import { tempDir } from '../../helpers/certs.ts';
+import { startWarmshake, type Running } from '../../helpers/warmshake.ts';
+import { writeCaSignedCert } from './ca.ts';
 
 export interface Finding { id: string; severity: string; finding: string; cve?: string; port?: string }
 
@@ -62,4 +67,27 @@ export function bySeverity (findings: readonly Finding[]): Record<string, number
   const counts: Record<string, number> = {};
   for (const s of order) counts[s] = findings.filter((f) => f.severity === s).length;
   return counts;
+}
+
+export interface AuditTarget { dir: string; ws: Running; ca: string }
+
+/**
+ * The warmshake testssl looks at: a `default` frontend (the default TLS policy) and a
+ * `tls12` one capped at TLS 1.2 (testssl judges session-id resumption there: its TLS 1.3
+ * s_client quits before the ticket arrives), with a CA-signed certificate.
+ */
+export async function startAuditTarget (t: TestContext, prefix?: string): Promise<AuditTarget> {
+  const dir = tempDir(t, prefix);
+  const cert = writeCaSignedCert(dir);
+  const backend = await httpBackend(t);
+  const frontend = (name: string, extra: Record<string, unknown> = {}) => ({
+    name, bind: '127.0.0.1:0', certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', ...extra,
+  });
+  const ws = await startWarmshake(t, dir, {
+    global: { workers: 1, log: { level: 'info', format: 'json' } },
+    session_cache: { size: 10_000, lifetime: 300 },
+    frontends: [frontend('default'), frontend('tls12', { max_version: 'TLSv1.2' })],
+    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
+  });
+  return { dir, ws, ca: cert.ca };
 }
