@@ -4,7 +4,7 @@
 // see (nodejs/node#60847). Strict about structure (RFC 8446 §4.1.2, §4.2), lenient about
 // values it does not use (unknown extensions, GREASE).
 import {
-  ByteReader, DEFAULT_HELLO_LIMITS, hex16, readHandshakeMessage, readHelloHead,
+  ByteReader, DEFAULT_HELLO_LIMITS, hex16, parseHello, readHelloHead,
   type HelloLimits, type HelloResult
 } from './records.ts';
 
@@ -53,18 +53,8 @@ const MAX_STATEFUL_ID = 32;
 const TICKET_KEY_NAME_BYTES = 16;
 
 export function parseClientHello (buf: Buffer, limits: HelloLimits = DEFAULT_HELLO_LIMITS): HelloResult<ClientHello> {
-  try {
-    const msg = readHandshakeMessage(buf, HANDSHAKE_CLIENT_HELLO, limits);
-    if (msg.status !== 'ok') return msg;
-    // RFC 8446 §5.1: a ClientHello may precede a key change, so it must end its record.
-    if (msg.value.trailing > 0) return { status: 'error', reason: `${msg.value.trailing} bytes follow the ClientHello in its record` };
-    const hello = parseBody(msg.value.body, msg.value.records);
-    if (typeof hello === 'string') return { status: 'error', reason: hello };
-    return { status: 'ok', value: hello, bytes: msg.bytes };
-  } catch {
-    // Only a bug gets here; the fuzz tests assert this reason never appears.
-    return { status: 'error', reason: 'internal parser error' };
-  }
+  // RFC 8446 §5.1: a ClientHello may precede a key change, so it must end its record.
+  return parseHello(buf, HANDSHAKE_CLIENT_HELLO, limits, parseBody, (_, trailing) => `${trailing} bytes follow the ClientHello in its record`);
 }
 
 /** The ClientHello fields, or why they are malformed. */

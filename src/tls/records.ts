@@ -274,3 +274,26 @@ export function readHelloHead (r: ByteReader, what: string): HelloHead | string 
   if (sessionId.length > 32) return `session id length ${sessionId.length} exceeds 32`;
   return { legacyVersion, random, sessionId };
 }
+
+/**
+ * Reads one hello message and hands its body to `parseBody`; `checkTrailing` says whether
+ * bytes after it in its record are allowed. Never throws: a bug becomes the reason
+ * 'internal parser error', which the fuzz tests assert never appears.
+ */
+export function parseHello<T> (
+  buf: Buffer, type: number, limits: HelloLimits,
+  parseBody: (body: Buffer, records: number) => T | string,
+  checkTrailing: (hello: T, trailing: number) => string | undefined,
+): HelloResult<T> {
+  try {
+    const msg = readHandshakeMessage(buf, type, limits);
+    if (msg.status !== 'ok') return msg;
+    const hello = parseBody(msg.value.body, msg.value.records);
+    if (typeof hello === 'string') return { status: 'error', reason: hello };
+    const trailing = msg.value.trailing > 0 ? checkTrailing(hello, msg.value.trailing) : undefined;
+    if (trailing) return { status: 'error', reason: trailing };
+    return { status: 'ok', value: hello, bytes: msg.bytes };
+  } catch {
+    return { status: 'error', reason: 'internal parser error' };
+  }
+}

@@ -2,7 +2,7 @@
 // tells the stick table what to learn (a TLS 1.2 session id, or that a TLS 1.3 PSK was
 // accepted). Same rules as the ClientHello parser: strict, bounded, never throws.
 import {
-  ByteReader, DEFAULT_HELLO_LIMITS, hex16, readHandshakeMessage, readHelloHead,
+  ByteReader, DEFAULT_HELLO_LIMITS, hex16, parseHello, readHelloHead,
   type HelloLimits, type HelloResult
 } from './records.ts';
 
@@ -37,21 +37,10 @@ export const HELLO_RETRY_REQUEST_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021
 const EXT = { alpn: 16, sessionTicket: 35, preSharedKey: 41, supportedVersions: 43, keyShare: 51 } as const;
 
 export function parseServerHello (buf: Buffer, limits: HelloLimits = DEFAULT_HELLO_LIMITS): HelloResult<ServerHello> {
-  try {
-    const msg = readHandshakeMessage(buf, HANDSHAKE_SERVER_HELLO, limits);
-    if (msg.status !== 'ok') return msg;
-    const hello = parseBody(msg.value.body, msg.value.records);
-    if (typeof hello === 'string') return { status: 'error', reason: hello };
-    // RFC 8446 §5.1: in TLS 1.3 the ServerHello precedes a key change, so it ends its
-    // record; in TLS 1.2 the Certificate and the rest of the flight often share it.
-    if (hello.version === TLS13 && msg.value.trailing > 0) {
-      return { status: 'error', reason: `${msg.value.trailing} bytes follow the TLS 1.3 ServerHello in its record` };
-    }
-    return { status: 'ok', value: hello, bytes: msg.bytes };
-  } catch {
-    // Only a bug gets here; the fuzz tests assert this reason never appears.
-    return { status: 'error', reason: 'internal parser error' };
-  }
+  // RFC 8446 §5.1: in TLS 1.3 the ServerHello precedes a key change, so it ends its
+  // record; in TLS 1.2 the Certificate and the rest of the flight often share it.
+  return parseHello(buf, HANDSHAKE_SERVER_HELLO, limits, parseBody, (hello, trailing) =>
+    hello.version === TLS13 ? `${trailing} bytes follow the TLS 1.3 ServerHello in its record` : undefined);
 }
 
 function parseBody (body: Buffer, records: number): ServerHello | string {
