@@ -2,13 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigInvalidError } from '../errors.ts';
-import { secretFileProblem, unreadable } from './files.ts';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { totalmem } from 'node:os';
-import { createSecureContext } from 'node:tls';
-import { parseCacheKey } from '../session-cache/seal.ts';
-import { sharedStoreBytes } from '../session-cache/shared-memory-store.ts';
-import { parseTicketKeyFile } from '../tls/ticket-key-file.ts';
+import { machineChecks } from './checks.ts';
 import { validateConfig } from './schema.ts';
 import type { Config } from './types.ts';
 
@@ -17,124 +11,13 @@ export interface LoadResult {
   warnings: string[];
 }
 
-/** Problems with the files the config names, each with its path in the config. */
-export function fileProblems (config: Config): string[] {
-  const problems: string[] = [];
-  const check = (path: string, problem: string | undefined): void => { if (problem) problems.push(`${path}: ${problem}`); };
-  config.frontends.forEach((f, i) => f.certificates.forEach((c, j) => {
-    check(`frontends[${i}].certificates[${j}].cert`, unreadable(c.cert));
-    check(`frontends[${i}].certificates[${j}].key`, secretFileProblem(c.key));
-  }));
-  config.session_cache.redis?.key_file.forEach((file, i) => check(`session_cache.redis.key_file[${i}]`, secretFileProblem(file)));
-  if (config.tickets.key_file) check('tickets.key_file', secretFileProblem(config.tickets.key_file));
-  config.backends.forEach((b, i) => b.servers.forEach((s, j) => {
-    if (s.tls?.ca) check(`backends[${i}].servers[${j}].tls.ca`, unreadable(s.tls.ca));
-  }));
-  return problems;
-}
-
-/**
- * Certificates and keys OpenSSL cannot load, or that do not belong together, named by
- * their path in the config; found now, not as a bare OpenSSL error from a worker.
- * Only the file and OpenSSL's reason are shown, never the key's bytes.
- */
-export function keyProblems (config: Config): string[] {
-  const problems: string[] = [];
-  const reason = (err: unknown): string => (err as Error).message.replace(/^error:[0-9A-F]+:/, '');
-  config.frontends.forEach((f, i) => f.certificates.forEach((c, j) => {
-    const at = `frontends[${i}].certificates[${j}]`;
-    if (unreadable(c.cert) || secretFileProblem(c.key)) return;
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(readFileSync(c.cert));
-    } catch (err) {
-      problems.push(`${at}.cert: ${c.cert} is not a PEM certificate (${reason(err)})`);
-      return;
-    }
-    try {
-      if (!cert.checkPrivateKey(createPrivateKey(readFileSync(c.key)))) problems.push(`${at}.key: ${c.key} is not the private key of ${c.cert}`);
-    } catch (err) {
-      problems.push(`${at}.key: ${c.key} is not a private key OpenSSL can read (${reason(err)})`);
-    }
-  }));
-  return problems;
-}
-
-/**
- * Ticket-key and cache-key files whose content is not a key: refused now, where a
- * worker would otherwise run on a generated key and silently stop sharing tickets with
- * the nodes that read the same file. Messages name the file and line, never the bytes.
- */
-export function keyFileContentProblems (config: Config): string[] {
-  const problems: string[] = [];
-  const tickets = config.tickets.key_file;
-  if (tickets && !secretFileProblem(tickets)) {
-    try {
-      for (const key of parseTicketKeyFile(readFileSync(tickets, 'utf8'), tickets)) key.bytes.fill(0);
-    } catch (err) {
-      problems.push(`tickets.key_file: ${(err as Error).message}`);
-    }
-  }
-  config.session_cache.redis?.key_file.forEach((file, i) => {
-    if (secretFileProblem(file)) return;
-    const content = readFileSync(file);
-    const key = parseCacheKey(content);
-    if (!key) problems.push(`session_cache.redis.key_file[${i}]: ${file} must hold 32 random bytes as 64 hex characters, base64 or 32 raw bytes; create one with: openssl rand -hex 32 > ${file} && chmod 600 ${file}`);
-    key?.fill(0);
-    content.fill(0);
-  });
-  return problems;
-}
-
+/** Freezes the config all the way down: nothing may change it after validation. */
 export function deepFreeze<T> (value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
   }
   return value;
-}
-
-/** Share of this machine's memory the shared stores may take: beyond it, swap or the OOM killer. */
-const MAX_MEMORY_SHARE = 0.75;
-
-/** Problems with what the config asks of this machine: shared memory the caches would need. */
-export function resourceProblems (config: Config, memory = totalmem()): string[] {
-  const problems: string[] = [];
-  const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`;
-  const c = config.session_cache;
-  const cache = sharedStoreBytes({ size: c.size, lifetime: c.lifetime, maxEntryBytes: c.max_entry_bytes, maxKeyBytes: 64 });
-  let total = cache;
-  const where: string[] = [`session_cache.size: ${c.size} sessions need ${mb(cache)}`];
-  config.frontends.forEach((f, i) => {
-    if (!f.persist) return;
-    const bytes = sharedStoreBytes({ size: f.persist.size, lifetime: f.persist.expire, maxEntryBytes: 64, maxKeyBytes: 64 });
-    total += bytes;
-    where.push(`frontends[${i}].persist.size: ${f.persist.size} entries need ${mb(bytes)}`);
-  });
-  if (total > memory * MAX_MEMORY_SHARE) {
-    problems.push(`${where.join('; ')}: ${mb(total)} of shared memory in all, more than ${MAX_MEMORY_SHARE * 100}% of this machine's ${mb(memory)}`);
-  }
-  return problems;
-}
-
-/** Cipher strings OpenSSL cannot use, found now rather than by the first client. */
-export function cipherProblems (config: Config): string[] {
-  const problems: string[] = [];
-  const tryList = (path: string, list: string, ciphers: string): void => {
-    try {
-      createSecureContext({ ciphers });
-    } catch (err) {
-      problems.push(`${path}: OpenSSL knows no cipher in ${JSON.stringify(list)} (${(err as Error).message.replace(/^error:[0-9A-F]+:SSL routines::/, '')}); see openssl ciphers -v`);
-    }
-  };
-  config.frontends.forEach((f, i) => {
-    if (f.mode !== 'terminate') return;
-    tryList(`frontends[${i}].ciphers`, f.ciphers, f.ciphers);
-    // Node takes TLS 1.3 suites in the same string, told apart by their TLS_ prefix.
-    if (f.ciphersuites.split(':').some((c) => !c.startsWith('TLS_'))) problems.push(`frontends[${i}].ciphersuites: TLS 1.3 suites start with TLS_, got ${JSON.stringify(f.ciphersuites)}`);
-    else tryList(`frontends[${i}].ciphersuites`, f.ciphersuites, `${f.ciphersuites}:${f.ciphers}`);
-  });
-  return problems;
 }
 
 /** Parses YAML text and validates it; throws ConfigInvalidError listing every problem. */
@@ -145,9 +28,9 @@ export function parseConfig (text: string, source: string, baseDir: string): Loa
   }
   const { config, errors, warnings } = validateConfig(doc.toJS(), baseDir, source);
   if (!config) throw new ConfigInvalidError(errors);
-  const problems = [...resourceProblems(config), ...cipherProblems(config), ...fileProblems(config), ...keyProblems(config), ...keyFileContentProblems(config)];
-  if (problems.length > 0) throw new ConfigInvalidError(problems);
-  return { config: deepFreeze(config), warnings };
+  const machine = machineChecks(config);
+  if (machine.problems.length > 0) throw new ConfigInvalidError(machine.problems);
+  return { config: deepFreeze(config), warnings: [...warnings, ...machine.warnings] };
 }
 
 export function loadConfigFile (file: string): LoadResult {

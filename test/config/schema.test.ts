@@ -79,7 +79,7 @@ test('cross-references: unknown backend, duplicate names, mode-specific keys', (
 });
 
 test('a cache that would not fit in memory is refused, naming the size and the memory', async () => {
-  const { resourceProblems } = await import('../../src/config/load.ts');
+  const { resourceProblems } = await import('../../src/config/checks.ts');
   const raw = { ...minimal(), session_cache: { size: 50_000_000 } };
   const { config } = validateConfig(raw, '/', 'test');
   assert.ok(config);
@@ -87,4 +87,14 @@ test('a cache that would not fit in memory is refused, naming the size and the m
   assert.equal(problems.length, 1);
   assert.match(problems[0], /^session_cache\.size: 50000000 sessions need [\d.]+ MB: [\d.]+ MB of shared memory in all, more than 75% of this machine's 2048\.0 MB$/);
   assert.deepEqual(resourceProblems({ ...config, session_cache: { ...config.session_cache, size: 100_000 } }, 2 * 1024 ** 3), []);
+});
+
+test('a backlog above net.core.somaxconn is a warning naming the sysctl', async () => {
+  const { kernelWarnings } = await import('../../src/config/checks.ts');
+  const raw = minimal();
+  Object.assign(raw.frontends[0], { backlog: 8192 });
+  const { config } = validateConfig(raw, '/', 'test');
+  assert.ok(config);
+  assert.deepEqual(kernelWarnings(config, 4096), ['frontends[0].backlog: 8192 exceeds net.core.somaxconn (4096), which silently caps it; raise it with sysctl -w net.core.somaxconn=8192']);
+  assert.deepEqual(kernelWarnings(config, 65535), []);
 });
