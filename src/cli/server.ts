@@ -57,6 +57,9 @@ export async function startServer (configPath: string | undefined, cwd: string):
       try {
         const before = JSON.stringify(supervisor.config.global.admin);
         await supervisor.reload(next);
+        // New workers log as `next` says; the main thread's logger takes the new level
+        // (a new format or syslog target needs a restart).
+        log.level = next.global.log.level;
         // The admin endpoints read the live config; they restart only when they move,
         // so `show info` keeps answering through a reload.
         if (JSON.stringify(next.global.admin) !== before) {
