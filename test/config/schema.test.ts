@@ -41,8 +41,8 @@ test('defaults fill a minimal config; durations become ms; paths become absolute
   assert.equal(config.frontends[0].certificates[0].cert, '/etc/warmshake/c.pem');
   assert.equal(config.frontends[0].min_version, 'TLSv1.2');
   assert.equal(config.frontends[0].timeout.handshake, 10_000);
-  // Safe defaults against abuse (issue 8); NAT keeps per-address concurrency unlimited.
-  assert.deepEqual(config.frontends[0].limits, { max_connections: 20_000, per_client_connections: 0, per_client_new_sessions: 100, max_client_hello: 16384, max_client_hello_records: 4 });
+  // Bounded by default (issue 8); per-address limits stay off because of NAT'd fleets.
+  assert.deepEqual(config.frontends[0].limits, { max_connections: 20_000, per_client_connections: 0, per_client_new_sessions: 0, max_client_hello: 16384, max_client_hello_records: 4 });
 });
 
 test('every problem is reported with its path', () => {
