@@ -4,7 +4,7 @@
 // see (nodejs/node#60847). Strict about structure (RFC 8446 §4.1.2, §4.2), lenient about
 // values it does not use (unknown extensions, GREASE).
 import {
-  ByteReader, DEFAULT_HELLO_LIMITS, hex16, parseHello, readHelloHead,
+  ByteReader, DEFAULT_HELLO_LIMITS, hex16, parseHello, readExtensions, readHelloHead,
   type HelloLimits, type HelloResult
 } from './records.ts';
 
@@ -89,26 +89,14 @@ function parseBody (body: Buffer, records: number): ClientHello | string {
     extensionTypes: [],
     records
   };
-  // A TLS 1.2 (or older) hello may stop here: extensions are optional there.
-  if (r.remaining === 0) return hello;
-  const e = r.sub(2);
-  if (e === undefined) return 'extensions run past the end';
-  if (r.remaining > 0) return `${r.remaining} trailing bytes after the extensions`;
-
-  const types = hello.extensionTypes;
-  while (e.remaining > 0) {
-    const type = e.uint(2);
-    if (type < 0) return 'extension header runs past the end';
-    const data = e.sub(2);
-    if (data === undefined) return `extension ${hex16(type)} length runs past the end`;
-    // A linear scan: a hello has a few dozen extensions at most (65535 bytes / 4 at worst, once).
-    if (types.includes(type)) return `duplicate extension ${hex16(type)}`;
-    types.push(type);
+  const problem = readExtensions(r, hello.extensionTypes, (type, data, last) => {
     // RFC 8446 §4.2.11: the binders cover everything before them, so nothing may follow.
-    if (type === EXT.preSharedKey && e.remaining > 0) return 'pre_shared_key is not the last extension';
-    const problem = parseExtension(hello, type, data);
-    if (problem !== undefined) return `extension ${hex16(type)}: ${problem}`;
-  }
+    if (type === EXT.preSharedKey && !last) return 'pre_shared_key is not the last extension';
+    const wrong = parseExtension(hello, type, data);
+    return wrong === undefined ? undefined : `extension ${hex16(type)}: ${wrong}`;
+  });
+  if (problem !== undefined) return problem;
+  const types = hello.extensionTypes;
   // RFC 8446 §4.2.9: a server must abort on a PSK offered without its key exchange modes.
   if (types.includes(EXT.preSharedKey) && !types.includes(EXT.pskKeyExchangeModes)) return 'pre_shared_key without psk_key_exchange_modes';
   return hello;

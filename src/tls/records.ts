@@ -297,3 +297,27 @@ export function parseHello<T> (
     return { status: 'error', reason: 'internal parser error' };
   }
 }
+
+/**
+ * Walks the extensions block that ends a hello (optional before TLS 1.3): each extension
+ * once (RFC 8446 §4.2), recorded in `types` in order, handed to `visit` with whether it
+ * is the last. Returns what is wrong, if anything.
+ */
+export function readExtensions (r: ByteReader, types: number[], visit: (type: number, data: ByteReader, last: boolean) => string | undefined): string | undefined {
+  if (r.remaining === 0) return undefined;
+  const e = r.sub(2);
+  if (e === undefined) return 'extensions run past the end';
+  if (r.remaining > 0) return `${r.remaining} trailing bytes after the extensions`;
+  while (e.remaining > 0) {
+    const type = e.uint(2);
+    if (type < 0) return 'extension header runs past the end';
+    const data = e.sub(2);
+    if (data === undefined) return `extension ${hex16(type)} length runs past the end`;
+    // A linear scan: a hello has a few dozen extensions at most (65535 bytes / 4 at worst, once).
+    if (types.includes(type)) return `duplicate extension ${hex16(type)}`;
+    types.push(type);
+    const problem = visit(type, data, e.remaining === 0);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}

@@ -2,7 +2,7 @@
 // tells the stick table what to learn (a TLS 1.2 session id, or that a TLS 1.3 PSK was
 // accepted). Same rules as the ClientHello parser: strict, bounded, never throws.
 import {
-  ByteReader, DEFAULT_HELLO_LIMITS, hex16, parseHello, readHelloHead,
+  ByteReader, DEFAULT_HELLO_LIMITS, hex16, parseHello, readExtensions, readHelloHead,
   type HelloLimits, type HelloResult
 } from './records.ts';
 
@@ -64,21 +64,11 @@ function parseBody (body: Buffer, records: number): ServerHello | string {
     extensionTypes: [],
     records
   };
-  if (r.remaining === 0) return hello;
-  const e = r.sub(2);
-  if (e === undefined) return 'extensions run past the end';
-  if (r.remaining > 0) return `${r.remaining} trailing bytes after the extensions`;
-
-  while (e.remaining > 0) {
-    const type = e.uint(2);
-    if (type < 0) return 'extension header runs past the end';
-    const data = e.sub(2);
-    if (data === undefined) return `extension ${hex16(type)} length runs past the end`;
-    if (hello.extensionTypes.includes(type)) return `duplicate extension ${hex16(type)}`;
-    hello.extensionTypes.push(type);
-    const problem = parseExtension(hello, type, data);
-    if (problem !== undefined) return `extension ${hex16(type)}: ${problem}`;
-  }
+  const problem = readExtensions(r, hello.extensionTypes, (type, data) => {
+    const wrong = parseExtension(hello, type, data);
+    return wrong === undefined ? undefined : `extension ${hex16(type)}: ${wrong}`;
+  });
+  if (problem !== undefined) return problem;
   return hello;
 }
 
