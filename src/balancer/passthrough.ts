@@ -16,7 +16,7 @@ import type { ServerHello } from '../tls/server-hello.ts';
 import { FrontendListener, type Admitted, type ErrorStage } from './frontend-listener.ts';
 import { createBalancer, type Balancer } from './algorithms.ts';
 import type { BackendPool, ServerState } from './pool.ts';
-import { encodeProxyV2 } from './proxy-protocol.ts';
+import { proxyV2For } from './proxy-protocol.ts';
 import { ServerFlightReader } from './server-flight.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
@@ -184,11 +184,7 @@ export class Passthrough {
   #relay (c: Connection, backend: Socket, server: ServerState): void {
     const f = this.frontend;
     if (f.send_proxy === 'v2') {
-      backend.write(encodeProxyV2({
-        source: { address: c.address, port: c.raw.remotePort ?? 0 },
-        destination: { address: c.raw.localAddress ?? '', port: c.raw.localPort ?? 0 },
-        authority: c.hello.serverName,
-      }));
+      backend.write(proxyV2For(c.raw, { authority: c.hello.serverName }));
     }
     backend.write(c.bytes);
     this.#watch(c, backend, server);

@@ -7,7 +7,7 @@ import { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { FrontendListener, type Admitted, type ErrorStage } from '../balancer/frontend-listener.ts';
 import type { BackendPool } from '../balancer/pool.ts';
-import { encodeProxyV2 } from '../balancer/proxy-protocol.ts';
+import { proxyV2For } from '../balancer/proxy-protocol.ts';
 import { backendForSni } from '../balancer/sni-routing.ts';
 import { splice } from '../balancer/splice.ts';
 import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
@@ -128,23 +128,21 @@ export class Terminator {
           };
           channels.handshake.publish(event);
         }
-        this.#forward(socket, raw, client, sni);
+        this.#forward(socket, raw, address, client, sni);
       });
     });
   }
 
-  #forward (socket: TLSSocket, raw: Socket, client: string, sni: string): void {
+  #forward (socket: TLSSocket, raw: Socket, address: string, client: string, sni: string): void {
     const f = this.frontend;
     const pool = this.#options.pools.get(backendForSni(f, sni || undefined));
     if (!pool) { this.#listener.error(client, 'backend', 'no backend'); socket.destroy(); return; }
     socket.on('error', () => {});
     socket.pause();
-    pool.connect(raw.remoteAddress ?? '', { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
+    pool.connect(address, { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
       if (socket.destroyed) { backend.destroy(); return; }
       if (f.send_proxy === 'v2') {
-        backend.write(encodeProxyV2({
-          source: { address: raw.remoteAddress ?? '', port: raw.remotePort ?? 0 },
-          destination: { address: raw.localAddress ?? '', port: raw.localPort ?? 0 },
+        backend.write(proxyV2For(raw, {
           alpn: socket.alpnProtocol || undefined,
           authority: sni || undefined,
           ssl: { version: socket.getProtocol() ?? '' },

@@ -1,7 +1,7 @@
 // Terminate mode end to end: a real warmshake process, real clients (openssl s_client,
 // Python's ssl), a real backend. What issue 2 asks to show.
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
@@ -10,6 +10,7 @@ import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, sClient } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
+import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 
 
 test('TLS 1.2 session ids: openssl s_client -reconnect resumes all 5 reconnections', async (t) => {
@@ -138,4 +139,35 @@ test('garbage, a truncated ClientHello, an SSLv2 hello and plain HTTP are closed
   assert.ok(closed().some((l) => /SSLv2/i.test(String(l.reason))), JSON.stringify(closed()));
   const after = await sClient({ port, tls: '1.3' });
   assert.match(after.stdout, /hello from backend/);
+});
+
+test('send_proxy: v2 — the backend learns the client address, SNI, ALPN and TLS version', async (t) => {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  // A backend that reads the PROXY header, then answers with what it learned.
+  const backend = createServer((socket) => {
+    let buffered = Buffer.alloc(0);
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const header = decodeProxyV2(buffered);
+      if (!header) return;
+      socket.removeAllListeners('data');
+      socket.end(`${header.source?.address} ${header.authority} ${header.alpn} ${header.ssl?.version}\n`);
+    });
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  t.after(() => backend.close());
+  const ws = await startWarmshake(t, dir, terminateConfig({
+    port: await freePort(), backendPort: (backend.address() as { port: number }).port, ...cert,
+    frontend: { send_proxy: 'v2', alpn: ['http/1.1'] },
+  }));
+  const answer = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const s = tlsConnect({ host: '127.0.0.1', port: ws.ports.https, rejectUnauthorized: false, servername: 'localhost', ALPNProtocols: ['http/1.1'], minVersion: 'TLSv1.3' }, () => s.write('x'));
+    s.on('data', (c: Buffer) => { text += c.toString(); });
+    s.on('end', () => resolve(text));
+    s.on('error', reject);
+  });
+  assert.equal(answer, '127.0.0.1 localhost http/1.1 TLSv1.3\n');
 });
