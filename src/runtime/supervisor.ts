@@ -2,7 +2,6 @@
 // starts one worker thread per core, replaces a worker that dies (with a back-off),
 // reloads by replacing workers one at a time, and drains them on stop. It serves no
 // client connection itself.
-import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.ts';
 import { StartupError } from '../errors.ts';
@@ -40,11 +39,17 @@ export interface WorkerInfo {
   restarts: number;
 }
 
-/** Entries carry their own expiry, so only the sizes decide whether a store can be kept. */
-const sameGeometry = (a: StoreOptions | undefined, b: StoreOptions | undefined): boolean =>
-  a !== undefined && b !== undefined && a.size === b.size && a.maxEntryBytes === b.maxEntryBytes && a.maxKeyBytes === b.maxKeyBytes;
+/**
+ * The store to use after a reload: the current one while its sizes stay the same (entries
+ * carry their own expiry, so a new lifetime needs no new store), else a new, empty one.
+ */
+function carriedOver (current: SharedMemoryStore | undefined, before: StoreOptions | undefined, after: StoreOptions): SharedMemoryStore {
+  const same = current !== undefined && before !== undefined && before.size === after.size &&
+    before.maxEntryBytes === after.maxEntryBytes && before.maxKeyBytes === after.maxKeyBytes;
+  return same ? current : SharedMemoryStore.create(after);
+}
 
-export class Supervisor extends EventEmitter {
+export class Supervisor {
   #config: Config;
   #log: Logger;
   #store: SharedMemoryStore;
@@ -61,11 +66,10 @@ export class Supervisor extends EventEmitter {
   readonly started = Date.now();
 
   constructor (config: Config, log: Logger) {
-    super();
     this.#config = config;
     this.#log = log;
     this.#store = SharedMemoryStore.create(sessionStoreOptions(config));
-    this.#syncTables(undefined, config);
+    this.#syncSideStores(undefined, config);
     this.#keys = SharedTicketKeys.create(config.tickets.keep + 1);
     this.#rotation = new TicketRotation(this.#keys, config, log);
   }
@@ -77,20 +81,18 @@ export class Supervisor extends EventEmitter {
   get rotation (): TicketRotation { return this.#rotation; }
   get tables (): ReadonlyMap<string, SharedMemoryStore> { return this.#tables; }
 
-  /** Keeps a stick table across reloads while its frontend keeps the same persist geometry. */
-  #syncTables (prev: Config | undefined, next: Config): void {
+  /** The stick tables and the backend-session store for `next`, kept across a reload while their sizes stay. */
+  #syncSideStores (prev: Config | undefined, next: Config): void {
     const tables = new Map<string, SharedMemoryStore>();
     for (const f of next.frontends) {
       const options = stickTableOptions(f);
       if (!options) continue;
       const before = prev?.frontends.find((p) => p.name === f.name);
-      const kept = this.#tables.get(f.name);
-      tables.set(f.name, kept && sameGeometry(before && stickTableOptions(before), options) ? kept : SharedMemoryStore.create(options));
+      tables.set(f.name, carriedOver(this.#tables.get(f.name), before && stickTableOptions(before), options));
     }
     this.#tables = tables;
     const backend = backendSessionOptions(next);
-    if (!backend) this.#backendSessions = undefined;
-    else if (!this.#backendSessions || !sameGeometry(prev && backendSessionOptions(prev), backend)) this.#backendSessions = SharedMemoryStore.create(backend);
+    this.#backendSessions = backend && carriedOver(this.#backendSessions, prev && backendSessionOptions(prev), backend);
   }
 
   /** Port each frontend listens on (useful with `bind: host:0` and one worker). */
@@ -100,9 +102,11 @@ export class Supervisor extends EventEmitter {
 
   /** Up/down of every server, as the workers' health checks last published it. */
   servers (): Array<{ backend: string; server: string; up: boolean }> {
+    const published = this.#counters.snapshot();
     return this.#config.backends.flatMap((b) => b.servers.map((s) => {
-      const key = metricKey('warmshake_server_up', { backend: b.name, server: s.name });
-      return { backend: b.name, server: s.name, up: this.#counters.snapshot().has(key) ? this.#counters.get(key) === 1 : true };
+      const up = published.get(metricKey('warmshake_server_up', { backend: b.name, server: s.name }));
+      // Servers start up (as in HAProxy) until a worker says otherwise.
+      return { backend: b.name, server: s.name, up: up === undefined || up === 1 };
     }));
   }
 
@@ -200,11 +204,12 @@ export class Supervisor extends EventEmitter {
    */
   async reload (next: Config): Promise<void> {
     const prev = this.#config;
-    if (!sameGeometry(sessionStoreOptions(prev), sessionStoreOptions(next))) {
+    const store = carriedOver(this.#store, sessionStoreOptions(prev), sessionStoreOptions(next));
+    if (store !== this.#store) {
       this.#log.warn({ before: sessionStoreOptions(prev), after: sessionStoreOptions(next) }, 'session_cache.size or max_entry_bytes changed: the new cache starts empty');
-      this.#store = SharedMemoryStore.create(sessionStoreOptions(next));
+      this.#store = store;
     }
-    this.#syncTables(prev, next);
+    this.#syncSideStores(prev, next);
     if (next.tickets.keep !== prev.tickets.keep) {
       const keys = SharedTicketKeys.create(next.tickets.keep + 1);
       keys.replace(this.#keys.keys().slice(0, next.tickets.keep + 1));
