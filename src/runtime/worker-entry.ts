@@ -32,10 +32,12 @@ const backendErrors = new CounterFamily(counters, 'warmshake_backend_errors_tota
 
 // Each thread checks its own servers: its up/down state also follows the connects that
 // failed in this thread, and only its own checks can bring such a server back.
+const serverUp = (backend: string, server: string, up: boolean): void =>
+  counters.set(metricKey('warmshake_server_up', { backend, server }), up ? 1 : 0);
 for (const pool of set.pools.values()) {
-  for (const server of pool.servers()) counters.set(metricKey('warmshake_server_up', { backend: pool.name, server: server.config.name }), server.up ? 1 : 0);
+  for (const server of pool.servers()) serverUp(pool.name, server.config.name, server.up);
   pool.on('state', ({ backend, server, up, reason }) => {
-    counters.set(metricKey('warmshake_server_up', { backend, server: server.config.name }), up ? 1 : 0);
+    serverUp(backend, server.config.name, up);
     log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
   });
   pool.on('attempt', ({ backend, server, ok }) => (ok ? backendConnections : backendErrors).add([backend, server.config.name]));
