@@ -13,6 +13,7 @@ import type { Logger } from './logger.ts';
 export type KeySource = 'file' | 'redis' | 'local';
 
 const REDIS_POLL = 2000;
+const LOCAL_CHECK = 60_000;
 
 export class TicketRotation {
   #ring: SharedTicketKeys;
@@ -46,7 +47,9 @@ export class TicketRotation {
     await this.#refresh(false);
     // Redis: look often (one GET), so a rotation made by another node arrives within
     // REDIS_POLL; until then a ticket under the new key that roams here is one full handshake.
-    const every = this.source === 'redis' ? Math.min(tickets.rotate_every, REDIS_POLL) : tickets.rotate_every;
+    // Local: the age of the newest key decides, checked every minute, so a reload (which
+    // restarts this timer) never postpones a rotation that is due.
+    const every = Math.min(tickets.rotate_every, this.source === 'redis' ? REDIS_POLL : LOCAL_CHECK);
     if (this.source !== 'file') {
       this.#timer = setInterval(() => { void this.#refresh(false); }, every);
       this.#timer.unref();
