@@ -33,7 +33,8 @@ export interface NativeAddon {
   storeHoldLock (store: StoreHandle): void;
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
   engineDrain (engine: EngineHandle): { events: NativeEvent[]; stopped: boolean };
-  engineConnections (engine: EngineHandle): number;
+  /** Open connections per frontend, in the order given to engineStart. */
+  engineConnections (engine: EngineHandle): number[];
   enginePorts (engine: EngineHandle): number[];
   engineStop (engine: EngineHandle, drainMs: number): void;
   engineJoin (engine: EngineHandle): void;
