@@ -49,7 +49,13 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
     ws_copy(ev.reason, sizeof ev.reason, reason);
     publish(c, &ev);
   }
-  if (c->ssl) SSL_free(c->ssl); /* also closes nothing: the fds are ours */
+  if (c->ssl) {
+    /* A session whose handshake completed stays good however the connection ends: without
+     * this, SSL_free would remove it from the cache when the client closed after our
+     * close_notify without sending its own (nginx does the same in ngx_ssl_shutdown). */
+    if (c->state != WS_CS_HANDSHAKE) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(c->ssl);
+  }
   if (c->cfd >= 0) close(c->cfd);
   if (c->bfd >= 0) close(c->bfd);
   c->ssl = NULL;
@@ -238,7 +244,7 @@ static int pump (ws_conn *c) {
     }
     if (c->backend_eof && c->b2c_len == 0 && !c->client_shut) {
       SSL_shutdown(c->ssl); /* close_notify, best effort */
-      ERR_clear_error();
+          ERR_clear_error();
       shutdown(c->cfd, SHUT_WR);
       c->client_shut = 1;
       progress = 1;
