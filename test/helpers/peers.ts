@@ -29,6 +29,8 @@ export interface SClientOptions {
   noTicket?: boolean;
   /** Bytes to send once connected (an HTTP/1.0 request by default, so the server closes). */
   input?: string;
+  /** More s_client flags (`-msg`, `-no_middlebox`, ...). */
+  extra?: string[];
 }
 
 /** One `openssl s_client` run; `reused` counts the connections that said `Reused`. */
@@ -41,6 +43,7 @@ export async function sClient (o: SClientOptions): Promise<Run & { reused: numbe
   if (o.sessIn) args.push('-sess_in', o.sessIn);
   if (o.reconnect) args.push('-reconnect');
   if (o.noTicket) args.push('-no_ticket');
+  if (o.extra) args.push(...o.extra);
   const r = await run('openssl', args, o.reconnect ? '' : o.input ?? 'GET / HTTP/1.0\r\n\r\n');
   return { ...r, reused: (r.stdout.match(/^Reused,/gm) ?? []).length, fresh: (r.stdout.match(/^New,/gm) ?? []).length };
 }

@@ -1,6 +1,6 @@
 /* Stateless tickets from the shared ticket-key ring (src/tls/shared-ticket-keys.ts):
  * the newest key encrypts, older ones decrypt and ask OpenSSL to renew the ticket
- * (return 2). Keys are bound per frontend and certificate with the same HKDF as
+ * (return 2), and so does every TLS 1.3 resumption. Keys are bound per frontend and certificate with the same HKDF as
  * contexts.ts boundTicketKey, and the ticket format is the one Node's ticketKeys use
  * (AES-128-CBC, HMAC-SHA256), so a ticket from engine node resumes here and back. */
 #include <string.h>
@@ -108,7 +108,10 @@ int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_C
     if (memcmp(key_name, e->keys[k].name, 16) != 0) continue;
     if (init_keys(e->bound[f][cert][k], iv, ctx, hctx, 0) != 0) return -1;
     c->ticket_state = WS_TK_DECRYPTED;
-    return k == 0 ? 1 : 2;
+    /* 2 = renew. In TLS 1.3 always: OpenSSL sends a NewSessionTicket after a resumed
+     * handshake only when asked to renew, and clients that use each ticket once (RFC 8446
+     * C.4) would otherwise resume only every other time (Traffic Server does the same). */
+    return k == 0 && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
   }
   c->ticket_state = WS_TK_UNKNOWN_KEY;
   return 0;
