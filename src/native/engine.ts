@@ -117,7 +117,7 @@ export class NativeEngine {
     const event: HandshakeEvent = {
       frontend, client: e.client, sni: e.sni, version: e.version, cipher: e.cipher, alpn: e.alpn,
       resumed: e.resumed, method: e.method, miss: (e.miss || undefined) as MissCause | undefined,
-      offered: e.offered || undefined, duration: e.duration,
+      offered: e.offered || undefined, duration: e.duration, engine: 'native',
     };
     channels.handshake.publish(event);
   }
