@@ -3,10 +3,19 @@ import { spawn } from 'node:child_process';
 
 export interface Run { code: number | null; stdout: string; stderr: string }
 
+/**
+ * The environment for peers: without the sanitizer run's LD_PRELOAD (docs/native.md),
+ * which is meant for warmshake and the test runner, not for openssl, curl or Python.
+ */
+function peerEnv (): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _preload, ...env } = process.env;
+  return env;
+}
+
 /** Runs a command with `input` on stdin, killed after `timeoutMs`. */
 export function run (cmd: string, args: string[], input = '', timeoutMs = 20_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: cmd === process.execPath ? process.env : peerEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });

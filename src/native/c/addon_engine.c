@@ -117,7 +117,7 @@ static int read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend 
   f->name_len = strlen(f->name);
   f->listen_fd = -1;
   if (alpn_len > sizeof f->alpn) { ws_throw(env, "native engine: ALPN list too long"); return -1; }
-  memcpy(f->alpn, alpn, alpn_len);
+  if (alpn_len > 0) memcpy(f->alpn, alpn, alpn_len);
   f->alpn_len = alpn_len;
   uint32_t n;
   if (ws_array_length(env, certs, &n)) return -1;
