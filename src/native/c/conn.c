@@ -74,6 +74,7 @@ void ws_conn_free_closed (ws_engine *e) {
   while (e->closed) {
     ws_conn *c = e->closed;
     e->closed = c->next;
+    e->closed_since_trim++;
     OPENSSL_cleanse(c->c2b, sizeof c->c2b);
     OPENSSL_cleanse(c->b2c, sizeof c->b2c);
     free(c);
@@ -275,8 +276,17 @@ static int handshake (ws_conn *c) {
   if (err == SSL_ERROR_WANT_READ) return 0;
   if (err == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }
   char reason[160], why[120];
-  tls_reason(why, sizeof why, err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
-    ? "client closed the connection during the handshake" : "handshake failed");
+  unsigned long code = ERR_peek_error();
+  int eof = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
+    (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+  if (eof && !c->hello_seen) {
+    /* The same words as engine node's hello reader. */
+    ERR_clear_error();
+    ws_copy(why, sizeof why, BIO_number_read(SSL_get_rbio(c->ssl)) > 0
+      ? "connection closed in the middle of the ClientHello" : "connection closed before any byte");
+  } else {
+    tls_reason(why, sizeof why, eof ? "client closed the connection during the handshake" : "handshake failed");
+  }
   snprintf(reason, sizeof reason, "%s%s", c->hello_v2 ? "SSLv2 ClientHello: " : "", why);
   ws_conn_close(c, c->hello_seen && !c->hello_v2 ? WS_ST_HANDSHAKE : WS_ST_CLIENT_HELLO, reason);
   return -1;

@@ -81,6 +81,7 @@ typedef struct ws_engine {
   struct ws_conn *conns;
   /* closed during this batch of events, freed after it (later events of the batch may name them) */
   struct ws_conn *closed;
+  int closed_since_trim;
   int nconns;           /* read from JS with __atomic */
   int stopping;         /* written by JS, read by the loop, __atomic */
   double drain_ms;
