@@ -5,6 +5,7 @@
 import { threadId } from 'node:worker_threads';
 import type { Config, FrontendConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent, type MissCause } from '../diagnostics.ts';
+import { NativeEngineError } from '../errors.ts';
 import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { lockTag, NATIVE_LOCK_BIT } from '../session-cache/shm-lock.ts';
 import type { LoadedCertificate } from '../tls/certificates.ts';
@@ -66,15 +67,23 @@ export class NativeEngine {
   /** Starts the engine thread; the port each frontend listens on, by name. */
   start (): Record<string, number> {
     const { config, frontends, store, keys } = this.#options;
-    this.#handle = this.#addon.engineStart({
+    try {
+      this.#handle = this.#start(config, frontends, store, keys);
+    } catch (err) {
+      throw new NativeEngineError((err as Error).message, { cause: err });
+    }
+    const ports = this.#addon.enginePorts(this.#handle);
+    return Object.fromEntries(this.#names.map((n, i) => [n, ports[i]]));
+  }
+
+  #start (config: Config, frontends: NativeEngineOptions['frontends'], store: SharedMemoryStore, keys: SharedTicketKeys): EngineHandle {
+    return this.#addon.engineStart({
       frontends: frontends.map((f) => frontendOptions(config, f.frontend, f.certificates)),
       store: new Uint8Array(store.buffer),
       layout: store.layout,
       ring: new Int32Array(keys.buffer),
       tag: lockTag(threadId) | NATIVE_LOCK_BIT,
     }, () => this.#drain());
-    const ports = this.#addon.enginePorts(this.#handle);
-    return Object.fromEntries(this.#names.map((n, i) => [n, ports[i]]));
   }
 
   connections (index: number): number {

@@ -3,7 +3,7 @@
 #include "napi_util.h"
 
 napi_value ws_throw (napi_env env, const char *message) {
-  napi_throw_error(env, "WS_ERR_NATIVE", message);
+  napi_throw_error(env, "WS_ERR_NATIVE_ENGINE", message);
   return NULL;
 }
 
@@ -13,7 +13,7 @@ int ws_get_prop (napi_env env, napi_value obj, const char *name, napi_value *out
       napi_get_named_property(env, obj, name, out) != napi_ok) {
     char msg[128];
     snprintf(msg, sizeof msg, "native engine: option %s is missing", name);
-    napi_throw_type_error(env, "WS_ERR_NATIVE", msg);
+    napi_throw_type_error(env, "WS_ERR_NATIVE_ENGINE", msg);
     return -1;
   }
   return 0;
@@ -73,7 +73,7 @@ int ws_get_bytes (napi_env env, napi_value obj, const char *name, uint8_t **data
   if (ws_bytes_of(env, v, data, len)) {
     char msg[128];
     snprintf(msg, sizeof msg, "native engine: option %s must be a typed array", name);
-    napi_throw_type_error(env, "WS_ERR_NATIVE", msg);
+    napi_throw_type_error(env, "WS_ERR_NATIVE_ENGINE", msg);
     return -1;
   }
   if (holder) *holder = v;
