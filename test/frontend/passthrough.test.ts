@@ -8,14 +8,14 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { BackendPool } from '../../src/balancer/pool.ts';
-import { Passthrough } from '../../src/balancer/passthrough.ts';
-import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
+import { Passthrough } from '../../src/frontend/passthrough.ts';
+import { decodeProxyV2 } from '../../src/frontend/proxy-protocol.ts';
 import { validateConfig } from '../../src/config/schema.ts';
 import type { ConnectionErrorEvent, StickEvent } from '../../src/diagnostics.ts';
 import { MemoryStore } from '../../src/session-cache/memory-store.ts';
 import { tempDir, writeCert, type CertFiles } from '../helpers/certs.ts';
 import { clientHelloRecords, ext } from '../tls/helpers/hello-builder.ts';
-import { sClient, startSServer, type SServer } from './helpers/s-server.ts';
+import { sClient, startSServer, type SServer } from '../balancer/helpers/s-server.ts';
 
 interface Balancer {
   port: number;

@@ -5,20 +5,20 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { FrontendListener, type Admitted, type ErrorStage } from '../balancer/frontend-listener.ts';
+import { FrontendListener, type Admitted, type ErrorStage } from './listener.ts';
 import type { BackendPool } from '../balancer/pool.ts';
-import { proxyV2For } from '../balancer/proxy-protocol.ts';
-import { backendForSni } from '../balancer/sni-routing.ts';
-import { splice } from '../balancer/splice.ts';
+import { proxyV2For } from './proxy-protocol.ts';
+import { backendForSni } from './sni-routing.ts';
+import { splice } from './splice.ts';
 import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent } from '../diagnostics.ts';
 import type { SessionStore } from '../session-cache/store.ts';
-import { CertificateSelector, type LoadedCertificate } from './certificates.ts';
-import { ContextPool } from './contexts.ts';
-import { readClientHello } from './hello-reader.ts';
-import { describeOffer, offerOf, outcomeOf } from './resumption.ts';
-import { SessionHooks, type SessionPolicy } from './session-hooks.ts';
-import type { TicketKeySource } from './ticket-key.ts';
+import { CertificateSelector, type LoadedCertificate } from '../tls/certificates.ts';
+import { ContextPool } from '../tls/contexts.ts';
+import { readClientHello } from '../tls/hello-reader.ts';
+import { describeOffer, offerOf, outcomeOf } from '../tls/resumption.ts';
+import { SessionHooks, type SessionPolicy } from '../tls/session-hooks.ts';
+import type { TicketKeySource } from '../tls/ticket-key.ts';
 
 export interface TerminatorOptions {
   frontend: FrontendConfig;

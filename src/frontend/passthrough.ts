@@ -13,18 +13,18 @@ import type { SessionStore } from '../session-cache/store.ts';
 import { offersTls13, type ClientHello } from '../tls/client-hello.ts';
 import { readClientHello } from '../tls/hello-reader.ts';
 import type { ServerHello } from '../tls/server-hello.ts';
-import { FrontendListener, type Admitted, type ErrorStage } from './frontend-listener.ts';
-import { createBalancer, type Balancer } from './algorithms.ts';
-import type { BackendPool, ServerState } from './pool.ts';
+import { FrontendListener, type Admitted, type ErrorStage } from './listener.ts';
+import { createBalancer, type Balancer } from '../balancer/algorithms.ts';
+import type { BackendPool, ServerState } from '../balancer/pool.ts';
 import { proxyV2For } from './proxy-protocol.ts';
 import { ServerFlightReader } from './server-flight.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
 import {
   learnedFromServerHello, lookupsFor, offersSession, resumeMethod, stickKey, versionName,
-} from './stick-keys.ts';
-import { StickTable, type StickEntry, type StickLookup, type StickTableStats } from './stick-table.ts';
-import { TicketKeyProbe } from './ticket-key-probe.ts';
+} from '../balancer/stick-keys.ts';
+import { StickTable, type StickEntry, type StickLookup, type StickTableStats } from '../balancer/stick-table.ts';
+import { TicketKeyProbe } from '../balancer/ticket-key-probe.ts';
 
 export interface PassthroughOptions {
   frontend: FrontendConfig;
