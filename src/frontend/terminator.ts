@@ -2,21 +2,20 @@
 // identity for stateful TLS 1.3 resumption, the ticket key name, the SNI), hands the
 // socket to TLS with the SecureContext those pick, then splices the plaintext to a
 // backend server. One bad connection never takes more than itself down.
-import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
-import { performance } from 'node:perf_hooks';
-import { FrontendListener, type Admitted, type ErrorStage } from './listener.ts';
+import type { TLSSocket } from 'node:tls';
+import { acceptConnection, type Connection } from './connection.ts';
+import { FrontendListener, type Admitted } from './listener.ts';
 import type { BackendPool } from '../balancer/pool.ts';
 import { proxyV2For } from './proxy-protocol.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
 import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
-import { channels, type HandshakeEvent } from '../diagnostics.ts';
+import { channels } from '../diagnostics.ts';
 import type { SessionStore } from '../session-cache/store.ts';
 import { CertificateSelector, type LoadedCertificate } from '../tls/certificates.ts';
 import { ContextPool } from '../tls/contexts.ts';
-import { readClientHello } from '../tls/hello-reader.ts';
 import { describeOffer, offerOf, outcomeOf } from '../tls/resumption.ts';
+import { onHandshakeError, releaseControl, serverSocket } from '../tls/node-tls.ts';
 import { SessionHooks, type SessionPolicy } from '../tls/session-hooks.ts';
 import type { TicketKeySource } from '../tls/ticket-key.ts';
 
@@ -61,99 +60,70 @@ export class Terminator {
   close (drain: number): Promise<void> { return this.#listener.close(drain); }
   get connections (): number { return this.#listener.connections; }
 
-  #accept ({ raw, address, client, adopt }: Admitted): void {
+  #accept (admitted: Admitted): void {
     const f = this.frontend;
-    const started = performance.now();
-    let settled = false;
-    let tls: TLSSocket | undefined;
-    const fail = (stage: ErrorStage, reason: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      this.#listener.error(client, stage, reason);
-      // Only the outermost socket: destroying a raw socket and then the TLSSocket over it
-      // crashes Node 24 (nodejs/node#49327).
-      (tls ?? raw).destroy();
-    };
-    const timer = setTimeout(() => fail('timeout', `handshake not done within ${f.timeout.handshake} ms`), f.timeout.handshake);
-
-    readClientHello(raw, { maxBytes: f.limits.max_client_hello, maxRecords: f.limits.max_client_hello_records }, (outcome) => {
-      if (!outcome.ok) { fail('client_hello', outcome.reason); return; }
-      if (settled) return;
-      const { hello } = outcome;
+    acceptConnection(this.#listener, admitted, `handshake not done within ${f.timeout.handshake} ms`, (c, hello, bytes) => {
       const sni = hello.serverName ?? '';
       const offer = offerOf(hello, f.max_version);
       const choice = this.#contexts.choose(this.#selector.select(sni), offer.kind === 'ticket' ? offer.keyName : undefined);
       const lookupKey = offer.kind === 'id' || offer.kind === 'stateful_ticket' ? offer.key : undefined;
-      const hooks = new SessionHooks(this.#policy, sni, address, lookupKey);
-      raw.unshift(outcome.bytes);
+      const hooks = new SessionHooks(this.#policy, sni, c.address, lookupKey);
+      c.raw.unshift(bytes);
+      let socket: TLSSocket;
       try {
-        tls = new TLSSocket(raw, {
-          isServer: true,
-          // Only used by Node to emit newSession/resumeSession: see session-hooks.ts.
-          server: hooks as unknown as import('node:tls').Server,
-          secureContext: choice.context,
-          ALPNProtocols: f.alpn.length > 0 ? f.alpn : undefined,
-        });
+        socket = serverSocket(c.raw, { secureContext: choice.context, ALPNProtocols: f.alpn.length > 0 ? f.alpn : undefined, session: hooks });
       } catch (err) {
-        fail('handshake', (err as Error).message);
+        c.fail('handshake', (err as Error).message);
         return;
       }
-      const socket = tls;
+      c.wrap(socket);
       hooks.socket = socket;
-      adopt(socket);
-      const onError = (err: Error): void => fail('handshake', err.message);
-      socket.on('_tlsError', onError);
-      socket.on('error', onError);
-      socket.once('close', () => fail('handshake', 'client closed the connection during the handshake'));
+      admitted.adopt(socket);
+      const stopListening = onHandshakeError(socket, (err) => c.fail('handshake', err.message));
+      const closed = (): void => c.fail('handshake', 'client closed the connection during the handshake');
+      socket.once('close', closed);
       // The listener allows half-open connections (for proxying), so a client that leaves
       // mid-handshake (a TLS 1.3 client closing before its Finished went out) brings
       // 'end' and never 'close': without this it would hold its slot until the timeout.
-      socket.once('end', () => fail('handshake', 'client closed the connection during the handshake'));
+      socket.once('end', closed);
       socket.once('secure', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        (socket as unknown as { _releaseControl (): void })._releaseControl();
-        socket.removeListener('_tlsError', onError);
-        socket.removeListener('error', onError);
+        if (!c.settle()) return;
+        releaseControl(socket);
+        stopListening();
         const resumed = socket.isSessionReused();
         const result = outcomeOf(offer, resumed, hooks.miss, choice.knownKey);
-        if (channels.handshake.hasSubscribers) {
-          const cipher = socket.getCipher();
-          const event: HandshakeEvent = {
-            frontend: f.name, client, sni, version: socket.getProtocol() ?? '', cipher: cipher?.standardName ?? cipher?.name ?? '',
-            alpn: socket.alpnProtocol || '', resumed, method: result.method, miss: result.miss,
-            offered: result.miss ? describeOffer(offer) : undefined, duration: performance.now() - started,
-          };
-          channels.handshake.publish(event);
-        }
-        this.#forward(socket, raw, address, client, sni);
+        const cipher = socket.getCipher();
+        c.publish({
+          sni, version: socket.getProtocol() ?? '', cipher: cipher?.standardName ?? cipher?.name ?? '',
+          alpn: socket.alpnProtocol || '', resumed, method: result.method, miss: result.miss,
+          offered: result.miss ? describeOffer(offer) : undefined,
+        });
+        this.#forward(socket, c, sni);
       });
     });
   }
 
-  #forward (socket: TLSSocket, raw: Socket, address: string, client: string, sni: string): void {
+  #forward (socket: TLSSocket, c: Connection, sni: string): void {
     const f = this.frontend;
     const pool = this.#options.pools.get(backendForSni(f, sni || undefined));
-    if (!pool) { this.#listener.error(client, 'backend', 'no backend'); socket.destroy(); return; }
+    if (!pool) { c.error('backend', 'no backend'); socket.destroy(); return; }
     socket.on('error', () => {});
     socket.pause();
-    pool.connect(address, { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
+    pool.connect(c.address, { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
       if (socket.destroyed) { backend.destroy(); return; }
       if (f.send_proxy === 'v2') {
-        backend.write(proxyV2For(raw, {
+        backend.write(proxyV2For(c.raw, {
           alpn: socket.alpnProtocol || undefined,
           authority: sni || undefined,
           ssl: { version: socket.getProtocol() ?? '' },
         }));
       }
       splice(socket, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
-        if (err) this.#listener.error(client, 'proxy', err.message);
+        if (err) c.error('proxy', err.message);
       });
       socket.resume();
     }, (err: Error) => {
-      this.#listener.error(client, 'backend', err.message);
+      c.error('backend', err.message);
       socket.destroy();
     });
   }
