@@ -23,7 +23,7 @@ export { generateTicketKey } from './tls/ticket-key.ts';
 export type { TicketKey, TicketKeySource } from './tls/ticket-key.ts';
 
 export { BackendPool } from './balancer/pool.ts';
-export { encodeProxyV2, decodeProxyV2 } from './frontend/proxy-protocol.ts';
+export { encodeProxyV2, decodeProxyV2 } from './balancer/proxy-protocol.ts';
 
 export { runProbe } from './cli/probe.ts';
 export type { ProbeOptions, ProbeResult } from './cli/probe.ts';

@@ -6,7 +6,7 @@ import { connect as tcpConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { HealthCheckConfig, HostPort, ServerTlsConfig } from '../config/types.ts';
-import { encodeProxyV2Local } from '../frontend/proxy-protocol.ts';
+import { encodeProxyV2Local } from './proxy-protocol.ts';
 
 export interface ProbeTarget {
   address: HostPort;

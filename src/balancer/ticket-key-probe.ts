@@ -6,7 +6,7 @@
 // A key rotation on a backend is picked up at the next round.
 import { connect as tcpConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { encodeProxyV2Local } from '../frontend/proxy-protocol.ts';
+import { encodeProxyV2Local } from './proxy-protocol.ts';
 import type { BackendPool, ServerState } from './pool.ts';
 
 export interface TicketKeyProbeOptions {

@@ -1,8 +1,10 @@
 // The skeleton every accepted connection goes through in both modes, from accept until
 // the mode hands it over to the splice: one timer for the whole handshake, one `fail`
-// that logs why and closes, reading the ClientHello, and publishing the handshake.
+// that logs why and closes, reading the ClientHello, the PROXY header for the backend,
+// and publishing the handshake.
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { encodeProxyV2, type ProxyTlvs } from '../balancer/proxy-protocol.ts';
 import type { FrontendConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent } from '../diagnostics.ts';
 import type { ClientHello } from '../tls/client-hello.ts';
@@ -62,6 +64,16 @@ export class Connection {
   /** A failure after the handshake phase (backend, proxy): logged, the connection already on its way down. */
   error (stage: ErrorStage, reason: string): void {
     this.#listener.error(this.client, stage, reason);
+  }
+
+  /** The PROXY v2 header for this connection (`send_proxy`): the client's two ends, and the TLVs given. */
+  proxyHeader (tlvs: ProxyTlvs = {}): Buffer {
+    const raw = this.raw;
+    return encodeProxyV2({
+      source: { address: raw.remoteAddress ?? '', port: raw.remotePort ?? 0 },
+      destination: { address: raw.localAddress ?? '', port: raw.localPort ?? 0 },
+      ...tlvs,
+    });
   }
 
   publish (handshake: Handshake): void {

@@ -14,7 +14,6 @@ import { acceptConnection, helloLimits, type Connection } from './connection.ts'
 import { FrontendListener, type Admitted } from './listener.ts';
 import { createBalancer, type Balancer } from '../balancer/algorithms.ts';
 import type { BackendPool, ServerState } from '../balancer/pool.ts';
-import { proxyV2For } from './proxy-protocol.ts';
 import { ServerFlightReader } from './server-flight.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
@@ -169,7 +168,7 @@ export class Passthrough {
   #relay (c: Relayed, backend: Socket, server: ServerState): void {
     const f = this.frontend;
     if (f.send_proxy === 'v2') {
-      backend.write(proxyV2For(c.conn.raw, { authority: c.hello.serverName }));
+      backend.write(c.conn.proxyHeader({ authority: c.hello.serverName }));
     }
     backend.write(c.bytes);
     this.#watch(c, backend, server);

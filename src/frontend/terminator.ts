@@ -6,7 +6,6 @@ import type { TLSSocket } from 'node:tls';
 import { acceptConnection, type Connection } from './connection.ts';
 import { FrontendListener, type Admitted } from './listener.ts';
 import type { BackendPool } from '../balancer/pool.ts';
-import { proxyV2For } from './proxy-protocol.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
 import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
@@ -112,7 +111,7 @@ export class Terminator {
     pool.connect(c.address, { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
       if (socket.destroyed) { backend.destroy(); return; }
       if (f.send_proxy === 'v2') {
-        backend.write(proxyV2For(c.raw, {
+        backend.write(c.proxyHeader({
           alpn: socket.alpnProtocol || undefined,
           authority: sni || undefined,
           ssl: { version: socket.getProtocol() ?? '' },

@@ -10,7 +10,7 @@ import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { BackendPool } from '../../src/balancer/pool.ts';
 import { BackendUnavailableError } from '../../src/errors.ts';
 import type { ServerState, StateChange } from '../../src/balancer/pool.ts';
-import { decodeProxyV2 } from '../../src/frontend/proxy-protocol.ts';
+import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 import type { BackendConfig, BalanceAlgorithm, HealthCheckConfig, ServerConfig } from '../../src/config/types.ts';
 import { generateSelfSigned } from '../../src/tls/self-signed.ts';
 

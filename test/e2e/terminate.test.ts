@@ -10,7 +10,7 @@ import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, sClient } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
-import { decodeProxyV2 } from '../../src/frontend/proxy-protocol.ts';
+import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 
 
 test('TLS 1.2 session ids: openssl s_client -reconnect resumes all 5 reconnections', async (t) => {

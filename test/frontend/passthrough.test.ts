@@ -9,7 +9,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { BackendPool } from '../../src/balancer/pool.ts';
 import { Passthrough } from '../../src/frontend/passthrough.ts';
-import { decodeProxyV2 } from '../../src/frontend/proxy-protocol.ts';
+import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 import { validateConfig } from '../../src/config/schema.ts';
 import type { ConnectionErrorEvent, StickEvent } from '../../src/diagnostics.ts';
 import { MemoryStore } from '../../src/session-cache/memory-store.ts';

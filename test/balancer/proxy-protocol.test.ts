@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   decodeProxyV2, encodeProxyV2, encodeProxyV2Local, formatIPv6, PROXY_V2_SIGNATURE,
-} from '../../src/frontend/proxy-protocol.ts';
-import type { DecodedProxyV2 } from '../../src/frontend/proxy-protocol.ts';
+} from '../../src/balancer/proxy-protocol.ts';
+import type { DecodedProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 
 const SIG = '0d0a0d0a000d0a515549540a';
 
