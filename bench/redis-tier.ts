@@ -4,9 +4,9 @@
 // redis-server on a free port; prints one JSON line per result.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { createRedisClient, waitReady } from '../src/session-cache/redis-client.ts';
+import { createRedisClient, waitReady } from '../src/redis/client.ts';
 import { RedisStore } from '../src/session-cache/redis-store.ts';
-import { Sealer } from '../src/session-cache/seal.ts';
+import { Sealer } from '../src/redis/seal.ts';
 import { SharedMemoryStore } from '../src/session-cache/shared-memory-store.ts';
 import { DEFAULT_STORE_OPTIONS } from '../src/session-cache/store.ts';
 import { TieredStore } from '../src/session-cache/tiered-store.ts';

@@ -5,7 +5,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { createSecureContext } from 'node:tls';
-import { parseCacheKey } from '../session-cache/seal.ts';
+import { parseCacheKey } from '../redis/seal.ts';
 import { sharedStoreBytes } from '../session-cache/shared-memory-store.ts';
 import { parseTicketKeyFile } from '../tls/ticket-key-file.ts';
 import { secretFileProblem, unreadable } from './files.ts';

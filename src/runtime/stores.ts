@@ -1,9 +1,9 @@
 // The stores of one thread: the session cache and the pass-through stick tables, each a
 // shared-memory tier made by the main thread, with Redis behind it when configured.
 import type { Config, FrontendConfig } from '../config/types.ts';
-import { createRedisClient, waitReady } from '../session-cache/redis-client.ts';
+import { createRedisClient, waitReady } from '../redis/client.ts';
 import { RedisStore } from '../session-cache/redis-store.ts';
-import { Sealer } from '../session-cache/seal.ts';
+import { Sealer } from '../redis/seal.ts';
 import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import type { SessionStore, StoreOptions } from '../session-cache/store.ts';
 import { TieredStore } from '../session-cache/tiered-store.ts';

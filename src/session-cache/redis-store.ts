@@ -10,12 +10,12 @@
 import { EventEmitter } from 'node:events';
 import type { RedisConfig } from '../config/types.ts';
 import { SessionStoreUnavailableError } from '../errors.ts';
-import { CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from './breaker.ts';
-import type { BreakerState } from './breaker.ts';
-import { TIMED_OUT, withDeadline } from './deadline.ts';
-import { createRedisClient, scanTargets } from './redis-client.ts';
-import type { RedisClient, RedisClientOptions } from './redis-client.ts';
-import { Sealer } from './seal.ts';
+import { CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from '../redis/breaker.ts';
+import type { BreakerState } from '../redis/breaker.ts';
+import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
+import { createRedisClient, scanTargets } from '../redis/client.ts';
+import type { RedisClient, RedisClientOptions } from '../redis/client.ts';
+import { Sealer } from '../redis/seal.ts';
 import { DEFAULT_STORE_OPTIONS, emptyStats } from './store.ts';
 import type { LookupResult, MissReason, SessionStore, StoreEntryInfo, StoreOptions, StoreStats } from './store.ts';
 
