@@ -32,7 +32,7 @@ async function main (): Promise<void> {
     return;
   }
   const redis = await startRedis();
-  const client = createRedisClient({ url: redis.url, key_file: [], timeout: 50, prefix: 'bench:', breaker_errors: 5, breaker_backoff: 5000 });
+  const client = createRedisClient({ url: redis.url });
   try {
     await waitReady(client, 5000);
     const total = N + WARMUP;

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.ts';
 import { StartupError } from '../errors.ts';
-import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { metricKey, SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
@@ -13,7 +13,8 @@ import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
 import { openRedisLink, type RedisLink } from './redis-link.ts';
 import { watchCacheFull } from './cache-watch.ts';
-import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from './stores.ts';
+import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from '../config/store-options.ts';
+import { createStore } from '../session-cache/create-store.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
 
 const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
@@ -46,7 +47,7 @@ export interface WorkerInfo {
 function carriedOver (current: SharedMemoryStore | undefined, before: StoreOptions | undefined, after: StoreOptions): SharedMemoryStore {
   const same = current !== undefined && before !== undefined && before.size === after.size &&
     before.maxEntryBytes === after.maxEntryBytes && before.maxKeyBytes === after.maxKeyBytes;
-  return same ? current : SharedMemoryStore.create(after);
+  return same ? current : createStore(after);
 }
 
 export class Supervisor {
@@ -68,7 +69,7 @@ export class Supervisor {
   constructor (config: Config, log: Logger) {
     this.#config = config;
     this.#log = log;
-    this.#store = SharedMemoryStore.create(sessionStoreOptions(config));
+    this.#store = createStore(sessionStoreOptions(config));
     this.#syncSideStores(undefined, config);
     this.#keys = SharedTicketKeys.create(config.tickets.keep + 1);
     this.#rotation = new TicketRotation(this.#keys, config, log);

@@ -25,7 +25,7 @@ const PREFIX = 'test:';
 if (!redisSkipReason()) {
   const redis = await startRedis();
   after(() => redis.stop());
-  const client = createRedisClient({ url: redis.url, key_file: [], timeout: 200, prefix: 'c:', breaker_errors: 3, breaker_backoff: 200 });
+  const client = createRedisClient({ url: redis.url });
   after(() => client.disconnect());
   await waitReady(client, 5000);
   let stores = 0;
