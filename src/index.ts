@@ -18,7 +18,7 @@ export { parseClientHello, offeredStatefulId, offeredTicketKeyName, offersTls13 
 export type { ClientHello } from './tls/client-hello.ts';
 export { parseServerHello } from './tls/server-hello.ts';
 export type { ServerHello } from './tls/server-hello.ts';
-export { generateSelfSigned } from './tls/self-signed.ts';
+export { generateSelfSigned } from './certs/self-signed.ts';
 export { generateTicketKey } from './tls/ticket-key.ts';
 export type { TicketKey, TicketKeySource } from './tls/ticket-key.ts';
 
