@@ -20,7 +20,7 @@ import { splice } from './splice.ts';
 import {
   learnedFromServerHello, lookupsFor, offersSession, resumeMethod, stickKey, versionName,
 } from '../balancer/stick-keys.ts';
-import { StickTable, type StickEntry, type StickLookup, type StickTableStats } from '../balancer/stick-table.ts';
+import { StickTable, type StickLookup } from '../balancer/stick-table.ts';
 import { TicketKeyProbe } from '../balancer/ticket-key-probe.ts';
 
 export interface PassthroughOptions {
@@ -95,21 +95,6 @@ export class Passthrough {
   close (drain: number): Promise<void> {
     this.#probe?.stop();
     return this.#listener.close(drain);
-  }
-
-  /** For `show table`: up to `limit` entries, newest first (empty without persistence). */
-  listTable (limit: number): Promise<StickEntry[]> {
-    return this.#table ? this.#table.list(limit) : Promise.resolve([]);
-  }
-
-  /** Counters of this thread (hits, misses, learned) and the shared table's entries; undefined without persistence. */
-  tableStats (): StickTableStats | undefined {
-    return this.#table?.stats();
-  }
-
-  /** One ticket-key probe round now (tests, `warmshake ctl`); resolves with the key names found. */
-  probeTicketKeys (): Promise<number> {
-    return this.#probe ? this.#probe.probeAll() : Promise.resolve(0);
   }
 
   #accept (admitted: Admitted): void {
