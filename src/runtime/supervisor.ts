@@ -167,8 +167,9 @@ export class Supervisor {
   }
 
   #exited (slot: Slot, code: number): void {
-    // A worker that died holding the cache lock must not stall the others.
-    const stores = [['session cache', this.#store], ['backend sessions', this.#backendSessions], ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const;
+    // A worker that died holding a shared-memory lock must not stall the others.
+    const stores = [['session cache', this.#store], ['backend sessions', this.#backendSessions], ['ticket keys', this.#keys], ['counters', this.#counters],
+      ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const;
     for (const [name, store] of stores) {
       if (!store) continue;
       if (store.recoverLock(slot.threadId)) this.#log.warn({ worker: slot.index }, `recovered the ${name} lock of a dead worker`);
