@@ -44,7 +44,6 @@ export interface PassthroughOptions {
 }
 
 const TLS13 = 0x0304;
-const DEFAULT_PROBE_EVERY = 60_000;
 
 export const DEFAULT_PASSTHROUGH_OPTIONS = Object.freeze({
   probe: true,
@@ -73,7 +72,7 @@ export class Passthrough {
       const table = new StickTable(store, f.name, f.persist.expire);
       this.#table = table;
       if (f.persist.fallback) this.#fallback = createBalancer(f.persist.fallback);
-      const every = f.persist.probe_every ?? DEFAULT_PROBE_EVERY;
+      const every = f.persist.probe_every;
       if (o.probe && every > 0) {
         const names = new Set([f.backend, ...f.use_backend.map((r) => r.backend)]);
         const pools = [...names].map((n) => options.pools.get(n)).filter((p): p is BackendPool => p !== undefined);
