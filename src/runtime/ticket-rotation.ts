@@ -6,8 +6,8 @@ import type { RedisClient } from '../redis/client.ts';
 import { Sealer } from '../redis/seal.ts';
 import { RedisTicketKeys } from '../tls/redis-ticket-keys.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { generateTicketKey, LocalTicketKeys, type TicketKeyOrigin } from '../tls/ticket-key.ts';
-import { FileTicketKeys } from '../tls/ticket-key-file.ts';
+import { generateTicketKey, localTicketKeys, type TicketKeyOrigin } from '../tls/ticket-key.ts';
+import { fileTicketKeys } from '../tls/ticket-key-file.ts';
 import type { Logger } from './logger.ts';
 
 export type KeySource = 'file' | 'redis' | 'local';
@@ -67,8 +67,8 @@ export class TicketRotation {
 
   #newOrigin (): TicketKeyOrigin {
     const { tickets, session_cache: cache } = this.#config;
-    if (tickets.key_file) return new FileTicketKeys(tickets.key_file, tickets.keep);
-    if (!cache.redis || !this.#client) return new LocalTicketKeys(tickets.keep, tickets.rotate_every);
+    if (tickets.key_file) return fileTicketKeys(tickets.key_file, tickets.keep);
+    if (!cache.redis || !this.#client) return localTicketKeys(tickets.keep, tickets.rotate_every);
     // Redis TIME, not this clock, decides when to rotate: skewed nodes still agree.
     return new RedisTicketKeys(this.#client, Sealer.fromKeyFiles(cache.redis.key_file), {
       prefix: cache.redis.prefix, keep: tickets.keep, rotateEvery: tickets.rotate_every, nodeId: `${process.pid}-${Date.now()}`,

@@ -50,17 +50,6 @@ export function readTicketKeyFile (file: string): TicketKey[] {
 }
 
 /** The operator's ring: `rotate keys` re-reads the file (the operator rotates it, on every node at once). */
-export class FileTicketKeys implements TicketKeyOrigin {
-  readonly name = 'file';
-  readonly #file: string;
-  readonly #keep: number;
-
-  constructor (file: string, keep: number) {
-    this.#file = file;
-    this.#keep = keep;
-  }
-
-  async refresh (): Promise<readonly TicketKey[]> {
-    return readTicketKeyFile(this.#file).slice(0, this.#keep + 1);
-  }
+export function fileTicketKeys (file: string, keep: number): TicketKeyOrigin {
+  return { name: 'file', refresh: async () => readTicketKeyFile(file).slice(0, keep + 1) };
 }

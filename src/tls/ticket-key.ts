@@ -38,23 +38,19 @@ export interface TicketKeyOrigin {
   refresh (current: readonly TicketKey[], rotate: boolean): Promise<readonly TicketKey[] | undefined>;
 }
 
-/** A ring of this process alone: a fresh key every `rotateEvery`; other nodes cannot open its tickets. */
-export class LocalTicketKeys implements TicketKeyOrigin {
-  readonly name = 'local';
-  readonly #keep: number;
-  readonly #rotateEvery: number;
-
-  /** `keep`: older keys kept behind the newest for decryption. */
-  constructor (keep: number, rotateEvery: number) {
-    this.#keep = keep;
-    this.#rotateEvery = rotateEvery;
-  }
-
-  async refresh (current: readonly TicketKey[], rotate: boolean): Promise<readonly TicketKey[] | undefined> {
-    const now = Date.now();
-    if (!rotate && current.length > 0 && now - current[0].created < this.#rotateEvery) return undefined;
-    return [generateTicketKey(now), ...current].slice(0, this.#keep + 1);
-  }
+/**
+ * A ring of this process alone: a fresh key every `rotateEvery`, `keep` older ones behind
+ * it for decryption; other nodes cannot open its tickets.
+ */
+export function localTicketKeys (keep: number, rotateEvery: number): TicketKeyOrigin {
+  return {
+    name: 'local',
+    async refresh (current, rotate) {
+      const now = Date.now();
+      if (!rotate && current.length > 0 && now - current[0].created < rotateEvery) return undefined;
+      return [generateTicketKey(now), ...current].slice(0, keep + 1);
+    },
+  };
 }
 
 /**

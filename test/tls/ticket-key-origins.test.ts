@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { createRedisClient, waitReady } from '../../src/redis/client.ts';
 import { Sealer } from '../../src/redis/seal.ts';
 import { RedisTicketKeys } from '../../src/tls/redis-ticket-keys.ts';
-import { generateTicketKey, LocalTicketKeys } from '../../src/tls/ticket-key.ts';
-import { FileTicketKeys, formatTicketKeyFile, parseTicketKeyFile } from '../../src/tls/ticket-key-file.ts';
+import { generateTicketKey, localTicketKeys } from '../../src/tls/ticket-key.ts';
+import { fileTicketKeys, formatTicketKeyFile, parseTicketKeyFile } from '../../src/tls/ticket-key-file.ts';
 import { tempDir } from '../helpers/certs.ts';
 import { redisSkipReason, startRedis } from '../../bench/servers/redis.ts';
 import { ticketKeyOriginConformance } from './ticket-key-conformance.ts';
 
-ticketKeyOriginConformance('local', async (_t, { keep, rotateEvery }) => ({ origin: new LocalTicketKeys(keep, rotateEvery) }),
+ticketKeyOriginConformance('local', async (_t, { keep, rotateEvery }) => ({ origin: localTicketKeys(keep, rotateEvery) }),
   { rotatesByItself: true });
 
 ticketKeyOriginConformance('key file', async (t, { keep }) => {
@@ -24,8 +24,8 @@ ticketKeyOriginConformance('key file', async (t, { keep }) => {
   };
   write([generateTicketKey()]);
   return {
-    origin: new FileTicketKeys(file, keep),
-    peer: new FileTicketKeys(file, keep),
+    origin: fileTicketKeys(file, keep),
+    peer: fileTicketKeys(file, keep),
     operatorRotates: () => write([generateTicketKey(), ...parseTicketKeyFile(readFileSync(file, 'utf8'), file)]),
   };
 }, { rotatesByItself: false });
