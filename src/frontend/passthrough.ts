@@ -18,9 +18,8 @@ import type { BackendPool, ServerState } from '../balancer/pool.ts';
 import { ServerFlightReader } from './server-flight.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
-import {
-  learnedFromServerHello, lookupsFor, offersSession, resumeMethod, stickKey, versionName,
-} from '../balancer/stick-keys.ts';
+import { stickKey } from '../balancer/stick-keys.ts';
+import { learnedFromServerHello, lookupsFor, offersSession, resumeMethod, versionName } from './stick-learning.ts';
 import { StickTable, type StickLookup } from '../balancer/stick-table.ts';
 import { TicketKeyProbe } from '../balancer/ticket-key-probe.ts';
 
