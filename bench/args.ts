@@ -13,8 +13,8 @@ export interface RunOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME...]] [--duration SECONDS] [--out FILE]
-  --quick      short loads and smaller fills (about 3 minutes instead of 10)
-  --only       run these scenarios only (writes no report unless --out is given)
+  --quick      one rate, small fills, 1,000-connection flood (a smoke run; writes no report unless --out is given)
+  --only       run these only: rate, flood, or an older closed-loop scenario (writes no report unless --out is given)
   --duration   seconds per measured load
   --out        write the Markdown report here`;
 

@@ -19,7 +19,7 @@ export function haproxyConfig (spec: ServerSpec, pem: string, ticketFile: string
   return [
     'global',
     `  nbthread ${spec.threads}`,
-    '  maxconn 8000',
+    `  maxconn ${spec.maxConnections ?? 8000}`,
     `  tune.ssl.cachesize ${spec.cacheSize}`,
     `  tune.ssl.lifetime ${spec.lifetime}`,
     `  ssl-default-bind-ciphers ${DEFAULT_CIPHERS}`,

@@ -27,6 +27,8 @@ export interface HandshakeOptions {
   send: number;
   /** Source address to connect from (the bench spreads loopback clients over 127.0.0.0/8). */
   localAddress?: string;
+  /** Key-exchange groups to offer (OpenSSL names joined by ':'); undefined = Node's default list. */
+  group?: string;
 }
 
 export interface HandshakeSuccess {
@@ -35,6 +37,8 @@ export interface HandshakeSuccess {
   resumed: boolean;
   protocol: string;
   cipher: string;
+  /** Key-exchange group of the handshake (`X25519`, `X25519MLKEM768`...), `none` without one. */
+  group: string;
   /** Settles once the --send exchange is over (at once when `send` is 0). */
   exchange: Promise<ExchangeOutcome>;
   /** Settles after the exchange and the TLS 1.3 ticket wait, with the socket closing. */
@@ -81,8 +85,16 @@ export function connectOptions (options: HandshakeOptions): ConnectionOptions {
     // TLS 1.3 has no such switch on the client: the server decides stateless or stateful.
     ...(options.tickets ? {} : { secureOptions: cryptoConstants.SSL_OP_NO_TICKET }),
     ...(options.session === undefined ? {} : { session: options.session }),
-    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress })
+    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    // Node 24 offers X25519MLKEM768 first; pinning X25519 compares servers whose OpenSSL
+    // predates the hybrid group on equal terms.
+    ...(options.group === undefined ? {} : { ecdhCurve: options.group })
   };
+}
+
+function groupOf (socket: TLSSocket): string {
+  const info = socket.getEphemeralKeyInfo() as { name?: string; type?: string } | null;
+  return info?.name ?? info?.type ?? 'none';
 }
 
 export function errorKind (error: unknown): string {
@@ -162,6 +174,7 @@ export function handshake (options: HandshakeOptions): Promise<HandshakeOutcome>
         ok: true, handshakeMs, resumed,
         protocol,
         cipher: socket.getCipher()?.standardName ?? 'unknown',
+        group: groupOf(socket),
         exchange, finished
       });
     });

@@ -1,13 +1,3 @@
-import { createServer } from 'node:net';
-
-/** A port free right now on 127.0.0.1 (for servers that cannot listen on port 0 and report back). */
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+// Tests and the bench share one free-port finder; it lives in bench/ so that bench/
+// never imports from test/.
+export { freePort } from '../../bench/ports.ts';
