@@ -26,7 +26,7 @@ export interface FillPlan { cache: Partial<Record<Pool, number>>; tickets: Parti
 
 export const FILL: FillPlan = {
   cache: { ids12: 95_000, stateful13: 5_000 },
-  tickets: { tickets12: 5_000, tickets13: 5_000 },
+  tickets: { tickets12: 2_000, tickets13: 2_000 },
   workers2: { ids12: 20_000 }
 };
 export const QUICK_FILL: FillPlan = {
@@ -62,16 +62,17 @@ function pin (cpus: string): void {
  * for the fill it may use both cores (nothing is measured), then it goes back to its own.
  */
 async function fill (ctx: BenchContext, server: RunningServer, pool: Pool, count: number): Promise<{ sessions: Buffer[]; seconds: number; errors: number }> {
-  pin(ctx.allCpus);
+  const spread = ctx.allCpus !== ctx.clientCpus;
+  if (spread) pin(ctx.allCpus);
   try {
     const result = await runBench(benchOptions(server.port, {
       ...POOL_LOAD[pool], resume: 0, count, clients: count, collectSessions: true,
-      connections: IN_FLIGHT, duration: 900, threads: ctx.allCpus === ctx.clientCpus ? 1 : 2
+      connections: IN_FLIGHT, duration: 900, threads: spread ? 2 : 1
     }));
     const errors = Object.values(result.errors).reduce((a, b) => a + b, 0);
     return { sessions: result.sessions ?? [], seconds: result.duration, errors };
   } finally {
-    pin(ctx.clientCpus);
+    if (spread) pin(ctx.clientCpus);
   }
 }
 
@@ -110,16 +111,22 @@ function failedRow (server: string, why: string): Row {
 
 export interface RateRun { rows: Map<string, Row[]>; fills: Record<string, string> }
 
+/** For the smoke test and partial runs: fewer cases, other fills, other rates. */
+export interface RateRunOptions { cases?: string[]; fill?: FillPlan; rates?: number[] }
+
 /** Every case for every contender; rows by case id, in run order. */
-export async function runFixedRate (ctx: BenchContext, contenders: Contender[]): Promise<RateRun> {
-  const cases = rateCases(ctx.quick);
-  const plan = ctx.quick ? QUICK_FILL : FILL;
+export async function runFixedRate (ctx: BenchContext, contenders: Contender[], options: RateRunOptions = {}): Promise<RateRun> {
+  const cases = rateCases(ctx.quick)
+    .filter((c) => options.cases === undefined || options.cases.includes(c.id))
+    .map((c) => (options.rates ? { ...c, rates: options.rates } : c));
+  const plan = options.fill ?? (ctx.quick ? QUICK_FILL : FILL);
   const rows = new Map<string, Row[]>(cases.map((c) => [c.id, []]));
   const fills: Record<string, string> = {};
   const instances: Instance[] = ['cache', 'tickets', 'workers2'];
   for (const [index, instance] of instances.entries()) {
     const mine = cases.filter((c) => c.instance === instance);
-    for (const contender of alternate(contenders, index)) {
+    if (mine.length === 0) continue;
+    for (const contender of alternate(contenders, index).filter((c) => instance !== 'workers2' || c.kind === 'warmshake')) {
       const spec = await baseSpec(ctx, `${contender.label.replace(' ', '-')}-${instance}`, {
         ...overrides(ctx, instance), ...(contender.engine ? { engine: contender.engine } : {})
       });
@@ -134,7 +141,8 @@ export async function runFixedRate (ctx: BenchContext, contenders: Contender[]):
       }
       try {
         const pools = new Map<Pool, Buffer[]>();
-        for (const [pool, count] of Object.entries(plan[instance]) as Array<[Pool, number]>) {
+        const needed = new Set(mine.map((c) => c.pool));
+        for (const [pool, count] of (Object.entries(plan[instance]) as Array<[Pool, number]>).filter(([p]) => needed.has(p))) {
           const f = await fill(ctx, server, pool, count);
           pools.set(pool, f.sessions);
           const line = { bench: 'fill', server: contender.label, instance, pool, asked: count, stored: f.sessions.length, seconds: f.seconds, errors: f.errors };

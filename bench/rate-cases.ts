@@ -10,7 +10,7 @@ import type { LoadOptions } from './measure.ts';
  * - `cache`: tickets off, 1 worker, the session cache populated first (TLS 1.2 ids
  *   and TLS 1.3 stateful sessions), returning clients drawn at random from it;
  * - `tickets`: tickets on, 1 worker: tickets (TLS 1.2 and 1.3) and full handshakes;
- * - `workers2`: as `cache` with 2 workers (HAProxy nbthread 2, nginx 2 processes).
+ * - `workers2`: as `cache` with 2 workers, warmshake only (its target is against itself).
  */
 export type Instance = 'cache' | 'tickets' | 'workers2';
 
@@ -73,7 +73,7 @@ export function rateCases (quick: boolean): RateCase[] {
     {
       id: 'rate-tls12-ids-2-workers', title: 'TLS 1.2 resumed by session id, 2 workers', instance: 'workers2', pool: 'ids12',
       load: { tls: '1.2', tickets: false, resume: 1, group: X25519 }, rates: r.resumed,
-      setup: 'as `rate-tls12-ids` with 2 workers (HAProxy nbthread 2, nginx worker_processes 2) pinned to both cores, the load generator sharing core 1'
+      setup: 'as `rate-tls12-ids` with 2 workers pinned to both cores (the load generator shares core 1); warmshake engines only, since the target compares each engine with its own 1-worker row, and with a smaller fill (see the fills) to keep the run short'
     }
   ];
 }

@@ -123,7 +123,7 @@ async function main (): Promise<void> {
       const run = await runFixedRate(ctx, contenders);
       reports.push(...rateSections(run, ctx.quick));
       reports.push({ id: 'fills', title: 'Sessions stored before measuring', setup: 'full handshakes per server instance and pool; returning clients drew from these', columns: [], rows: [], ratios: [], notes: Object.entries(run.fills).map(([k, v]) => `${k}: ${v}`) });
-      targets.push(...rateTargets(run, ctx.quick, unavailable));
+      targets.push(...rateTargets(run, unavailable));
     }
     if (wanted.includes('flood')) {
       try {

@@ -5,13 +5,14 @@
 // to the coordinator.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { handshake } from '../handshake.ts';
+import { clientContext, handshake } from '../handshake.ts';
 import type { SessionOutcome } from '../handshake.ts';
 import { encodeHistogram, newHistogram, recordMs } from './histogram.ts';
 import type { WorkerPlan, WorkerReport } from './options.ts';
 import { packSessions, unpackSessions } from './sessions.ts';
 
 const plan = workerData as WorkerPlan;
+const secureContext = clientContext(plan.handshake);
 
 // Client identities: each has at most one saved session, like a device that reconnects.
 // A populated run hands the first identities their sessions up front.
@@ -70,7 +71,7 @@ async function connectOnce (): Promise<void> {
   const session = offer ? sessions[identity] : undefined;
   // Waiting for a TLS 1.3 ticket only pays off when sessions will be offered later.
   const ticketWaitMs = plan.resume > 0 || plan.collect ? plan.handshake.ticketWaitMs : 0;
-  const outcome = await handshake({ ...plan.handshake, ticketWaitMs, session, localAddress: sourceAddress() });
+  const outcome = await handshake({ ...plan.handshake, ticketWaitMs, session, localAddress: sourceAddress(), secureContext });
   if (!outcome.ok) {
     bump(errors, outcome.error);
     return;
@@ -110,10 +111,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function openLoop (started: number, deadline: number): Promise<void> {
   const running = new Set<Promise<void>>();
   const intervalMs = 1000 / plan.rate;
+  // Every arrival due before the deadline is started, even when the timer wakes after it.
+  const total = Math.round((plan.durationMs * plan.rate) / 1000);
   let due = 0;
-  while (performance.now() < deadline && (plan.count === 0 || attempts < plan.count)) {
+  while (due < total && (plan.count === 0 || attempts < plan.count)) {
     const now = performance.now();
-    while (started + due * intervalMs <= now && (plan.count === 0 || attempts < plan.count)) {
+    while (due < total && started + due * intervalMs <= now && (plan.count === 0 || attempts < plan.count)) {
       due++;
       if (inFlight >= plan.connections) { dropped++; continue; }
       attempts++;
@@ -121,7 +124,7 @@ async function openLoop (started: number, deadline: number): Promise<void> {
       const one = connectOnce().finally(() => { inFlight--; running.delete(one); });
       running.add(one);
     }
-    await sleep(Math.max(0, Math.min(deadline, started + due * intervalMs) - performance.now()));
+    if (due < total) await sleep(Math.max(0, started + due * intervalMs - performance.now()));
   }
   await Promise.all(running);
 }
