@@ -12,7 +12,7 @@ import { runFixedRate } from '../../bench/fixed-rate.ts';
 import { rateSections, rateTargets } from '../../bench/rate-report.ts';
 import { renderReport } from '../../bench/report.ts';
 import { startBackend } from '../../bench/servers/index.ts';
-import { generateSelfSigned } from '../../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../../src/certs/self-signed.ts';
 
 test('fixed-rate mode: a stored pool, one second at 50 handshakes/s, a row with rate, drops, group and verdict', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'warmshake-bench-test-'));

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { generateCacheKey } from '../../src/session-cache/seal.ts';
+import { generateCacheKey } from '../../src/redis/seal.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
