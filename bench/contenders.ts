@@ -38,10 +38,10 @@ function checks (spec: ServerSpec): { ok: boolean; output: string } {
   return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() };
 }
 
-/** The `Engine:` line of `show info`, or undefined when there is none. */
+/** The `Engine:` line of `show info` (`native`, `node`, `native (node: FRONTEND)`), or undefined when there is none. */
 export async function engineInUse (socket: string): Promise<string | undefined> {
   const info = await sendAdminCommand(socket, 'show info');
-  return /^Engine:\s*(\S+)/m.exec(info)?.[1];
+  return /^Engine:[ \t]*(.+)$/m.exec(info)?.[1]?.trim();
 }
 
 /** Why the native engine cannot run here, or undefined when a started instance reports it. */
