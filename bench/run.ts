@@ -19,7 +19,7 @@ import { processTree } from './proc.ts';
 import { writeReport } from './report.ts';
 import { scenarios } from './scenarios.ts';
 import { lineup } from './contenders.ts';
-import { runFixedRate } from './fixed-rate.ts';
+import { FILL, fillOf, QUICK_FILL, runFixedRate } from './fixed-rate.ts';
 import { floodScenario } from './flood.ts';
 import { rateSections, rateTargets } from './rate-report.ts';
 import { ALL_SERVERS, defaultRoot, missingReason, startBackend } from './servers/index.ts';
@@ -120,7 +120,7 @@ async function main (): Promise<void> {
     Object.assign(skipped, unavailable);
     console.log(JSON.stringify({ bench: 'lineup', contenders: contenders.map((c) => c.label), unavailable }));
     if (wanted.includes('rate')) {
-      const run = await runFixedRate(ctx, contenders);
+      const run = await runFixedRate(ctx, contenders, options.fill === undefined ? {} : { fill: fillOf(options.fill, ctx.quick ? QUICK_FILL : FILL) });
       reports.push(...rateSections(run, ctx.quick));
       reports.push({ id: 'fills', title: 'Sessions stored before measuring', setup: 'full handshakes per server instance and pool; returning clients drew from these', columns: [], rows: [], ratios: [], notes: Object.entries(run.fills).map(([k, v]) => `${k}: ${v}`) });
       targets.push(...rateTargets(run, unavailable));
