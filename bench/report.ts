@@ -91,7 +91,7 @@ export function renderReport (input: ReportInput): string {
     '',
     `- Run: ${input.startedAt.toISOString()} (${input.minutes.toFixed(1)} min)${input.quick ? ', **--quick** (short runs, smaller fills)' : ''}`,
     `- Command: \`${input.command}\``,
-    `- Machine: \`nproc\` = ${env.nproc}, ${env.cpuModel}, Linux ${env.kernel}; load average at start: ${env.loadAverage} (the machine is shared: other processes add noise)`,
+    `- Machine: \`nproc\` = ${env.nproc}, ${env.cpuModel}, Linux ${env.kernel}; load average (1, 5, 15 min) at start: ${env.loadAverage}${env.loadAverageEnd ? `, at end: ${env.loadAverageEnd}` : ''} (the machine is shared: other processes add noise; above 2 on 2 cores, other work competed with the servers and the load generator)`,
     ...Object.entries(env.versions).map(([name, v]) => `- ${name}: ${v}`),
     `- Pinning: ${input.pinning}`,
     ...Object.entries(input.skipped).map(([name, why]) => `- **${name} skipped**: ${why}`),

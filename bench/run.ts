@@ -14,7 +14,7 @@ import { redisSkipReason, startRedis } from './redis-server.ts';
 import type { RedisHandle } from './redis-server.ts';
 import { parseArgs, USAGE } from './args.ts';
 import type { BenchContext, CertPair, ScenarioReport } from './context.ts';
-import { describeEnvironment } from './environment.ts';
+import { describeEnvironment, loadAverageNow } from './environment.ts';
 import { processTree } from './proc.ts';
 import { writeReport } from './report.ts';
 import { scenarios } from './scenarios.ts';
@@ -151,6 +151,7 @@ async function main (): Promise<void> {
 
   // A --quick run is a smoke run: its figures do not replace the report unless asked.
   const out = options.out ?? (options.only.length === 0 && !options.quick ? REPORT : undefined);
+  env.loadAverageEnd = loadAverageNow();
   if (out) {
     writeReport(out, {
       env, startedAt: started, minutes: (Date.now() - started.getTime()) / 60_000, quick: options.quick,
