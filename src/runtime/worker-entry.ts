@@ -3,7 +3,7 @@
 // memory handed over by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
-import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import { createStore, redisTiersReady } from '../session-cache/create-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { loadAddon } from '../native/addon.ts';
 import { chooseEngine } from '../native/choice.ts';
@@ -12,7 +12,7 @@ import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
 import { observe } from './observe.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
-import { redisReady, threadSessionStore, threadStickTable } from './stores.ts';
+import { threadSessionStore, threadStickTable } from './stores.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -24,13 +24,13 @@ const store = threadSessionStore(init.config, init.shared.store, log);
 const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.name])
   .map((f) => [f.name, threadStickTable(init.config, f, init.shared.tables[f.name], log)]));
 const backendTls = init.shared.backendSessions
-  ? new BackendTls({ store: SharedMemoryStore.attach(init.shared.backendSessions), lifetime: init.config.session_cache.lifetime })
+  ? new BackendTls({ store: createStore(init.shared.backendSessions), lifetime: init.config.session_cache.lifetime })
   : undefined;
 const keys = SharedTicketKeys.attach(init.shared.keys);
 const choice = chooseEngine(init.config);
 const addon = loadAddon();
 const native = choice.engine === 'native' && addon.ok
-  ? { addon: addon.addon, frontends: choice.native, store: SharedMemoryStore.attach(init.shared.store), keys }
+  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys }
   : undefined;
 const set = buildFrontends(init.config, { store, keys, tables, first: init.index === 0, backendTls, native });
 const send = (message: FromWorker): void => port.postMessage(message);
@@ -58,7 +58,7 @@ const connections = (f: { frontend: { name: string }; connections: number }, n =
 const gauges = setInterval(() => set.frontends.forEach((f) => connections(f)), 1000);
 gauges.unref();
 
-redisReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
+redisTiersReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
   log.error({ err: err.message }, 'worker could not start its frontends');
   send({ type: 'failed', message: err.message });
 });

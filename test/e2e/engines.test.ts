@@ -8,7 +8,7 @@ import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig, type LogRecord } from '../helpers/warmshake.ts';
 
 const isNative = (l: LogRecord): boolean => l.engine === 'native';

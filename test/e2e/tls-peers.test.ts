@@ -13,7 +13,7 @@ import { httpBackend } from '../helpers/backend.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
 const NODE_GAP = 'engine node: Node\'s TLS layer cannot (issue 11); the native engine can';

@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import type { RedisConfig } from '../../src/config/types.ts';
-import { createRedisClient, waitReady } from '../../src/session-cache/redis-client.ts';
-import type { RedisClient } from '../../src/session-cache/redis-client.ts';
-import { checkClockSkew, watchClockSkew } from '../../src/session-cache/redis-clock.ts';
+import { createRedisClient, waitReady } from '../../src/redis/client.ts';
+import type { RedisClient } from '../../src/redis/client.ts';
+import { checkClockSkew, watchClockSkew } from '../../src/redis/clock.ts';
 import { RedisStore } from '../../src/session-cache/redis-store.ts';
 import type { RedisStoreOptions } from '../../src/session-cache/redis-store.ts';
-import { Sealer } from '../../src/session-cache/seal.ts';
-import { redisSkipReason, startRedis, startRedisCluster, startRedisSentinel } from '../helpers/redis-server.ts';
+import { Sealer } from '../../src/redis/seal.ts';
+import { redisSkipReason, startRedis, startRedisCluster, startRedisSentinel } from '../../bench/redis-server.ts';
 import { after } from 'node:test';
 import { storeConformance } from './conformance.ts';
 
@@ -25,7 +25,7 @@ const PREFIX = 'test:';
 if (!redisSkipReason()) {
   const redis = await startRedis();
   after(() => redis.stop());
-  const client = createRedisClient({ url: redis.url, key_file: [], timeout: 200, prefix: 'c:', breaker_errors: 3, breaker_backoff: 200 });
+  const client = createRedisClient({ url: redis.url });
   after(() => client.disconnect());
   await waitReady(client, 5000);
   let stores = 0;
