@@ -116,6 +116,12 @@ export class NativeEngine {
 
   #publish (e: NativeEvent): void {
     const frontend = this.#names[e.frontend] ?? '';
+    if (e.kind === 'stored') {
+      if (channels.sessionStored.hasSubscribers) {
+        channels.sessionStored.publish({ frontend, client: e.client, stored: e.stored, reason: e.reason || undefined });
+      }
+      return;
+    }
     if (e.kind === 'error') {
       if (channels.connectionError.hasSubscribers) {
         channels.connectionError.publish({ frontend, client: e.client, stage: e.stage as never, reason: e.reason });

@@ -6,7 +6,9 @@ export type EngineHandle = { readonly __brand: 'EngineHandle' };
 
 /** One handshake or connection error, as the engine recorded it (drained by the worker). */
 export interface NativeEvent {
-  kind: 'handshake' | 'error';
+  kind: 'handshake' | 'error' | 'stored';
+  /** kind stored: whether the new session went into the cache. */
+  stored: boolean;
   frontend: number;
   client: string;
   sni: string;

@@ -237,9 +237,15 @@ static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "b
 static napi_value event_object (napi_env env, const ws_event *ev) {
   napi_value o, b, d;
   NAPI_OK(napi_create_object(env, &o));
-  ws_set_str(env, o, "kind", ev->kind == WS_EV_HANDSHAKE ? "handshake" : "error");
+  ws_set_str(env, o, "kind", ev->kind == WS_EV_HANDSHAKE ? "handshake" : ev->kind == WS_EV_STORED ? "stored" : "error");
   ws_set_int(env, o, "frontend", ev->frontend);
   ws_set_str(env, o, "client", ev->client);
+  if (ev->kind == WS_EV_STORED) {
+    napi_get_boolean(env, ev->resumed != 0, &b);
+    napi_set_named_property(env, o, "stored", b);
+    ws_set_str(env, o, "reason", ev->reason);
+    return o;
+  }
   if (ev->kind == WS_EV_ERROR) {
     ws_set_str(env, o, "stage", STAGES[ev->stage < 6 ? ev->stage : 0]);
     ws_set_str(env, o, "reason", ev->reason);

@@ -24,7 +24,7 @@ void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
   out[2 * i] = 0;
 }
 
-static void publish (ws_conn *c, ws_event *ev) {
+void ws_conn_publish (ws_conn *c, ws_event *ev) {
   ws_engine *e = c->fe->engine;
   ev->frontend = (int16_t)c->fe->index;
   ws_copy(ev->client, sizeof ev->client, c->client);
@@ -47,7 +47,7 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
     ev.kind = WS_EV_ERROR;
     ev.stage = (uint8_t)stage;
     ws_copy(ev.reason, sizeof ev.reason, reason);
-    publish(c, &ev);
+    ws_conn_publish(c, &ev);
   }
   if (c->ssl) {
     /* A session whose handshake completed stays good however the connection ends: without
@@ -336,7 +336,7 @@ static int handshake_done (ws_conn *c) {
   unsigned int alpn_len = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
   if (alpn_len > 0 && alpn_len < sizeof ev.alpn) { memcpy(ev.alpn, alpn, alpn_len); ev.alpn[alpn_len] = 0; }
-  publish(c, &ev);
+  ws_conn_publish(c, &ev);
   if (start_connect(c) == 0) return 0;
   ws_conn_close(c, WS_ST_BACKEND, "no server to connect to");
   return -1;

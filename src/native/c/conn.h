@@ -39,6 +39,8 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events);
 void ws_conn_tick (ws_conn *c, double now);
 /* The one close path: frees everything, records why when `stage` >= 0. */
 void ws_conn_close (ws_conn *c, int stage, const char *reason);
+/* Records an event for this connection (client, frontend, duration filled in). */
+void ws_conn_publish (ws_conn *c, ws_event *ev);
 /* Frees the connections closed since the last call. */
 void ws_conn_free_closed (ws_engine *e);
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);

@@ -95,11 +95,16 @@ static int new_cb (SSL *ssl, SSL_SESSION *sess) {
   int der_len = i2d_SSL_SESSION(sess, NULL);
   uint8_t record[RECORD_MAX];
   size_t head = record_header(record, c, ws_now_ms());
-  if (der_len <= 0 || (size_t)der_len > sizeof record - head) return 0;
+  if (der_len <= 0 || (size_t)der_len > sizeof record - head) return 0; /* larger than any store's max_entry_bytes */
   unsigned char *p = record + head;
   i2d_SSL_SESSION(sess, &p);
-  ws_store_set(&c->fe->engine->store, id, id_len, record, head + (size_t)der_len, c->fe->lifetime_ms);
+  ws_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = WS_EV_STORED;
+  ev.resumed = (uint8_t)(ws_store_set(&c->fe->engine->store, id, id_len, record, head + (size_t)der_len, c->fe->lifetime_ms) == 1);
   OPENSSL_cleanse(record, head + (size_t)der_len);
+  if (!ev.resumed) ws_copy(ev.reason, sizeof ev.reason, "not cached (too large or cache unavailable)");
+  ws_conn_publish(c, &ev);
   return 0;
 }
 
