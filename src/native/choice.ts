@@ -28,7 +28,6 @@ export function nativeGaps (config: Config, f: FrontendConfig): string[] {
   if (backend) {
     if (backend.servers.some((s) => s.tls)) gaps.push('TLS backends (servers[].tls)');
     if (backend.balance !== 'roundrobin') gaps.push(`balance ${backend.balance}`);
-    if (backend.health_check) gaps.push('health_check');
     if (backend.servers.some((s) => s.weight !== 1)) gaps.push('server weights');
   }
   return gaps;

@@ -3,6 +3,7 @@
 // engine node publishes (so logs, counters, `show info`, /metrics and the resumption
 // alert work unchanged), and stops it with a drain period. JS never sees a connection.
 import { threadId } from 'node:worker_threads';
+import type { BackendPool } from '../balancer/pool.ts';
 import type { Config, FrontendConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent, type MissCause } from '../diagnostics.ts';
 import { NativeEngineError } from '../errors.ts';
@@ -15,6 +16,8 @@ import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
 
 export interface NativeEngineOptions {
   config: Config;
+  /** The thread's pools: their health checks mark servers up and down for the engine too. */
+  pools: ReadonlyMap<string, BackendPool>;
   frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
   store: SharedMemoryStore;
   keys: SharedTicketKeys;
@@ -25,10 +28,11 @@ function alpnWire (protocols: readonly string[]): Buffer {
   return Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])));
 }
 
-function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[]): unknown {
+function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upOffset: number): unknown {
   const backend = config.backends.find((b) => b.name === f.backend);
   return {
     name: f.name,
+    backend: f.backend,
     host: f.bind.host,
     port: f.bind.port,
     backlog: f.backlog,
@@ -47,6 +51,7 @@ function frontendOptions (config: Config, f: FrontendConfig, certificates: reado
     names: certificates.flatMap((c, i) => c.names.map((n) => ({ name: n.startsWith('*.') ? n.slice(2) : n, cert: i, wildcard: n.startsWith('*.') }))),
     servers: (backend?.servers ?? []).map((s) => ({ host: s.address.host, port: s.address.port })),
     timeouts: { handshake: f.timeout.handshake, client: f.timeout.client, server: f.timeout.server, connect: f.timeout.connect },
+    upOffset,
   };
 }
 
@@ -54,6 +59,9 @@ export class NativeEngine {
   readonly #addon: NativeAddon;
   readonly #options: NativeEngineOptions;
   readonly #names: string[];
+  /** One word per server of each frontend's backend (1 = up), read by the engine thread. */
+  readonly #up: Int32Array;
+  readonly #upOffsets: number[];
   #handle: EngineHandle | undefined;
   #stopped: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
@@ -62,6 +70,16 @@ export class NativeEngine {
     this.#addon = addon;
     this.#options = options;
     this.#names = options.frontends.map((f) => f.frontend.name);
+    const backends = options.frontends.map((f) => options.config.backends.find((b) => b.name === f.frontend.backend));
+    this.#upOffsets = backends.map((_, i) => backends.slice(0, i).reduce((n, b) => n + (b?.servers.length ?? 0), 0));
+    this.#up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, backends.reduce((n, b) => n + (b?.servers.length ?? 0), 0))));
+    backends.forEach((b, i) => {
+      const pool = b && options.pools.get(b.name);
+      if (!b || !pool) return;
+      const at = (name: string): number => this.#upOffsets[i] + b.servers.findIndex((s) => s.name === name);
+      for (const s of pool.servers()) Atomics.store(this.#up, at(s.config.name), s.up ? 1 : 0);
+      pool.on('state', ({ server, up }) => Atomics.store(this.#up, at(server.config.name), up ? 1 : 0));
+    });
   }
 
   /** Starts the engine thread; the port each frontend listens on, by name. */
@@ -78,7 +96,8 @@ export class NativeEngine {
 
   #start (config: Config, frontends: NativeEngineOptions['frontends'], store: SharedMemoryStore, keys: SharedTicketKeys): EngineHandle {
     return this.#addon.engineStart({
-      frontends: frontends.map((f) => frontendOptions(config, f.frontend, f.certificates)),
+      frontends: frontends.map((f, i) => frontendOptions(config, f.frontend, f.certificates, this.#upOffsets[i])),
+      serverUp: this.#up,
       store: new Uint8Array(store.buffer),
       layout: store.layout,
       ring: new Int32Array(keys.buffer),

@@ -43,7 +43,7 @@ export function buildFrontends (config: Config, services: ThreadServices): Front
   const usesProxy = (backend: string): boolean => config.frontends.some((f) => f.send_proxy !== undefined &&
     (f.backend === backend || f.use_backend.some((r) => r.backend === backend)));
   const pools = new Map(config.backends.map((b) => [b.name, new BackendPool(b, { checkSendProxy: usesProxy(b.name), backendTls: services.backendTls })]));
-  const native = nativeFrontends(config, services);
+  const native = nativeFrontends(config, services, pools);
   const frontends: Frontend[] = config.frontends.map((f) => native.get(f.name) ?? (f.mode === 'terminate'
     ? new Terminator({
       frontend: f,
@@ -59,13 +59,13 @@ export function buildFrontends (config: Config, services: ThreadServices): Front
 }
 
 /** One engine for all of this thread's native frontends, started when the first listens. */
-function nativeFrontends (config: Config, services: ThreadServices): Map<string, Frontend> {
+function nativeFrontends (config: Config, services: ThreadServices, pools: ReadonlyMap<string, BackendPool>): Map<string, Frontend> {
   const out = new Map<string, Frontend>();
   const n = services.native;
   if (!n || n.frontends.length === 0) return out;
   const chosen = config.frontends.filter((f) => n.frontends.includes(f.name));
   const engine = new NativeEngine(n.addon, {
-    config, store: n.store, keys: n.keys,
+    config, pools, store: n.store, keys: n.keys,
     frontends: chosen.map((f) => ({ frontend: f, certificates: f.certificates.map(loadCertificate) })),
   });
   let ports: Record<string, number> | undefined;

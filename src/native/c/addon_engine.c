@@ -17,7 +17,7 @@ typedef struct engine_handle {
   ws_engine e;
   napi_env env;
   napi_threadsafe_function tsfn;
-  napi_ref store_ref, ring_ref;
+  napi_ref store_ref, ring_ref, up_ref;
   int joined;
 } engine_handle;
 
@@ -64,6 +64,7 @@ static void release (engine_handle *h) {
   if (h->tsfn) { napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort); h->tsfn = NULL; }
   if (h->store_ref) { napi_delete_reference(h->env, h->store_ref); h->store_ref = NULL; }
   if (h->ring_ref) { napi_delete_reference(h->env, h->ring_ref); h->ring_ref = NULL; }
+  if (h->up_ref) { napi_delete_reference(h->env, h->up_ref); h->up_ref = NULL; }
 }
 
 static void cleanup_hook (void *arg) { release(arg); }
@@ -96,13 +97,13 @@ static int element (napi_env env, napi_value arr, uint32_t i, napi_value *out) {
 }
 
 /* Reads one frontend's options; -1 with an exception pending on a bad one. */
-static int read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f) {
+static int read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, int32_t *up, size_t up_words) {
   char host[64], sid[64], ciphers[2048], suites[512], minv[16], maxv[16], err[256];
   int64_t port, backlog;
   napi_value certs, names, servers, timeouts;
   uint8_t *alpn;
   size_t alpn_len;
-  if (ws_get_string(env, o, "name", f->name, sizeof f->name) || ws_get_string(env, o, "host", host, sizeof host) ||
+  if (ws_get_string(env, o, "name", f->name, sizeof f->name) || ws_get_string(env, o, "backend", f->backend, sizeof f->backend) || ws_get_string(env, o, "host", host, sizeof host) ||
       ws_get_int(env, o, "port", &port) || ws_get_int(env, o, "backlog", &backlog) || ws_get_string(env, o, "sidCtx", sid, sizeof sid) ||
       ws_get_double(env, o, "lifetime", &f->lifetime_ms) || ws_get_bool(env, o, "tickets", &f->tickets) ||
       ws_get_bool(env, o, "sendProxy", &f->send_proxy) || ws_get_int(env, o, "maxConnections", &port) || (f->max_conns = (int)port, 0) ||
@@ -156,6 +157,9 @@ static int read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend 
     if (resolve(shost, (int)sport, &f->servers[i]) != 0) { ws_throw(env, "native engine: cannot resolve a server address"); return -1; }
     f->nservers = (int)i + 1;
   }
+  int64_t up_at;
+  if (ws_get_int(env, o, "upOffset", &up_at)) return -1;
+  if (up && up_at >= 0 && (size_t)up_at + (size_t)f->nservers <= up_words) f->up = up + up_at;
   if (ws_engine_listen(e, f, host, (int)port, (int)backlog, err, sizeof err) != 0) { ws_throw(env, err); return -1; }
   return 0;
 }
@@ -203,6 +207,16 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
     e->ring_words = len / 4;
     napi_create_reference(env, v, 1, &h->ring_ref);
   }
+  int32_t *up = NULL;
+  size_t up_words = 0;
+  if (napi_has_named_property(env, argv[0], "serverUp", &has) == napi_ok && has) {
+    uint8_t *base;
+    size_t len;
+    if (ws_get_bytes(env, argv[0], "serverUp", &base, &len, &v)) return NULL;
+    up = (int32_t *)(void *)base;
+    up_words = len / 4;
+    napi_create_reference(env, v, 1, &h->up_ref);
+  }
   uint32_t n;
   if (ws_get_prop(env, argv[0], "frontends", &frontends) || ws_array_length(env, frontends, &n)) return NULL;
   if (n == 0 || n > WS_MAX_FRONTENDS) return ws_throw(env, "native engine: 1 to 16 frontends");
@@ -210,7 +224,7 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
     if (element(env, frontends, i, &v)) return NULL;
     e->fe[i].index = (int)i;
     e->nfe = (int)i + 1;
-    if (read_frontend(env, v, e, &e->fe[i])) return NULL;
+    if (read_frontend(env, v, e, &e->fe[i], up, up_words)) return NULL;
   }
   napi_value name;
   napi_create_string_utf8(env, "warmshake native engine", NAPI_AUTO_LENGTH, &name);

@@ -140,11 +140,17 @@ static void tls_reason (char *out, size_t cap, const char *fallback) {
 
 static int handshake_done (ws_conn *c);
 
+static int server_up (const ws_frontend *f, int i) {
+  return !f->up || __atomic_load_n(&f->up[i], __ATOMIC_RELAXED) != 0;
+}
+
+/* The next server in round robin that the health checks have not marked down. */
 static int start_connect (ws_conn *c) {
   ws_frontend *f = c->fe;
   while (c->tries < f->nservers) {
     c->tries++;
     c->server = (int)(f->rr++ % (unsigned)f->nservers);
+    if (!server_up(f, c->server)) continue;
     const ws_server *s = &f->servers[c->server];
     int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) continue;
@@ -162,11 +168,12 @@ static int start_connect (ws_conn *c) {
   return -1;
 }
 
+/* After a failed connect: the next server, or the end (engine node's words). */
 static void connect_failed (ws_conn *c, const char *why) {
   if (c->bfd >= 0) { close(c->bfd); c->bfd = -1; }
   if (start_connect(c) != 0) {
     char reason[160];
-    snprintf(reason, sizeof reason, "no server of the backend accepted the connection (last: %s)", why);
+    snprintf(reason, sizeof reason, "backend %.64s: every server failed (last: %.48s)", c->fe->backend, why);
     ws_conn_close(c, WS_ST_BACKEND, reason);
   }
 }
@@ -338,7 +345,9 @@ static int handshake_done (ws_conn *c) {
   if (alpn_len > 0 && alpn_len < sizeof ev.alpn) { memcpy(ev.alpn, alpn, alpn_len); ev.alpn[alpn_len] = 0; }
   ws_conn_publish(c, &ev);
   if (start_connect(c) == 0) return 0;
-  ws_conn_close(c, WS_ST_BACKEND, "no server to connect to");
+  char reason[160];
+  snprintf(reason, sizeof reason, "backend %.64s: no server is available (all marked down)", c->fe->backend);
+  ws_conn_close(c, WS_ST_BACKEND, reason);
   return -1;
 }
 

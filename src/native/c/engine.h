@@ -37,6 +37,7 @@ typedef struct ws_frontend {
   int index;
   char name[WS_NAME_MAX + 1];
   size_t name_len;
+  char backend[WS_NAME_MAX + 1];
   int listen_fd;
   int port;
   ws_handle lh;
@@ -50,6 +51,8 @@ typedef struct ws_frontend {
   double lifetime_ms;
   ws_server servers[WS_MAX_SERVERS];
   int nservers;
+  /* one word per server, 1 = up, written by the worker's health checks (shared memory) */
+  int32_t *up;
   unsigned rr;
   double t_handshake, t_client, t_server, t_connect;
   int send_proxy;
