@@ -19,6 +19,7 @@ import { adminSocket, rssKb, showInfo, sleep } from './helpers/process.ts';
 import { captureClientHello, hitAndRun, rawClient, type Closed } from './helpers/sockets.ts';
 
 const PER_KIND = 200;
+const SANITIZED = process.env.WARMSHAKE_NATIVE_SANITIZE === '1';
 const HANDSHAKE_TIMEOUT_MS = 1000;
 /**
  * Timers fire late on a loaded 2-core machine (600 sockets, TLS handshakes, other test
@@ -129,6 +130,10 @@ for (const engine of ENGINES) {
     const info = await showInfo(admin.path);
     t.diagnostic(`VmRSS kB: at start ${started}, baseline ${baseline}, right after the flood ${peak}, ${SETTLE_MS} ms later ${after} (${after - baseline >= 0 ? '+' : ''}${after - baseline})`);
     assert.equal(info.CurrConns, '0', 'every connection slot given back');
-    assert.ok(after - baseline < RSS_SLACK_KB, `VmRSS ${after} kB vs baseline ${baseline} kB`);
+    // AddressSanitizer keeps freed memory in quarantine on purpose (to catch use after
+    // free), so the sanitizer run (docs/native.md) cannot judge memory coming back; the
+    // normal run does. Its leak checks are ASan's own.
+    if (SANITIZED) t.diagnostic('sanitizer build: resident size not compared (ASan quarantine)');
+    else assert.ok(after - baseline < RSS_SLACK_KB, `VmRSS ${after} kB vs baseline ${baseline} kB`);
   });
 }
