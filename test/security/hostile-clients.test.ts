@@ -132,7 +132,7 @@ for (const engine of ENGINES) {
     assert.equal(info.CurrConns, '0', 'every connection slot given back');
     // AddressSanitizer keeps freed memory in quarantine on purpose (to catch use after
     // free), so the sanitizer run (docs/native.md) cannot judge memory coming back; the
-    // normal run does. Its leak checks are ASan's own.
+    // normal run does.
     if (SANITIZED) t.diagnostic('sanitizer build: resident size not compared (ASan quarantine)');
     else assert.ok(after - baseline < RSS_SLACK_KB, `VmRSS ${after} kB vs baseline ${baseline} kB`);
   });
