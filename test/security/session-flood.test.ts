@@ -41,8 +41,10 @@ async function scenario (t: TestContext, limit: number): Promise<Outcome> {
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const admin = adminSocket(t);
+  // Engine node both times: per_client_new_sessions is served by engine node only
+  // (docs/native.md), and the two runs must differ by the limit alone.
   const ws = await startWarmshake(t, dir, terminateConfig({
-    port: await freePort(), backendPort: backend.port, ...cert, size: CACHE_SIZE, tickets: false,
+    engine: 'node', port: await freePort(), backendPort: backend.port, ...cert, size: CACHE_SIZE, tickets: false,
     global: { admin: { socket: admin.path }, log: { level: 'info', format: 'json' } },
     frontend: { limits: { per_client_new_sessions: limit } },
   }));

@@ -14,7 +14,7 @@
 #define WS_MAX_CERTS 16
 #define WS_MAX_NAMES 256
 #define WS_MAX_SERVERS 64
-#define WS_MAX_RING_KEYS 16
+#define WS_MAX_RING_KEYS 17 /* tickets.keep <= 16, plus the key that encrypts */
 #define WS_BUF 16384
 #define WS_NAME_MAX 255
 
