@@ -39,6 +39,9 @@ const HIT_AND_RUN_SOURCE = '127.0.0.50';
 
 type Kind = 'random bytes' | 'truncated ClientHello' | 'slowloris';
 
+/** One TLS alert record (type 21, 2 bytes of body) with level fatal. */
+const isOneFatalAlert = (c: Closed): boolean => c.received === 7 && c.head[0] === 21 && c.head.readUInt16BE(3) === 2 && c.head[5] === 2;
+
 function summary (times: number[]): string {
   const sorted = [...times].sort((a, b) => a - b);
   const at = (q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
@@ -91,7 +94,7 @@ for (const engine of ENGINES) {
       sClient({ port, tls: '1.3', sessIn: ticket13 }),
     ]);
     const closed = await Promise.all(hostiles);
-    await leavers;
+    const left = await leavers;
     const peak = rssKb(pid);
 
     assert.deepEqual(py12, [false, true, true, true], 'Python TLS 1.2 during the flood');
@@ -107,7 +110,10 @@ for (const engine of ENGINES) {
       const times = mine.map((c) => c.closedAfter!);
       const late = times.filter((ms) => ms > HANDSHAKE_TIMEOUT_MS + SLACK_MS);
       assert.deepEqual(late, [], `${kind}: closed later than ${HANDSHAKE_TIMEOUT_MS} + ${SLACK_MS} ms`);
-      assert.ok(mine.every((c) => c.received === 0), `${kind}: not one byte back (no ServerHello, no alert)`);
+      // Engine node closes without a byte; the native engine lets OpenSSL answer what it
+      // reads as a bad TLS record with one fatal alert (RFC 8446 §6, issue 11). Never a ServerHello.
+      if (engine === 'node') assert.ok(mine.every((c) => c.received === 0), `${kind}: not one byte back (no ServerHello, no alert)`);
+      else assert.deepEqual(mine.filter((c) => c.received !== 0 && !isOneFatalAlert(c)).map((c) => c.head.toString('hex')), [], `${kind}: nothing back but one fatal alert`);
       t.diagnostic(`${kind}: closed after ${summary(times)}`);
     }
     // Slowloris connections were closed by the handshake timer, the others by the parser.
@@ -123,7 +129,13 @@ for (const engine of ENGINES) {
     // Each leaver is logged (a handshake, or a close during it), none by the timeout.
     const fromLeavers = () => ws.logs.filter((l) => String(l.client).startsWith(`${HIT_AND_RUN_SOURCE}:`));
     await ws.waitForLog(() => fromLeavers().length >= HIT_AND_RUN);
-    assert.deepEqual(fromLeavers().filter((l) => l.stage === 'timeout').map((l) => l.msg), [], 'a client that left mid-handshake was held until the timeout');
+    // Judged on the leavers that left well before the timeout: on a loaded machine the
+    // test's own event loop can take a second to get a client that far, and the engine
+    // then rightly times it out (the native engine's clock starts at the kernel's accept).
+    const quick = new Set(left.filter((l) => l.ms !== undefined && l.ms < HANDSHAKE_TIMEOUT_MS / 2).map((l) => l.client));
+    assert.ok(quick.size > 0, 'no leaver got through its handshake quickly');
+    t.diagnostic(`${quick.size} of ${HIT_AND_RUN} leavers left within ${HANDSHAKE_TIMEOUT_MS / 2} ms`);
+    assert.deepEqual(fromLeavers().filter((l) => l.stage === 'timeout' && quick.has(String(l.client))).map((l) => l.msg), [], 'a client that left mid-handshake was held until the timeout');
 
     await sleep(SETTLE_MS);
     const after = rssKb(pid);

@@ -5,8 +5,9 @@ import { connect, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 export interface Closed {
-  /** Bytes the server sent before closing. */
+  /** Bytes the server sent before closing, and the first few of them. */
   received: number;
+  head: Buffer;
   /** Milliseconds from connect to close; undefined when the connection never opened. */
   closedAfter: number | undefined;
   error?: string;
@@ -29,6 +30,7 @@ export function rawClient (o: RawOptions): Promise<Closed> {
   return new Promise((resolve) => {
     let opened: number | undefined;
     let received = 0;
+    let head = Buffer.alloc(0);
     let error: string | undefined;
     const s: Socket = connect({ port: o.port, host: o.host ?? '127.0.0.1', localAddress: o.localAddress });
     const giveUp = setTimeout(() => { error = `still open after ${o.giveUpMs} ms`; s.destroy(); }, o.giveUpMs ?? 15_000);
@@ -37,11 +39,14 @@ export function rawClient (o: RawOptions): Promise<Closed> {
       if (o.payload) s.write(o.payload);
       if (o.end) s.end();
     });
-    s.on('data', (c: Buffer) => { received += c.length; });
+    s.on('data', (c: Buffer) => {
+      received += c.length;
+      if (head.length < 16) head = Buffer.concat([head, c]).subarray(0, 16);
+    });
     s.on('error', (err: NodeJS.ErrnoException) => { error ??= err.code ?? err.message; });
     s.on('close', () => {
       clearTimeout(giveUp);
-      resolve({ received, closedAfter: opened === undefined ? undefined : performance.now() - opened, error });
+      resolve({ received, head, closedAfter: opened === undefined ? undefined : performance.now() - opened, error });
     });
   });
 }
@@ -102,10 +107,19 @@ export function holdTls (port: number, localAddress: string): Promise<Held> {
  * A TLS 1.3 client that leaves the moment its side of the handshake is done: its
  * Finished may never reach the server, which then sees the connection end mid-handshake.
  */
-export function hitAndRun (port: number, localAddress: string): Promise<void> {
+export function hitAndRun (port: number, localAddress: string): Promise<Left> {
   return new Promise((resolve) => {
-    const s = tlsConnect({ socket: connect({ port, host: '127.0.0.1', localAddress }), servername: 'localhost', rejectUnauthorized: false, minVersion: 'TLSv1.3' },
-      () => { s.destroy(); resolve(); });
-    s.on('error', () => resolve());
+    const raw = connect({ port, host: '127.0.0.1', localAddress });
+    let opened: number | undefined;
+    raw.once('connect', () => { opened = performance.now(); });
+    const s = tlsConnect({ socket: raw, servername: 'localhost', rejectUnauthorized: false, minVersion: 'TLSv1.3' }, () => {
+      const client = `${localAddress}:${raw.localPort}`;
+      s.destroy();
+      resolve({ client, ms: opened === undefined ? undefined : performance.now() - opened });
+    });
+    s.on('error', () => resolve({}));
   });
 }
+
+/** Who left (`address:port`, as warmshake logs it) and how long after connecting, when it got that far. */
+export interface Left { client?: string; ms?: number }
