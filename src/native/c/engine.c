@@ -62,13 +62,28 @@ void ws_engine_wake (ws_engine *e) {
   (void)n;
 }
 
-static void accept_some (ws_frontend *f) {
+static void accept_some (ws_engine *e, ws_frontend *f) {
   for (int i = 0; i < ACCEPT_BATCH && f->listen_fd >= 0; i++) {
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
     int fd = accept4(f->listen_fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return; /* EAGAIN, or a transient error (EMFILE...): the next event retries */
-    ws_conn_accept(f, fd, (struct sockaddr *)&peer, len);
+    if (fd >= 0) { ws_conn_accept(f, fd, (struct sockaddr *)&peer, len); continue; }
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      /* Out of descriptors or memory: the listener stays readable, so stop watching it
+       * for a tick instead of spinning (the tick puts it back). */
+      epoll_ctl(e->epfd, EPOLL_CTL_DEL, f->listen_fd, NULL);
+      f->accept_paused = 1;
+    }
+    return; /* EAGAIN, or a connection that went away before accept */
+  }
+}
+
+static void resume_accepting (ws_engine *e) {
+  for (int i = 0; i < e->nfe; i++) {
+    ws_frontend *f = &e->fe[i];
+    if (!f->accept_paused || f->listen_fd < 0) continue;
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->lh };
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, f->listen_fd, &ev) == 0) f->accept_paused = 0;
   }
 }
 
@@ -99,7 +114,7 @@ int ws_engine_run (ws_engine *e) {
         ssize_t r = read(e->wakefd, &v, sizeof v);
         (void)r;
       } else if (h->kind == WS_HK_LISTENER) {
-        accept_some(h->owner);
+        accept_some(e, h->owner);
       } else {
         ws_conn_event(h->owner, h->kind, events[i].events);
       }
@@ -107,6 +122,7 @@ int ws_engine_run (ws_engine *e) {
     double now = ws_mono_ms();
     if (now >= next_tick) {
       next_tick = now + TICK_MS;
+      if (!draining) resume_accepting(e);
       if (n == 0 && e->closed_since_trim >= TRIM_AFTER) {
         malloc_trim(0);
         e->closed_since_trim = 0;

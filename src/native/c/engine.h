@@ -39,6 +39,7 @@ typedef struct ws_frontend {
   size_t name_len;
   char backend[WS_NAME_MAX + 1];
   int listen_fd;
+  int accept_paused;
   int port;
   ws_handle lh;
   ws_cert certs[WS_MAX_CERTS];
