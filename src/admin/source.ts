@@ -17,6 +17,12 @@ export interface StoreSource {
   clear (): Promise<number>;
 }
 
+/** One tier of the session cache as the admin commands reach it (`shared`, `redis`). */
+export interface SessionTier {
+  name: string;
+  store: Pick<StoreSource, 'list' | 'clear'>;
+}
+
 export interface KeyRing {
   /** Newest first: index 0 encrypts, the rest only decrypt. */
   keys (): readonly TicketKey[];
@@ -58,6 +64,11 @@ export interface AdminSource {
   /** Port each frontend really listens on (the config may say 0). */
   readonly ports?: Record<string, number>;
   workers (): WorkerView[];
+  /**
+   * Every tier the workers' session cache has, fastest first, for `show sessions` and
+   * `clear sessions` (absent: `store` is the only one).
+   */
+  sessionTiers? (): SessionTier[];
   /** Health-check state of every server (absent: no health checks known here). */
   servers? (): ServerState[];
   /** Pass-through stick tables by frontend name (the stores the workers share). */

@@ -37,7 +37,7 @@ export function backendSessionOptions (config: Config): StoreOptions | undefined
   return servers === 0 ? undefined : { size: Math.max(64, servers), lifetime: config.session_cache.lifetime, maxEntryBytes: 4096, maxKeyBytes: 64 };
 }
 
-function tiered (shared: SharedMemoryStore, config: Config, options: StoreOptions, namespace: string, log: Logger): SessionStore {
+function tiered (shared: SharedMemoryStore, config: Config, options: StoreOptions, namespace: string, log: Logger, publish?: (store: RedisStore) => void): SessionStore {
   const redis = config.session_cache.redis!;
   const client = createRedisClient(redis);
   connecting.push(waitReady(client, REDIS_READY_WAIT));
@@ -47,12 +47,14 @@ function tiered (shared: SharedMemoryStore, config: Config, options: StoreOption
   });
   // Logged once per state change, never per connection.
   slow.on('breaker', (state, previous) => log.warn({ tier: 'redis', store: namespace || 'sessions', breaker: state, previous }, `redis tier: breaker ${previous} -> ${state}`));
+  publish?.(slow);
   return new TieredStore(shared, slow);
 }
 
-export function threadSessionStore (config: Config, buffer: SharedArrayBuffer, log: Logger): SessionStore {
+/** `publish` gets the Redis tier, when there is one, to count its lookups where the admin side reads them. */
+export function threadSessionStore (config: Config, buffer: SharedArrayBuffer, log: Logger, publish?: (store: RedisStore) => void): SessionStore {
   const shared = SharedMemoryStore.attach(buffer);
-  return config.session_cache.redis ? tiered(shared, config, sessionStoreOptions(config), '', log) : shared;
+  return config.session_cache.redis ? tiered(shared, config, sessionStoreOptions(config), '', log, publish) : shared;
 }
 
 export function threadStickTable (config: Config, frontend: FrontendConfig, buffer: SharedArrayBuffer, log: Logger): SessionStore {

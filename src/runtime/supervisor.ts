@@ -110,12 +110,18 @@ export class Supervisor {
     }));
   }
 
+  /** The session cache's tiers, fastest first: what `show sessions` and `clear sessions` reach. */
+  sessionTiers (): Array<{ name: string; store: Pick<SharedMemoryStore, 'list' | 'clear'> }> {
+    const redis = this.#redis?.sessions;
+    return [{ name: 'shared', store: this.#store }, ...(redis ? [{ name: 'redis', store: redis }] : [])];
+  }
+
   workers (): WorkerInfo[] {
     return this.#slots.map((s) => ({ index: s.index, threadId: s.threadId, state: s.state, uptime: Date.now() - s.started, restarts: s.restarts }));
   }
 
   async start (): Promise<void> {
-    this.#redis = await openRedisLink(this.#config, this.#log);
+    this.#redis = await openRedisLink(this.#config, this.#log, () => this.#store.clear());
     try {
       await this.#rotation.reconfigure(this.#keys, this.#config, this.#redis?.client);
     } catch (err) {
@@ -217,7 +223,7 @@ export class Supervisor {
     }
     this.#config = next;
     await this.#redis?.close();
-    this.#redis = await openRedisLink(next, this.#log);
+    this.#redis = await openRedisLink(next, this.#log, () => this.#store.clear());
     await this.#rotation.reconfigure(this.#keys, next, this.#redis?.client);
     const count = next.global.workers;
     for (let i = 0; i < Math.max(count, this.#slots.length); i++) {

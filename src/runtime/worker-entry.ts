@@ -9,6 +9,7 @@ import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
 import { observe } from './observe.ts';
+import { publishRedisTier } from './redis-metrics.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { redisReady, threadSessionStore, threadStickTable } from './stores.ts';
 
@@ -18,7 +19,7 @@ const syslog = openSyslog(init.config.global.log);
 const log = createLogger(init.config.global.log, { worker: init.index }, syslog);
 const counters = SharedCounters.attach(init.shared.counters);
 observe(counters, log);
-const store = threadSessionStore(init.config, init.shared.store, log);
+const store = threadSessionStore(init.config, init.shared.store, log, (redis) => publishRedisTier(redis, counters, init.index));
 const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.name])
   .map((f) => [f.name, threadStickTable(init.config, f, init.shared.tables[f.name], log)]));
 const backendTls = init.shared.backendSessions
