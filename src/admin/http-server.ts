@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HostPort } from '../config/types.ts';
+import { AddressInUseError, StartupError } from '../errors.ts';
+import { heldBy, holderOfPort } from '../runtime/address-holder.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { AdminContext } from './context.ts';
 import { renderMetrics } from './metrics.ts';
@@ -75,8 +77,10 @@ export async function listenAdminHttp (address: HostPort, ctx: AdminContext, log
   server.requestTimeout = 30_000;
   server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => { server.off('error', reject); resolve(); });
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
+      ? new AddressInUseError(`admin http ${address.host}:${address.port} is already in use${heldBy(holderOfPort(address.port))}; stop that process or change global.admin.http`)
+      : new StartupError(`admin http ${address.host}:${address.port}: ${err.message}; check global.admin.http`, { cause: err })));
+    server.listen(address.port, address.host, () => { server.removeAllListeners('error'); resolve(); });
   });
   server.on('error', (err) => log.error({ err: err.message }, 'admin http error'));
   const port = (server.address() as { port: number }).port;

@@ -9,6 +9,8 @@ import { startDemo, type Demo } from '../runtime/demo.ts';
 import { createLogger, openSyslog, type Logger } from '../runtime/logger.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { versions } from '../version.ts';
+import { StartupError, WarmshakeError } from '../errors.ts';
+import { assertBindsFree } from '../runtime/address-holder.ts';
 
 export interface RunningServer {
   supervisor: Supervisor;
@@ -35,11 +37,24 @@ export async function startServer (configPath: string | undefined, cwd: string):
   log.info({ ...versions(), config: config.source, workers: config.global.workers }, 'warmshake starting');
   for (const w of warnings) log.warn(w);
   const supervisor = new Supervisor(config, log);
-  await supervisor.start();
-  let admin: Admin | undefined = await startAdmin(supervisor, log);
+  let admin: Admin | undefined;
+  // Every address is taken before any client is served, and a start that fails at any
+  // step releases what it took and says why: never workers serving with no admin side.
+  try {
+    await assertBindsFree(config);
+    admin = await startAdmin(supervisor, log);
+    await supervisor.start();
+  } catch (err) {
+    log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'start failed');
+    await admin?.close();
+    await demo?.close();
+    log.flush();
+    syslog?.close();
+    throw err instanceof WarmshakeError ? err : new StartupError((err as Error).message, { cause: err });
+  }
   // Said once everything answers, admin included: scripts and tests wait for this line.
   log.info({ workers: config.global.workers, ports: supervisor.ports, admin: config.global.admin }, 'warmshake is serving');
-  if (demo) log.info('demo: curl -k https://127.0.0.1:8443/ , stats at http://127.0.0.1:9000/');
+  if (demo) log.info({ socket: config.global.admin.socket }, `demo: curl -k https://127.0.0.1:8443/ , stats at http://127.0.0.1:9000/ , admin: warmshake ctl -s ${config.global.admin.socket} show info`);
 
   return {
     supervisor,
@@ -54,6 +69,13 @@ export async function startServer (configPath: string | undefined, cwd: string):
         return false;
       }
       for (const w of warnings) log.warn(w);
+      try {
+        // A bind this process does not serve yet must be free, as at start.
+        await assertBindsFree(next, new Set(supervisor.config.frontends.map((f) => `${f.bind.host}:${f.bind.port}`)));
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload refused: the running configuration stays');
+        return false;
+      }
       try {
         const before = JSON.stringify(supervisor.config.global.admin);
         await supervisor.reload(next);

@@ -58,6 +58,7 @@ const limits = object({
 const frontend = object({
   name: field(name, { required: true }),
   bind: field(hostPort(true), { required: true }),
+  shared_port: field(boolean, { default: false }),
   mode: field(oneOf('terminate', 'passthrough'), { default: 'terminate' }),
   certificates: field(list(object({
     cert: field(filePath, { required: true }),

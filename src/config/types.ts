@@ -94,6 +94,8 @@ export interface UseBackendRule {
 export interface FrontendConfig {
   name: string;
   bind: HostPort;
+  /** Start even when another process already listens on `bind` (SO_REUSEPORT shares it); off by default. */
+  shared_port: boolean;
   mode: 'terminate' | 'passthrough';
   certificates: CertificateConfig[];
   backend: string;
