@@ -9,6 +9,7 @@ import { ticketKeyName } from '../tls/ticket-key.ts';
 import { VERSION } from '../version.ts';
 import { REUSE_WINDOW_MS, type AdminContext } from './context.ts';
 import { parseSeries } from './series.ts';
+import { serverUpShare } from './source.ts';
 import { readTotals, reuseRatio } from './totals.ts';
 
 type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -160,7 +161,9 @@ export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
 
   const servers = source.servers?.();
   if (servers) {
-    for (const s of servers) ex.add('warmshake_backend_server_up', 'gauge', '1 when the health checks see the server up.', { backend: s.backend, server: s.server }, s.up ? 1 : 0);
+    for (const s of servers) {
+      ex.add('warmshake_backend_server_up', 'gauge', 'Share of worker threads whose health checks see the server up: 1 all, 0 none.', { backend: s.backend, server: s.server }, serverUpShare(s));
+    }
   }
 
   const workers = source.workers();

@@ -46,11 +46,27 @@ export interface WorkerView {
 export interface ServerState {
   backend: string;
   server: string;
+  /** Up in at least one worker thread (it still gets connections). */
   up: boolean;
+  /** Worker threads that see it up, of those that reported (absent: one view only). */
+  upWorkers?: number;
+  workers?: number;
   /** Why it is down (last failed check). */
   reason?: string;
   /** ms since the epoch of the last up/down change. */
   since?: number;
+}
+
+/** `UP`, `DOWN`, or `UP k/n` while k of n worker threads see it up. */
+export function serverStatus (s: ServerState): string {
+  if (!s.up) return 'DOWN';
+  return s.workers !== undefined && s.upWorkers !== undefined && s.upWorkers < s.workers ? `UP ${s.upWorkers}/${s.workers}` : 'UP';
+}
+
+/** The `warmshake_backend_server_up` value: the share of worker threads that see the server up. */
+export function serverUpShare (s: ServerState): number {
+  if (s.workers === undefined || s.upWorkers === undefined || s.workers === 0) return s.up ? 1 : 0;
+  return s.upWorkers / s.workers;
 }
 
 export interface AdminSource {

@@ -7,7 +7,8 @@ import type { Config } from '../config/types.ts';
 import { StartupError } from '../errors.ts';
 import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { metricKey, SharedCounters } from './counters.ts';
+import { SharedCounters } from './counters.ts';
+import { ServerStates, type AggregatedServer } from './server-states.ts';
 import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
@@ -62,6 +63,7 @@ export class Supervisor {
   #redis: RedisLink | undefined;
   #stopCacheWatch: (() => void) | undefined;
   #slots: Slot[] = [];
+  #serverStates = new ServerStates();
   #stopping = false;
   readonly started = Date.now();
 
@@ -100,14 +102,10 @@ export class Supervisor {
     return this.#slots.find((s) => s.state === 'running')?.ports ?? {};
   }
 
-  /** Up/down of every server, as the workers' health checks last published it. */
-  servers (): Array<{ backend: string; server: string; up: boolean }> {
-    const published = this.#counters.snapshot();
-    return this.#config.backends.flatMap((b) => b.servers.map((s) => {
-      const up = published.get(metricKey('warmshake_server_up', { backend: b.name, server: s.name }));
-      // Servers start up (as in HAProxy) until a worker says otherwise.
-      return { backend: b.name, server: s.name, up: up === undefined || up === 1 };
-    }));
+  /** Up/down of every server, aggregated over the running workers' health checks, with the reason and the time of the last change. */
+  servers (): AggregatedServer[] {
+    const running = this.#slots.filter((s) => s.state === 'running').map((s) => s.threadId);
+    return this.#serverStates.view(this.#config.backends, running);
   }
 
   /** The session cache's tiers, fastest first: what `show sessions` and `clear sessions` reach. */
@@ -158,6 +156,8 @@ export class Supervisor {
           slot.state = 'running';
           slot.ports = message.ports;
           resolve();
+        } else if (message.type === 'server') {
+          this.#serverStates.report(slot.threadId, message);
         } else if (message.type === 'failed') {
           reject(new Error(`worker ${index}: ${message.message}`));
         }
@@ -172,6 +172,7 @@ export class Supervisor {
   }
 
   #exited (slot: Slot, code: number): void {
+    this.#serverStates.forget(slot.threadId);
     // A worker that died holding the cache lock must not stall the others.
     const stores = [['session cache', this.#store], ['backend sessions', this.#backendSessions], ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const;
     for (const [name, store] of stores) {

@@ -32,13 +32,12 @@ const backendConnections = new CounterFamily(counters, 'warmshake_backend_connec
 const backendErrors = new CounterFamily(counters, 'warmshake_backend_errors_total', ['backend', 'server']);
 
 // Each thread checks its own servers: its up/down state also follows the connects that
-// failed in this thread, and only its own checks can bring such a server back.
-const serverUp = (backend: string, server: string, up: boolean): void =>
-  counters.set(metricKey('warmshake_server_up', { backend, server }), up ? 1 : 0);
+// failed in this thread, and only its own checks can bring such a server back. The main
+// thread aggregates the threads' views (server-states.ts).
 for (const pool of set.pools.values()) {
-  for (const server of pool.servers()) serverUp(pool.name, server.config.name, server.up);
+  for (const server of pool.servers()) send({ type: 'server', backend: pool.name, server: server.config.name, up: server.up, at: Date.now() });
   pool.on('state', ({ backend, server, up, reason }) => {
-    serverUp(backend, server.config.name, up);
+    send({ type: 'server', backend, server: server.config.name, up, reason, at: Date.now() });
     log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
   });
   pool.on('attempt', ({ backend, server, ok }) => (ok ? backendConnections : backendErrors).add([backend, server.config.name]));

@@ -1,0 +1,65 @@
+// What an operator sees of state changes (issue 12): a server's DOWN reason and last
+// change in `show stat`, /api/stats and /metrics (one gauge, aggregated over the worker
+// threads). Real warmshake processes, a real backend, a port nobody listens on.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sendAdminCommand } from '../../src/cli/ctl.ts';
+import { eventually } from '../admin/helpers.ts';
+import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
+import { httpBackend } from '../helpers/backend.ts';
+import { tempDir, writeCert } from '../helpers/certs.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
+
+/** `show stat` as one object per row, by `pxname/svname`. */
+function parseStat (csv: string): Map<string, Record<string, string>> {
+  const [head, ...rows] = csv.trimEnd().split('\n');
+  const columns = head.replace(/^# /, '').split(',');
+  return new Map(rows.map((r) => {
+    // HAProxy-style CSV: a field with a comma or quote is quoted, quotes doubled.
+    const cells = [...r.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"'));
+    const row = Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? '']));
+    return [`${row.pxname}/${row.svname}`, row];
+  }));
+}
+
+test('a server DOWN shows its reason and last change in show stat, /api/stats and /metrics, over 2 workers', async (t) => {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  const backend = await httpBackend(t);
+  const dead = await freePort();
+  const socket = join(dir, 'admin.sock');
+  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, workers: 2, global: { admin: { socket, http: '127.0.0.1:0' } } });
+  (config.backends as Array<Record<string, unknown>>)[0] = {
+    name: 'app',
+    servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }, { name: 's2', address: `127.0.0.1:${dead}` }],
+    health_check: { interval: '200ms', rise: 1, fall: 1, timeout: '500ms' },
+  };
+  const ws = await startWarmshake(t, dir, config);
+  const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;
+
+  const row = await eventually(async () => {
+    const r = parseStat(await sendAdminCommand(socket, 'show stat')).get('app/s2');
+    return r?.status === 'DOWN' ? r : undefined;
+  }, 'app/s2 DOWN in show stat');
+  assert.match(row.check_desc, /refused/i, `check_desc: ${row.check_desc}`);
+  assert.match(row.lastchg, /^\d+$/, 'lastchg in seconds');
+  assert.equal(row.act, '0');
+  const up = parseStat(await sendAdminCommand(socket, 'show stat')).get('app/s1')!;
+  assert.equal(up.status, 'UP');
+  assert.equal(up.check_desc, '');
+  assert.match(up.lastchg, /^\d+$/, 'lastchg of a server that never changed: since the checks began');
+
+  const stats = await (await fetch(`${http}/api/stats`)).json() as { backends: Array<{ servers: Array<{ name: string; status: string; reason: string | null; lastChangeSec: number | null }> }> };
+  const s2 = stats.backends[0].servers.find((s) => s.name === 's2')!;
+  assert.equal(s2.status, 'DOWN');
+  assert.match(s2.reason ?? '', /refused/i);
+  assert.equal(typeof s2.lastChangeSec, 'number');
+
+  const m = parsePrometheus(await (await fetch(`${http}/metrics`)).text());
+  assert.equal(sumOf(m, 'warmshake_backend_server_up', { server: 's2' }), 0);
+  assert.equal(sumOf(m, 'warmshake_backend_server_up', { server: 's1' }), 1, 'up in both workers: 1, not 2');
+  assert.equal(m.get('warmshake_backend_server_up')?.samples.length, 2, 'one series per server, no worker label');
+  assert.equal(m.has('warmshake_server_up'), false, 'the duplicate gauge is gone');
+});
