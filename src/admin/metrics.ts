@@ -166,6 +166,17 @@ export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
     }
   }
 
+  const r = source.reloads;
+  if (r) {
+    ex.add('warmshake_reloads_total', 'counter', 'Reloads (SIGHUP) by result.', { result: 'ok' }, r.ok);
+    ex.add('warmshake_reloads_total', 'counter', 'Reloads (SIGHUP) by result.', { result: 'failed' }, r.failed);
+    if (r.last) {
+      ex.add('warmshake_last_reload_timestamp_seconds', 'gauge', 'Time of the last reload, seconds since the epoch.', {}, Math.floor(r.last.at / 1000));
+      ex.add('warmshake_last_reload_success', 'gauge', '1 when the last reload succeeded, 0 when it failed.', {}, r.last.ok ? 1 : 0);
+    }
+    ex.add('warmshake_config_info', 'gauge', 'The running configuration: first 16 hex digits of the SHA-256 of its file.', { hash: r.hash }, 1);
+  }
+
   const workers = source.workers();
   for (const state of ['starting', 'running', 'stopping']) {
     ex.add('warmshake_workers', 'gauge', 'Worker threads by state.', { state }, workers.filter((w) => w.state === state).length);

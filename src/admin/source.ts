@@ -89,6 +89,13 @@ export interface AdminSource {
   servers? (): ServerState[];
   /** Pass-through stick tables by frontend name (the stores the workers share). */
   readonly tables?: ReadonlyMap<string, SessionStore>;
+  /** Reload counts, the last reload, the running config's hash. */
+  readonly reloads?: {
+    readonly ok: number;
+    readonly failed: number;
+    readonly last?: { at: number; ok: boolean; error?: string };
+    readonly hash: string;
+  };
   /** `debug dev panic N`: worker N dies of an uncaught exception; false when there is none. */
   panic? (index: number): boolean;
 }

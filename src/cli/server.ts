@@ -11,6 +11,7 @@ import { Supervisor } from '../runtime/supervisor.ts';
 import { versions } from '../version.ts';
 import { StartupError, WarmshakeError } from '../errors.ts';
 import { assertBindsFree } from '../runtime/address-holder.ts';
+import { configHash } from '../runtime/reload-record.ts';
 
 export interface RunningServer {
   supervisor: Supervisor;
@@ -25,18 +26,21 @@ export async function startServer (configPath: string | undefined, cwd: string):
   let demo: Demo | undefined;
   let config: Config;
   let warnings: string[] = [];
+  let hash: string;
   if (file) {
-    ({ config, warnings } = loadConfigFile(file));
+    ({ config, warnings, hash } = loadConfigFile(file));
   } else {
     demo = await startDemo();
     config = demo.config;
+    hash = configHash(JSON.stringify(config));
   }
   // No `worker` binding: lines without one come from the main thread.
   const syslog = openSyslog(config.global.log);
   const log = createLogger(config.global.log, {}, syslog);
-  log.info({ ...versions(), config: config.source, workers: config.global.workers }, 'warmshake starting');
+  log.info({ ...versions(), config: config.source, hash, workers: config.global.workers }, 'warmshake starting');
   for (const w of warnings) log.warn(w);
   const supervisor = new Supervisor(config, log);
+  supervisor.reloads.hash = hash;
   let admin: Admin | undefined;
   // Every address is taken before any client is served, and a start that fails at any
   // step releases what it took and says why: never workers serving with no admin side.
@@ -60,21 +64,30 @@ export async function startServer (configPath: string | undefined, cwd: string):
     supervisor,
     log,
     async reload () {
-      if (!file) { log.warn('reload: the embedded demo has no file to re-read'); return false; }
-      let next: Config;
-      try {
-        ({ config: next, warnings } = loadConfigFile(file));
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'reload refused: the running configuration stays');
+      // Failures at warn or above, success at info: both shown at the default level.
+      const refuse = (err: string, message = 'reload refused: the running configuration stays'): boolean => {
+        supervisor.reloads.failedWith(err);
+        log.error({ err, reloadsFailed: supervisor.reloads.failed }, message);
         return false;
+      };
+      if (!file) {
+        supervisor.reloads.failedWith('the embedded demo has no file to re-read');
+        log.warn({ reloadsFailed: supervisor.reloads.failed }, 'reload refused: the embedded demo has no file to re-read');
+        return false;
+      }
+      let next: Config;
+      let nextHash: string;
+      try {
+        ({ config: next, warnings, hash: nextHash } = loadConfigFile(file));
+      } catch (err) {
+        return refuse((err as Error).message);
       }
       for (const w of warnings) log.warn(w);
       try {
         // A bind this process does not serve yet must be free, as at start.
         await assertBindsFree(next, new Set(supervisor.config.frontends.map((f) => `${f.bind.host}:${f.bind.port}`)));
       } catch (err) {
-        log.error({ err: (err as Error).message }, 'reload refused: the running configuration stays');
-        return false;
+        return refuse((err as Error).message);
       }
       try {
         const before = JSON.stringify(supervisor.config.global.admin);
@@ -88,10 +101,11 @@ export async function startServer (configPath: string | undefined, cwd: string):
           await admin?.close();
           admin = await startAdmin(supervisor, log);
         }
+        supervisor.reloads.succeeded(nextHash);
+        log.info({ hash: nextHash, reloads: supervisor.reloads.ok }, `reload ${supervisor.reloads.ok} done: configuration ${nextHash} running`);
         return true;
       } catch (err) {
-        log.error({ err: (err as Error).message }, 'reload failed part-way; workers not yet replaced keep the old configuration');
-        return false;
+        return refuse((err as Error).message, 'reload failed part-way; workers not yet replaced keep the old configuration');
       }
     },
     async stop () {

@@ -5,10 +5,13 @@ import { ConfigInvalidError } from '../errors.ts';
 import { machineChecks } from './checks.ts';
 import { validateConfig } from './schema.ts';
 import type { Config } from './types.ts';
+import { configHash } from '../runtime/reload-record.ts';
 
 export interface LoadResult {
   config: Config;
   warnings: string[];
+  /** First 16 hex digits of the SHA-256 of the file's bytes (`show info` ConfigHash). */
+  hash: string;
 }
 
 /** Freezes the config all the way down: nothing may change it after validation. */
@@ -30,7 +33,7 @@ export function parseConfig (text: string, source: string, baseDir: string): Loa
   if (!config) throw new ConfigInvalidError(errors);
   const machine = machineChecks(config);
   if (machine.problems.length > 0) throw new ConfigInvalidError(machine.problems);
-  return { config: deepFreeze(config), warnings: [...warnings, ...machine.warnings] };
+  return { config: deepFreeze(config), warnings: [...warnings, ...machine.warnings], hash: configHash(text) };
 }
 
 export function loadConfigFile (file: string): LoadResult {

@@ -9,6 +9,7 @@ import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { SharedCounters } from './counters.ts';
 import { ServerStates, type AggregatedServer } from './server-states.ts';
+import { ReloadRecord } from './reload-record.ts';
 import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
@@ -66,6 +67,8 @@ export class Supervisor {
   #serverStates = new ServerStates();
   #stopping = false;
   readonly started = Date.now();
+  /** Reload counts, the last reload and the running config's hash (kept by the caller that reads the file). */
+  readonly reloads = new ReloadRecord();
 
   constructor (config: Config, log: Logger) {
     this.#config = config;

@@ -2,10 +2,12 @@
 // change in `show stat`, /api/stats and /metrics (one gauge, aggregated over the worker
 // threads). Real warmshake processes, a real backend, a port nobody listens on.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { eventually } from '../admin/helpers.ts';
+import { eventually, parseInfo } from '../admin/helpers.ts';
 import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
@@ -62,4 +64,46 @@ test('a server DOWN shows its reason and last change in show stat, /api/stats an
   assert.equal(sumOf(m, 'warmshake_backend_server_up', { server: 's1' }), 1, 'up in both workers: 1, not 2');
   assert.equal(m.get('warmshake_backend_server_up')?.samples.length, 2, 'one series per server, no worker label');
   assert.equal(m.has('warmshake_server_up'), false, 'the duplicate gauge is gone');
+});
+
+test('reloads are counted: show info and /metrics give the count, the last result and time, and the running config\'s hash', async (t) => {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  const backend = await httpBackend(t);
+  const socket = join(dir, 'admin.sock');
+  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' } } });
+  const ws = await startWarmshake(t, dir, config);
+  const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;
+  const hashOf = () => createHash('sha256').update(readFileSync(ws.configFile)).digest('hex').slice(0, 16);
+  const info = async () => parseInfo(await sendAdminCommand(socket, 'show info'));
+  const before = await info();
+  assert.equal(before.get('ConfigHash'), hashOf());
+  assert.equal(before.get('Reloads'), '0');
+  assert.equal(before.get('LastReloadResult'), 'none');
+
+  ws.rewrite({ ...config, frontends: 'none' });
+  ws.child.kill('SIGHUP');
+  const refused = await ws.waitForLog((l) => l.msg === 'reload refused: the running configuration stays');
+  assert.ok(refused.level >= 40, 'a failed reload is logged at warn or above');
+  const failed = await info();
+  assert.equal(failed.get('ReloadsFailed'), '1');
+  assert.match(failed.get('LastReloadResult') ?? '', /^failed: .*frontends/);
+  assert.equal(failed.get('ConfigHash'), before.get('ConfigHash'), 'the old configuration still runs');
+
+  ws.rewrite({ ...config, global: { ...(config.global as object), resumption_alert_below: 0.2 } });
+  ws.child.kill('SIGHUP');
+  const done = await ws.waitForLog((l) => /^reload 1 done: configuration [0-9a-f]{16} running$/.test(l.msg));
+  assert.equal(done.level, 30, 'a successful reload is logged at info, shown at the default level');
+  const after = await info();
+  assert.equal(after.get('Reloads'), '1');
+  assert.equal(after.get('LastReloadResult'), 'ok');
+  assert.equal(after.get('ConfigHash'), hashOf());
+  assert.notEqual(after.get('ConfigHash'), before.get('ConfigHash'));
+  assert.ok(Math.abs(Date.parse(after.get('LastReload')!) - Date.now()) < 600_000, 'LastReload is a time');
+
+  const m = parsePrometheus(await (await fetch(`${http}/metrics`)).text());
+  assert.equal(sumOf(m, 'warmshake_reloads_total', { result: 'ok' }), 1);
+  assert.equal(sumOf(m, 'warmshake_reloads_total', { result: 'failed' }), 1);
+  assert.equal(sumOf(m, 'warmshake_last_reload_success'), 1);
+  assert.equal(sumOf(m, 'warmshake_config_info', { hash: hashOf() }), 1);
 });
