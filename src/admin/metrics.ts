@@ -3,6 +3,8 @@
 // with HELP and TYPE, plus the cache, key and worker numbers the main thread reads
 // itself. The handshake-duration buckets are counted per bucket in the workers (one
 // Atomics.add per handshake) and made cumulative here.
+import { certificateExpiries, type CertificateExpiry } from '../config/checks.ts';
+import type { Config } from '../config/types.ts';
 import { metricKey } from '../runtime/counters.ts';
 import { DURATION_BUCKETS } from '../runtime/observe.ts';
 import { ticketKeyName } from '../tls/ticket-key.ts';
@@ -122,6 +124,15 @@ function addCounters (ex: Exposition, snapshot: Map<string, number>): void {
   for (const [base, parts] of histograms) addHistograms(ex, base, parts);
 }
 
+/** Read once per configuration: the workers loaded these files at start or reload, not at each scrape. */
+const EXPIRIES = new WeakMap<Config, CertificateExpiry[]>();
+
+function expiries (config: Config): CertificateExpiry[] {
+  let list = EXPIRIES.get(config);
+  if (!list) EXPIRIES.set(config, (list = certificateExpiries(config)));
+  return list;
+}
+
 export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
   const { source, monitor } = ctx;
   const { config } = source;
@@ -158,6 +169,11 @@ export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
   ex.add('warmshake_ticket_keys', 'gauge', 'Ticket keys in the ring (one encrypts, the rest decrypt).', {}, keys.length);
   keys.forEach((k, i) => ex.add('warmshake_ticket_key_age_seconds', 'gauge', 'Age of each ticket key, by key name (public: tickets carry it in the clear).',
     { key: ticketKeyName(k).toString('hex'), role: i === 0 ? 'encrypt' : 'decrypt' }, Math.floor((now - k.created) / 1000)));
+
+  for (const e of expiries(config)) {
+    ex.add('warmshake_cert_expiry_timestamp_seconds', 'gauge', 'notAfter of each frontend certificate, seconds since the epoch (as loaded at start or the last reload).',
+      { frontend: e.frontend, cert: e.cert }, Math.floor(e.notAfter / 1000));
+  }
 
   const servers = source.servers?.();
   if (servers) {

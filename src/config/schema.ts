@@ -131,6 +131,7 @@ const root = object({
     }), { empty: true }),
     resumption_alert_below: field(number(0, 1), { default: 0.1 }),
     shutdown_timeout: field(duration(0), { default: 10_000 }),
+    cert_expiry_warn_days: field(integer(0, 3650), { default: 30 }),
   }), { empty: true }),
   session_cache: field(object({
     size: field(integer(0, 100_000_000), { default: 100_000 }),

@@ -170,6 +170,8 @@ export interface GlobalConfig {
   resumption_alert_below: number;
   /** Grace period for connections to drain on SIGTERM. */
   shutdown_timeout: number;
+  /** `check`, start and reload warn about a frontend certificate expiring within this many days (0: only expired ones). */
+  cert_expiry_warn_days: number;
 }
 
 export interface Config {
