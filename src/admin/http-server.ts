@@ -45,8 +45,9 @@ export function handleAdminRequest (ctx: AdminContext, req: IncomingMessage, res
       send(req, res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(ctx));
       return;
     case '/healthz': {
-      const running = ctx.source.workers().filter((w) => w.state === 'running').length;
-      if (running > 0) send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      const workers = ctx.source.workers();
+      if (workers.some((w) => w.state === 'running')) send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      else if (workers.some((w) => w.state === 'stopping')) send(req, res, 503, 'text/plain; charset=utf-8', 'draining\n');
       else send(req, res, 503, 'text/plain; charset=utf-8', 'no worker running\n');
       return;
     }

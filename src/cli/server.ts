@@ -109,9 +109,11 @@ export async function startServer (configPath: string | undefined, cwd: string):
       }
     },
     async stop () {
+      // The admin endpoints answer while the workers drain, so the drain can be watched
+      // (`show info` CurrConns, /healthz 503 "draining").
+      await supervisor.stop();
       await admin?.close();
       admin = undefined;
-      await supervisor.stop();
       await demo?.close();
       log.flush();
       syslog?.close();

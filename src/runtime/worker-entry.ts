@@ -8,6 +8,7 @@ import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
+import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
 import { observe } from './observe.ts';
 import { publishRedisTier } from './redis-metrics.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
@@ -55,11 +56,23 @@ redisReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', po
   send({ type: 'failed', message: err.message });
 });
 
+/** Counts the connections the frontends cut at the drain deadline (stage `shutdown`). */
+function countCuts (): { stop (): number } {
+  let n = 0;
+  const onError = (m: unknown): void => { if ((m as ConnectionErrorEvent).stage === 'shutdown') n++; };
+  channels.connectionError.subscribe(onError);
+  return { stop: () => { channels.connectionError.unsubscribe(onError); return n; } };
+}
+
 port.on('message', (message: ToWorker) => {
   if (message.type === 'stop') {
-    clearInterval(gauges);
+    // The gauges keep going while connections drain, so `show info` shows the drain.
+    const cut = countCuts();
     closeAll(set, message.drain).then(async () => {
+      clearInterval(gauges);
       set.frontends.forEach((f) => connections(f, 0));
+      const n = cut.stop();
+      if (n > 0) log.warn({ cut: n, shutdownTimeout: message.drain }, `${n} connections still open after shutdown_timeout (${message.drain} ms) were cut`);
       await store.close();
       for (const table of tables.values()) await table.close();
       log.flush();

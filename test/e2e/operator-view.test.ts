@@ -2,6 +2,7 @@
 // change in `show stat`, /api/stats and /metrics (one gauge, aggregated over the worker
 // threads). Real warmshake processes, a real backend, a port nobody listens on.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,4 +107,38 @@ test('reloads are counted: show info and /metrics give the count, the last resul
   assert.equal(sumOf(m, 'warmshake_reloads_total', { result: 'failed' }), 1);
   assert.equal(sumOf(m, 'warmshake_last_reload_success'), 1);
   assert.equal(sumOf(m, 'warmshake_config_info', { hash: hashOf() }), 1);
+});
+
+test('SIGTERM: the admin endpoints answer while connections drain, and connections cut at shutdown_timeout are logged and counted', async (t) => {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  const backend = await httpBackend(t);
+  const socket = join(dir, 'admin.sock');
+  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' }, shutdown_timeout: '3s' } });
+  const ws = await startWarmshake(t, dir, config);
+  const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;
+  // A client that stays connected: s_client with its stdin held open, no request sent.
+  const client = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${ws.ports.https}`, '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  t.after(() => client.kill());
+  const clientExit = new Promise((resolve) => client.once('exit', resolve));
+  await ws.waitForLog((l) => l.msg === 'handshake full');
+  await eventually(async () => (parseInfo(await sendAdminCommand(socket, 'show info')).get('CurrConns') === '1' ? true : undefined), 'CurrConns 1');
+
+  ws.child.kill('SIGTERM');
+  await ws.waitForLog((l) => l.msg === 'stopping: draining connections');
+  const health = await eventually(async () => {
+    const res = await fetch(`${http}/healthz`);
+    const body = await res.text();
+    return res.status === 503 ? { status: res.status, body } : undefined;
+  }, '/healthz while draining');
+  assert.equal(health.body, 'draining\n');
+  assert.equal(parseInfo(await sendAdminCommand(socket, 'show info')).get('CurrConns'), '1', 'show info answers during the drain');
+
+  const cut = await ws.waitForLog((l) => /connections still open after shutdown_timeout \(3000 ms\) were cut$/.test(l.msg));
+  assert.equal(cut.cut, 1);
+  assert.equal(cut.level, 40);
+  const line = ws.logs.find((l) => l.stage === 'shutdown');
+  assert.match(String(line?.msg), /^connection closed at shutdown: still open after shutdown_timeout/);
+  assert.equal(await ws.stop(), 0);
+  await clientExit;
 });
