@@ -2,7 +2,7 @@
 // unknown command or a bad argument is one error line, never an exception, so the
 // socket server needs no error handling of its own.
 import { StickTable } from '../balancer/stick-table.ts';
-import { AdminCommandError } from '../errors.ts';
+import { AdminCommandError, SessionStoreUnavailableError } from '../errors.ts';
 import { ticketKeyName } from '../tls/ticket-key.ts';
 import type { StoreEntryInfo } from '../session-cache/store.ts';
 import type { AdminContext } from './context.ts';
@@ -97,8 +97,8 @@ const COMMANDS: Record<string, Command> = {
           total = Math.max(total, n);
           done.unshift(`${name}: ${n}`);
         } catch (err) {
-          ctx.log.error({ tier: name, err: (err as Error).message }, `admin: clear sessions failed on the ${name} tier`);
-          throw new AdminCommandError(`Error: ${name} tier not cleared (${(err as Error).message}); ${done.length ? `cleared ${done.join('; ')}` : 'nothing cleared'}`);
+          // Answered (and logged) as `Error: ...` by runCommand.
+          throw new SessionStoreUnavailableError(`${name} tier not cleared (${(err as Error).message}); ${done.length ? `cleared ${done.join('; ')}` : 'nothing cleared'}`, { cause: err });
         }
       }
       ctx.log.warn({ removed: total, tiers: done }, 'admin: session cache cleared');

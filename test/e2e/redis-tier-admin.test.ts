@@ -53,6 +53,9 @@ test('a stopped Redis shows as timeouts and an open breaker in /metrics and show
   const i = await info(c.sockets[0]);
   assert.ok(Number(i.get('SslCacheRedisTimeouts')) >= 1);
   assert.equal(i.get('SslCacheRedisBreaker'), 'open');
+  // The admin commands say which tier failed (docs/errors.md: WS_ERR_SESSION_STORE_UNAVAILABLE).
+  assert.match(await sendAdminCommand(c.sockets[0], 'show sessions'), /^# id bytes age ttl tier \(\d+ shown; shared: \d+ entries; redis: unavailable \(redis did not answer within \d+ ms\)\)\n/);
+  assert.match(await sendAdminCommand(c.sockets[0], 'clear sessions'), /^Error: redis tier not cleared \(redis did not answer within \d+ ms\); nothing cleared\n$/);
 });
 
 test('clear sessions on one node empties Redis and every node\'s shared tier: the next handshake is full on both', { skip }, async (t) => {
