@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startAdmin, type Admin } from '../admin/index.ts';
-import { loadConfigFile } from '../config/load.ts';
+import { configHash, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { startDemo, type Demo } from '../runtime/demo.ts';
 import { createLogger, openSyslog, type Logger } from '../runtime/logger.ts';
@@ -11,7 +11,6 @@ import { Supervisor } from '../runtime/supervisor.ts';
 import { versions } from '../version.ts';
 import { StartupError, WarmshakeError } from '../errors.ts';
 import { assertBindsFree } from '../runtime/address-holder.ts';
-import { configHash } from '../runtime/reload-record.ts';
 
 export interface RunningServer {
   supervisor: Supervisor;

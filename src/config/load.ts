@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -5,7 +6,6 @@ import { ConfigInvalidError } from '../errors.ts';
 import { machineChecks } from './checks.ts';
 import { validateConfig } from './schema.ts';
 import type { Config } from './types.ts';
-import { configHash } from '../runtime/reload-record.ts';
 
 export interface LoadResult {
   config: Config;
@@ -21,6 +21,11 @@ export function deepFreeze<T> (value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** First 16 hex digits of the SHA-256 of the config file's bytes (`show info` ConfigHash). */
+export function configHash (text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** Parses YAML text and validates it; throws ConfigInvalidError listing every problem. */

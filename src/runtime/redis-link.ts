@@ -2,13 +2,13 @@
 // session tier as the admin commands see it (`show sessions`, `clear sessions`). Workers
 // have theirs for handshakes; this one never sits on a handshake path.
 import type { Config } from '../config/types.ts';
-import { createRedisClient, waitReady, type RedisClient } from '../session-cache/redis-client.ts';
-import { watchClockSkew, type ClockWatch } from '../session-cache/redis-clock.ts';
+import { createRedisClient, waitReady, type RedisClient } from '../redis/client.ts';
+import { watchClockSkew, type ClockWatch } from '../redis/clock.ts';
+import { Sealer } from '../redis/seal.ts';
 import { RedisStore } from '../session-cache/redis-store.ts';
 import { watchClears } from '../session-cache/redis-clear.ts';
-import { Sealer } from '../session-cache/seal.ts';
 import type { Logger } from './logger.ts';
-import { sessionStoreOptions } from './stores.ts';
+import { sessionStoreOptions } from '../config/store-options.ts';
 
 /** How long start-up waits for Redis before going on without it (it reconnects by itself). */
 const STARTUP_WAIT = 2000;

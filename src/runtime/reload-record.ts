@@ -1,12 +1,6 @@
 // What the operator needs to know about reloads without reading the log: how many
 // succeeded and failed, when the last one was and how it ended, and the hash of the
 // configuration running now (compare it with `sha256sum warmshake.yaml | cut -c1-16`).
-import { createHash } from 'node:crypto';
-
-/** First 16 hex digits of the SHA-256 of the config file's bytes. */
-export function configHash (text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
 
 export interface LastReload {
   /** ms since the epoch. */

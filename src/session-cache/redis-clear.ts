@@ -4,8 +4,8 @@
 // `<prefix>cleared`; every node polls that key and clears its local tier when the mark
 // changes. A poll is one GET a second on the main thread, never on a handshake path.
 import { randomBytes } from 'node:crypto';
-import { TIMED_OUT, withDeadline } from './deadline.ts';
-import type { RedisClient } from './redis-client.ts';
+import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
+import type { RedisClient } from '../redis/client.ts';
 
 export interface ClearWatchOptions {
   /** ms between polls. */

@@ -6,9 +6,9 @@
 // node dying mid-rotation does not block the others. When Redis is down `sync` resolves
 // undefined and the node keeps the ring it has (its tickets still resume locally).
 import { SessionStoreUnavailableError } from '../errors.ts';
-import { TIMED_OUT, withDeadline } from '../session-cache/deadline.ts';
-import type { RedisClient } from '../session-cache/redis-client.ts';
-import type { Sealer } from '../session-cache/seal.ts';
+import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { Sealer } from '../redis/seal.ts';
 import { generateTicketKey, TICKET_KEY_BYTES } from './ticket-key.ts';
 import type { TicketKey } from './ticket-key.ts';
 

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { generateSelfSigned } from '../../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../../src/certs/self-signed.ts';
 import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir } from '../helpers/certs.ts';
