@@ -6,7 +6,7 @@ import { startAdmin, type Admin } from '../admin/index.ts';
 import { configHash, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { startDemo, type Demo } from '../runtime/demo.ts';
-import { createLogger, openSyslog, type Logger } from '../runtime/logger.ts';
+import { createLogger, endLog, openSyslog, type Logger } from '../runtime/logger.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { versions } from '../version.ts';
 import { StartupError, WarmshakeError } from '../errors.ts';
@@ -51,7 +51,7 @@ export async function startServer (configPath: string | undefined, cwd: string):
     log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'start failed');
     await admin?.close();
     await demo?.close();
-    log.flush();
+    await endLog(log);
     syslog?.close();
     throw err instanceof WarmshakeError ? err : new StartupError((err as Error).message, { cause: err });
   }
@@ -114,7 +114,7 @@ export async function startServer (configPath: string | undefined, cwd: string):
       await admin?.close();
       admin = undefined;
       await demo?.close();
-      log.flush();
+      await endLog(log);
       syslog?.close();
     },
   };

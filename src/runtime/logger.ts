@@ -38,6 +38,8 @@ export function endLog (log: Logger): Promise<void> {
   const dest = destinations.get(log);
   if (!dest) return Promise.resolve();
   destinations.delete(log);
+  // A line logged after this would write to a closed destination, which throws.
+  log.level = 'silent';
   return new Promise((resolve) => {
     dest.once('close', () => resolve());
     dest.once('error', () => resolve());
