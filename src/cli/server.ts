@@ -84,7 +84,7 @@ export async function startServer (configPath: string | undefined, cwd: string):
       for (const w of warnings) log.warn(w);
       try {
         // A bind this process does not serve yet must be free, as at start.
-        await assertBindsFree(next, new Set(supervisor.config.frontends.map((f) => `${f.bind.host}:${f.bind.port}`)));
+        await assertBindsFree(next);
       } catch (err) {
         return refuse((err as Error).message);
       }

@@ -31,9 +31,18 @@ function listeningInodes (port: number): Set<string> {
   return inodes;
 }
 
-/** `pid N (command line)` of the process holding one of `inodes`, when /proc shows it. */
-function processOf (inodes: Set<string>): string | undefined {
+interface Holder {
+  pid: number;
+  command: string;
+}
+
+/**
+ * The process holding one of `inodes`, when /proc shows it; another process rather than
+ * this one when both do (a reload: this process's own listeners do not count).
+ */
+function processOf (inodes: Set<string>): Holder | undefined {
   if (inodes.size === 0) return undefined;
+  let self: Holder | undefined;
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
@@ -55,33 +64,36 @@ function processOf (inodes: Set<string>): string | undefined {
         continue;
       }
       const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m && inodes.has(m[1])) {
-        const cmd = read(`/proc/${pid}/cmdline`).split('\0').filter(Boolean).join(' ');
-        return `pid ${pid}${cmd ? ` (${cmd.length > 100 ? `${cmd.slice(0, 100)}...` : cmd})` : ''}`;
-      }
+      if (!m || !inodes.has(m[1])) continue;
+      const holder = { pid: Number(pid), command: read(`/proc/${pid}/cmdline`).split('\0').filter(Boolean).join(' ') };
+      if (holder.pid !== process.pid) return holder;
+      self = holder;
+      break;
     }
   }
-  return undefined;
+  return self;
+}
+
+/** ` (held by pid N (command))`, or nothing when the holder cannot be known. */
+export function heldBy (holder: Holder | undefined): string {
+  if (!holder) return '';
+  const cmd = holder.command.length > 100 ? `${holder.command.slice(0, 100)}...` : holder.command;
+  return ` (held by pid ${holder.pid}${cmd ? ` (${cmd})` : ''})`;
 }
 
 /** Who listens on TCP `port`, or undefined when it cannot be known. */
-export function holderOfPort (port: number): string | undefined {
+export function holderOfPort (port: number): Holder | undefined {
   return processOf(listeningInodes(port));
 }
 
 /** Who listens on the unix socket `path`, or undefined when it cannot be known. */
-export function holderOfSocket (path: string): string | undefined {
+export function holderOfSocket (path: string): Holder | undefined {
   const inodes = new Set<string>();
   for (const line of read('/proc/net/unix').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length > 7 && f.slice(7).join(' ') === path) inodes.add(f[6]);
   }
   return processOf(inodes);
-}
-
-/** ` (held by pid N (...))`, or nothing when the holder cannot be known. */
-export function heldBy (holder: string | undefined): string {
-  return holder ? ` (held by ${holder})` : '';
 }
 
 /** Resolves true when something already listens on host:port (a plain bind, no SO_REUSEPORT, is refused). */
@@ -95,14 +107,14 @@ function inUse (host: string, port: number): Promise<boolean> {
 
 /**
  * Refuses a frontend `bind` another process already listens on, unless the frontend
- * says `shared_port: true`. `skip` holds `host:port` this process already serves (reload).
+ * says `shared_port: true`. This process's own listeners (a reload) do not count.
  */
-export async function assertBindsFree (config: Config, skip: ReadonlySet<string> = new Set()): Promise<void> {
+export async function assertBindsFree (config: Config): Promise<void> {
   for (const [i, f] of config.frontends.entries()) {
     const { host, port } = f.bind;
-    if (port === 0 || f.shared_port || skip.has(`${host}:${port}`)) continue;
-    if (await inUse(host, port)) {
-      throw new AddressInUseError(`frontends[${i}].bind: ${host}:${port} is already in use${heldBy(holderOfPort(port))}; stop that process, change the bind, or set shared_port: true on the frontend to share the port on purpose`);
-    }
+    if (port === 0 || f.shared_port || !await inUse(host, port)) continue;
+    const holder = holderOfPort(port);
+    if (holder?.pid === process.pid) continue;
+    throw new AddressInUseError(`frontends[${i}].bind: ${host}:${port} is already in use${heldBy(holder)}; stop that process, change the bind, or set shared_port: true on the frontend to share the port on purpose`);
   }
 }

@@ -108,3 +108,22 @@ test('warmshake ctl with no socket: one line with the path tried and where the d
   const e = await runToExit(dir, ['ctl', 'show', 'info']);
   assertOneLine(e, 'WS_ERR_ADMIN_UNREACHABLE', new RegExp(`no admin socket at ${join(dir, 'warmshake.sock').replace(/[.]/g, '\\.')} \\(no such socket\\)\\. Pass .* -s PATH; the demo .*warmshake-demo-\\*/warmshake\\.sock`));
 });
+
+test('a reload that adds a bind another process holds is refused; the running binds of this process do not count', async (t) => {
+  const { dir, config } = await setup(t);
+  const socket = join(dir, 'admin.sock');
+  const first = await config({ global: { admin: { socket } } });
+  const ws = await startWarmshake(t, dir, first);
+  const taken = await hold(t);
+  const port = (taken.address() as { port: number }).port;
+  const frontends = first.frontends as Array<Record<string, unknown>>;
+  ws.rewrite({ ...first, frontends: [...frontends, { ...frontends[0], name: 'more', bind: `127.0.0.1:${port}` }] });
+  ws.child.kill('SIGHUP');
+  const refused = await ws.waitForLog((l) => l.msg === 'reload refused: the running configuration stays');
+  assert.match(String(refused.err), new RegExp(`^frontends\\[1\\]\\.bind: 127\\.0\\.0\\.1:${port} is already in use \\(held by pid ${process.pid} `));
+  // The same file without the taken bind: the frontend this process already serves is no conflict.
+  ws.rewrite({ ...first, global: { ...(first.global as object), resumption_alert_below: 0.3 } });
+  ws.child.kill('SIGHUP');
+  await ws.waitForLog((l) => /^reload 1 done/.test(l.msg));
+  assert.equal((await sClient({ port: ws.ports.https, tls: '1.3' })).fresh, 1);
+});
