@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { tempDir } from '../helpers/certs.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { eventually, handshake, startHarness } from './helpers.ts';
 import { parsePrometheus, sumOf } from './prom-parser.ts';
 

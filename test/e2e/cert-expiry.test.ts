@@ -11,7 +11,7 @@ import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir } from '../helpers/certs.ts';
 import { run } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { BIN, startWarmshake, terminateConfig, writeConfig } from '../helpers/warmshake.ts';
 
 const DAY = 86_400_000;

@@ -12,7 +12,7 @@ import { eventually, parseInfo } from '../admin/helpers.ts';
 import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
 /** `show stat` as one object per row, by `pxname/svname`. */

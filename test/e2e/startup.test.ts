@@ -11,7 +11,7 @@ import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { BIN, startWarmshake, terminateConfig, writeConfig } from '../helpers/warmshake.ts';
 
 interface Exit { code: number | null; stderr: string; stdout: string }
