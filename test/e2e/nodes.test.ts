@@ -9,8 +9,8 @@ import { generateCacheKey } from '../../src/redis/seal.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
-import { redisSkipReason, startRedis, type RedisHandle } from '../helpers/redis-server.ts';
+import { freePort } from '../../bench/ports.ts';
+import { redisSkipReason, startRedis, type RedisHandle } from '../../bench/redis-server.ts';
 import { startWarmshake, terminateConfig, type Running } from '../helpers/warmshake.ts';
 
 const skip = redisSkipReason();
