@@ -111,8 +111,8 @@ export function renderReport (input: ReportInput): string {
     if (report.rows.length > 0) out.push(...table(report), '');
     const ratios = ratioLines(report);
     if (ratios.length > 0) out.push(...ratios, '');
-    const failures = report.rows.filter((r) => r.extra.serverFailure !== undefined)
-      .map((r) => `- **${r.server} exited during the run**: ${String(r.extra.serverFailure).replace(/\s+/g, ' ').slice(0, 400)}`);
+    const failures = [...new Set(report.rows.filter((r) => r.extra.serverFailure !== undefined)
+      .map((r) => `- **${r.server} failed during the run**: ${String(r.extra.serverFailure).replace(/\s+/g, ' ').slice(0, 400)}`))];
     if (failures.length > 0) out.push(...failures, '');
     if (report.notes.length > 0) out.push(...report.notes.map((n) => `- ${n}`), '');
   }
