@@ -30,6 +30,8 @@ export interface HandshakeEvent {
   offered?: string;
   /** ms from accept to handshake done. */
   duration: number;
+  /** Set by the native engine (engine node leaves it out). */
+  engine?: 'native';
 }
 
 export interface ConnectionErrorEvent {

@@ -36,6 +36,11 @@ export class SessionStoreUnavailableError extends WarmshakeError {
 
 
 
+/** The native engine refused its config (a certificate, a cipher list, a bind) or could not start its thread. */
+export class NativeEngineError extends WarmshakeError {
+  constructor (message: string, options?: ErrorOptions) { super('WS_ERR_NATIVE_ENGINE', message, options); }
+}
+
 /** Command-line arguments that do not make sense. */
 export class UsageError extends WarmshakeError {
   constructor (message: string) { super('WS_ERR_USAGE', message); }

@@ -17,12 +17,16 @@ async function main (argv: string[]): Promise<number> {
       return 0;
     case 'version': {
       const v = versions();
-      out(`warmshake ${v.warmshake}\nnode ${v.node}\nopenssl ${v.openssl}`);
+      const { loadAddon } = await import('../native/addon.ts');
+      const addon = loadAddon();
+      out(`warmshake ${v.warmshake}\nnode ${v.node}\nopenssl ${v.openssl}\nengine ${addon.ok ? 'native' : `node (${addon.reason})`}`);
       return 0;
     }
     case 'check': {
-      const { warnings } = loadConfigFile(cmd.config);
+      const { config, warnings } = loadConfigFile(cmd.config);
       for (const w of warnings) out(`warning: ${w}`);
+      const { chooseEngine, describeChoice } = await import('../native/choice.ts');
+      for (const line of describeChoice(chooseEngine(config))) out(line);
       out('configuration is valid');
       return 0;
     }

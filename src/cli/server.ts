@@ -9,6 +9,15 @@ import { startDemo, type Demo } from '../runtime/demo.ts';
 import { createLogger, openSyslog, type Logger } from '../runtime/logger.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { versions } from '../version.ts';
+import { chooseEngine, describeChoice } from '../native/choice.ts';
+
+/** Said once at start: which engine, and why not native when it is not. */
+function logEngine (config: Config, log: Logger): void {
+  const choice = chooseEngine(config);
+  const [first, ...rest] = describeChoice(choice);
+  log.info({ engine: choice.engine, reason: choice.reason, native: choice.native }, first);
+  for (const line of rest) log.info(line);
+}
 
 export interface RunningServer {
   supervisor: Supervisor;
@@ -34,6 +43,7 @@ export async function startServer (configPath: string | undefined, cwd: string):
   const log = createLogger(config.global.log, {}, syslog);
   log.info({ ...versions(), config: config.source, workers: config.global.workers }, 'warmshake starting');
   for (const w of warnings) log.warn(w);
+  logEngine(config, log);
   const supervisor = new Supervisor(config, log);
   await supervisor.start();
   let admin: Admin | undefined = await startAdmin(supervisor, log);

@@ -130,6 +130,8 @@ const root = object({
     }), { empty: true }),
     resumption_alert_below: field(number(0, 1), { default: 0.1 }),
     shutdown_timeout: field(duration(0), { default: 10_000 }),
+    // No default: unset means native where the addon loads (src/native/choice.ts).
+    engine: field(oneOf('native', 'node')),
   }), { empty: true }),
   session_cache: field(object({
     size: field(integer(0, 100_000_000), { default: 100_000 }),

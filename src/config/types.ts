@@ -168,6 +168,8 @@ export interface GlobalConfig {
   resumption_alert_below: number;
   /** Grace period for connections to drain on SIGTERM. */
   shutdown_timeout: number;
+  /** Data plane of terminate-mode frontends; unset = native where the addon loads. */
+  engine?: 'native' | 'node';
 }
 
 export interface Config {

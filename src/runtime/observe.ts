@@ -38,7 +38,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
     if (!enabled('info')) return;
     logger.info({
       frontend: e.frontend, client: e.client, sni: e.sni, version: e.version, cipher: e.cipher, alpn: e.alpn || undefined,
-      resumed: e.resumed, method: e.method, miss: e.miss, offered: e.offered, ms: Math.round(e.duration * 100) / 100,
+      resumed: e.resumed, method: e.method, miss: e.miss, offered: e.offered, engine: e.engine, ms: Math.round(e.duration * 100) / 100,
     }, e.miss ? `handshake full: resumption missed (${e.miss})` : e.resumed ? `handshake resumed by ${e.method}` : 'handshake full');
   };
   const onError = (message: unknown): void => {

@@ -5,6 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
 import { createStore, redisTiersReady } from '../session-cache/create-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
+import { loadAddon } from '../native/addon.ts';
+import { chooseEngine } from '../native/choice.ts';
 import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
@@ -24,7 +26,13 @@ const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.
 const backendTls = init.shared.backendSessions
   ? new BackendTls({ store: createStore(init.shared.backendSessions), lifetime: init.config.session_cache.lifetime })
   : undefined;
-const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0, backendTls });
+const keys = SharedTicketKeys.attach(init.shared.keys);
+const choice = chooseEngine(init.config);
+const addon = loadAddon();
+const native = choice.engine === 'native' && addon.ok
+  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys }
+  : undefined;
+const set = buildFrontends(init.config, { store, keys, tables, first: init.index === 0, backendTls, native });
 const send = (message: FromWorker): void => port.postMessage(message);
 
 const backendConnections = new CounterFamily(counters, 'warmshake_backend_connections_total', ['backend', 'server']);
