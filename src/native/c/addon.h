@@ -5,4 +5,11 @@
 int ws_read_offsets (napi_env env, napi_value o, ws_store_offsets *out);
 int ws_init_store_hooks (napi_env env, napi_value exports);
 int ws_init_engine (napi_env env, napi_value exports);
+int ws_element (napi_env env, napi_value arr, uint32_t i, napi_value *out);
+struct ws_event;
+napi_value ws_event_object (napi_env env, const struct ws_event *ev);
+struct ws_engine;
+struct ws_frontend;
+/* -1 with an exception pending on a bad option. */
+int ws_read_frontend (napi_env env, napi_value o, struct ws_engine *e, struct ws_frontend *f, int32_t *up, size_t up_words);
 #endif

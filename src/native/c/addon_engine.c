@@ -77,94 +77,6 @@ static void finalize (napi_env env, void *data, void *hint) {
   free(h);
 }
 
-static int tls_version (const char *v) {
-  return strcmp(v, "TLSv1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
-}
-
-static int resolve (const char *host, int port, ws_server *out) {
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai = NULL;
-  char service[16];
-  snprintf(service, sizeof service, "%d", port);
-  if (getaddrinfo(host, service, &hints, &ai) != 0 || ai->ai_addrlen > sizeof out->addr) { if (ai) freeaddrinfo(ai); return -1; }
-  memcpy(&out->addr, ai->ai_addr, ai->ai_addrlen);
-  out->len = ai->ai_addrlen;
-  freeaddrinfo(ai);
-  return 0;
-}
-
-static int element (napi_env env, napi_value arr, uint32_t i, napi_value *out) {
-  return napi_get_element(env, arr, i, out) == napi_ok ? 0 : -1;
-}
-
-/* Reads one frontend's options; -1 with an exception pending on a bad one. */
-static int read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, int32_t *up, size_t up_words) {
-  char host[64], sid[64], ciphers[2048], suites[512], minv[16], maxv[16], err[256];
-  int64_t port, backlog;
-  napi_value certs, names, servers, timeouts;
-  uint8_t *alpn;
-  size_t alpn_len;
-  if (ws_get_string(env, o, "name", f->name, sizeof f->name) || ws_get_string(env, o, "backend", f->backend, sizeof f->backend) || ws_get_string(env, o, "host", host, sizeof host) ||
-      ws_get_int(env, o, "port", &port) || ws_get_int(env, o, "backlog", &backlog) || ws_get_string(env, o, "sidCtx", sid, sizeof sid) ||
-      ws_get_double(env, o, "lifetime", &f->lifetime_ms) || ws_get_bool(env, o, "tickets", &f->tickets) ||
-      ws_get_bool(env, o, "sendProxy", &f->send_proxy) || ws_get_int(env, o, "maxConnections", &port) || (f->max_conns = (int)port, 0) ||
-      ws_get_int(env, o, "port", &port) ||
-      ws_get_string(env, o, "minVersion", minv, sizeof minv) || ws_get_string(env, o, "maxVersion", maxv, sizeof maxv) ||
-      ws_get_string(env, o, "ciphers", ciphers, sizeof ciphers) || ws_get_string(env, o, "ciphersuites", suites, sizeof suites) ||
-      ws_get_bytes(env, o, "alpn", &alpn, &alpn_len, NULL) || ws_get_prop(env, o, "certs", &certs) ||
-      ws_get_prop(env, o, "names", &names) || ws_get_prop(env, o, "servers", &servers) || ws_get_prop(env, o, "timeouts", &timeouts) ||
-      ws_get_double(env, timeouts, "handshake", &f->t_handshake) || ws_get_double(env, timeouts, "client", &f->t_client) ||
-      ws_get_double(env, timeouts, "server", &f->t_server) || ws_get_double(env, timeouts, "connect", &f->t_connect)) return -1;
-  f->engine = e;
-  f->name_len = strlen(f->name);
-  f->listen_fd = -1;
-  if (alpn_len > sizeof f->alpn) { ws_throw(env, "native engine: ALPN list too long"); return -1; }
-  if (alpn_len > 0) memcpy(f->alpn, alpn, alpn_len);
-  f->alpn_len = alpn_len;
-  uint32_t n;
-  if (ws_array_length(env, certs, &n)) return -1;
-  if (n == 0 || n > WS_MAX_CERTS) { ws_throw(env, "native engine: 1 to 16 certificates per frontend"); return -1; }
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value c;
-    uint8_t *cert, *key, *info;
-    size_t cl, kl, il;
-    if (element(env, certs, i, &c) || ws_get_bytes(env, c, "cert", &cert, &cl, NULL) || ws_get_bytes(env, c, "key", &key, &kl, NULL) ||
-        ws_get_bytes(env, c, "info", &info, &il, NULL)) return -1;
-    if (il > sizeof f->certs[i].info) { ws_throw(env, "native engine: ticket binding too long"); return -1; }
-    memcpy(f->certs[i].info, info, il);
-    f->certs[i].info_len = il;
-    f->certs[i].ctx = ws_tls_ctx_new(f, cert, cl, key, kl, ciphers, suites, tls_version(minv), tls_version(maxv), sid, err, sizeof err);
-    f->ncerts = (int)i + 1;
-    if (!f->certs[i].ctx) { ws_throw(env, err); return -1; }
-  }
-  if (ws_array_length(env, names, &n)) return -1;
-  for (uint32_t i = 0; i < n && i < WS_MAX_NAMES; i++) {
-    napi_value v;
-    int64_t cert;
-    ws_name *name = &f->names[f->nnames];
-    if (element(env, names, i, &v) || ws_get_string(env, v, "name", name->name, sizeof name->name) ||
-        ws_get_int(env, v, "cert", &cert) || ws_get_bool(env, v, "wildcard", &name->wildcard)) return -1;
-    if (cert < 0 || cert >= f->ncerts) continue;
-    name->cert = (int)cert;
-    f->nnames++;
-  }
-  if (ws_array_length(env, servers, &n)) return -1;
-  if (n == 0 || n > WS_MAX_SERVERS) { ws_throw(env, "native engine: 1 to 64 servers per backend"); return -1; }
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    char shost[256];
-    int64_t sport;
-    if (element(env, servers, i, &v) || ws_get_string(env, v, "host", shost, sizeof shost) || ws_get_int(env, v, "port", &sport)) return -1;
-    if (resolve(shost, (int)sport, &f->servers[i]) != 0) { ws_throw(env, "native engine: cannot resolve a server address"); return -1; }
-    f->nservers = (int)i + 1;
-  }
-  int64_t up_at;
-  if (ws_get_int(env, o, "upOffset", &up_at)) return -1;
-  if (up && up_at >= 0 && (size_t)up_at + (size_t)f->nservers <= up_words) f->up = up + up_at;
-  if (ws_engine_listen(e, f, host, (int)port, (int)backlog, err, sizeof err) != 0) { ws_throw(env, err); return -1; }
-  return 0;
-}
-
-/* engineStart({ frontends, store?, layout?, tag, ring? }, onEvents) */
 static napi_value engine_start (napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], frontends, v;
@@ -221,10 +133,10 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   if (ws_get_prop(env, argv[0], "frontends", &frontends) || ws_array_length(env, frontends, &n)) return NULL;
   if (n == 0 || n > WS_MAX_FRONTENDS) return ws_throw(env, "native engine: 1 to 16 frontends");
   for (uint32_t i = 0; i < n; i++) {
-    if (element(env, frontends, i, &v)) return NULL;
+    if (ws_element(env, frontends, i, &v)) return NULL;
     e->fe[i].index = (int)i;
     e->nfe = (int)i + 1;
-    if (read_frontend(env, v, e, &e->fe[i], up, up_words)) return NULL;
+    if (ws_read_frontend(env, v, e, &e->fe[i], up, up_words)) return NULL;
   }
   napi_value name;
   napi_create_string_utf8(env, "warmshake native engine", NAPI_AUTO_LENGTH, &name);
@@ -243,42 +155,6 @@ static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t w
       napi_get_value_external(env, argv[0], &p) != napi_ok || !p) { ws_throw(env, "expected an engine handle"); return NULL; }
   return p;
 }
-
-static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
-static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error" };
-static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit" };
-
-static napi_value event_object (napi_env env, const ws_event *ev) {
-  napi_value o, b, d;
-  NAPI_OK(napi_create_object(env, &o));
-  ws_set_str(env, o, "kind", ev->kind == WS_EV_HANDSHAKE ? "handshake" : ev->kind == WS_EV_STORED ? "stored" : "error");
-  ws_set_int(env, o, "frontend", ev->frontend);
-  ws_set_str(env, o, "client", ev->client);
-  if (ev->kind == WS_EV_STORED) {
-    napi_get_boolean(env, ev->resumed != 0, &b);
-    napi_set_named_property(env, o, "stored", b);
-    ws_set_str(env, o, "reason", ev->reason);
-    return o;
-  }
-  if (ev->kind == WS_EV_ERROR) {
-    ws_set_str(env, o, "stage", STAGES[ev->stage < 6 ? ev->stage : 0]);
-    ws_set_str(env, o, "reason", ev->reason);
-    return o;
-  }
-  ws_set_str(env, o, "sni", ev->sni);
-  ws_set_str(env, o, "version", ev->version);
-  ws_set_str(env, o, "cipher", ev->cipher);
-  ws_set_str(env, o, "alpn", ev->alpn);
-  napi_get_boolean(env, ev->resumed != 0, &b);
-  napi_set_named_property(env, o, "resumed", b);
-  ws_set_str(env, o, "method", METHODS[ev->method < 4 ? ev->method : 0]);
-  ws_set_str(env, o, "miss", MISSES[ev->miss < 8 ? ev->miss : 0]);
-  ws_set_str(env, o, "offered", ev->offered);
-  napi_create_double(env, ev->duration_ms, &d);
-  napi_set_named_property(env, o, "duration", d);
-  return o;
-}
-
 static napi_value engine_drain (napi_env env, napi_callback_info info) {
   napi_value argv[1], result, list, b;
   engine_handle *h = handle_of(env, info, 1, argv);
@@ -289,7 +165,7 @@ static napi_value engine_drain (napi_env env, napi_callback_info info) {
   ws_event batch[64];
   size_t n;
   while (h->e.events.slots && (n = ws_events_pop(&h->e.events, batch, 64)) > 0) {
-    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, event_object(env, &batch[i]));
+    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_event_object(env, &batch[i]));
   }
   napi_set_named_property(env, result, "events", list);
   napi_get_boolean(env, __atomic_load_n(&h->e.stopped, __ATOMIC_SEQ_CST) != 0, &b);

@@ -1,6 +1,5 @@
-/* A connection's life: handshake, then a backend connect (round robin, the next server
- * on failure), then both directions spliced with half-close, until both sides are done,
- * a timeout fires, or an error. Everything ends in ws_conn_close. */
+/* A connection's life: accept, handshake (then backend.c connects and splice.c moves the
+ * bytes), events, timeouts, and the one close path everything ends in. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -131,7 +130,7 @@ ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, so
 }
 
 /* OpenSSL's reason ("wrong version number", "http request"), never key material. */
-static void tls_reason (char *out, size_t cap, const char *fallback) {
+void ws_tls_reason (char *out, size_t cap, const char *fallback) {
   unsigned long code = ERR_get_error();
   const char *reason = code ? ERR_reason_error_string(code) : NULL;
   ws_copy(out, cap, reason ? reason : fallback);
@@ -139,128 +138,6 @@ static void tls_reason (char *out, size_t cap, const char *fallback) {
 }
 
 static int handshake_done (ws_conn *c);
-
-static int server_up (const ws_frontend *f, int i) {
-  return !f->up || __atomic_load_n(&f->up[i], __ATOMIC_RELAXED) != 0;
-}
-
-/* The next server in round robin that the health checks have not marked down. */
-static int start_connect (ws_conn *c) {
-  ws_frontend *f = c->fe;
-  while (c->tries < f->nservers) {
-    c->tries++;
-    c->server = (int)(f->rr++ % (unsigned)f->nservers);
-    if (!server_up(f, c->server)) continue;
-    const ws_server *s = &f->servers[c->server];
-    int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (const struct sockaddr *)&s->addr, s->len) != 0 && errno != EINPROGRESS) { close(fd); continue; }
-    c->bfd = fd;
-    c->bmask = EPOLLOUT;
-    struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->bh };
-    if (epoll_ctl(f->engine->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { close(fd); c->bfd = -1; continue; }
-    c->state = WS_CS_CONNECTING;
-    c->deadline = ws_mono_ms() + f->t_connect;
-    return 0;
-  }
-  return -1;
-}
-
-/* After a failed connect: the next server, or the end (engine node's words). */
-static void connect_failed (ws_conn *c, const char *why) {
-  if (c->bfd >= 0) { close(c->bfd); c->bfd = -1; }
-  if (start_connect(c) != 0) {
-    char reason[160];
-    snprintf(reason, sizeof reason, "backend %.64s: every server failed (last: %.48s)", c->fe->backend, why);
-    ws_conn_close(c, WS_ST_BACKEND, reason);
-  }
-}
-
-static int connected (ws_conn *c) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) { connect_failed(c, strerror(err)); return -1; }
-  c->state = WS_CS_SPLICE;
-  c->last_backend = c->last_client = ws_mono_ms();
-  if (c->fe->send_proxy) {
-    /* Goes out before any client byte: c2b is empty until the splice reads. */
-    size_t n = ws_proxy_v2(c, c->c2b, sizeof c->c2b);
-    c->c2b_len = n;
-    c->c2b_off = 0;
-  }
-  return 0;
-}
-
-/* Moves bytes while anything moves; 0 to go on, -1 when the connection was closed. */
-static int pump (ws_conn *c) {
-  for (int progress = 1; progress;) {
-    progress = 0;
-    if (!c->client_eof && c->c2b_len == 0) {
-      int n = SSL_read(c->ssl, c->c2b, sizeof c->c2b);
-      if (n > 0) { c->c2b_len = (size_t)n; c->c2b_off = 0; c->last_client = ws_mono_ms(); progress = 1; }
-      else {
-        int err = SSL_get_error(c->ssl, n);
-        if (err == SSL_ERROR_WANT_WRITE) c->want_write = 1;
-        else if (err == SSL_ERROR_ZERO_RETURN) { c->client_eof = 1; progress = 1; }
-        else if (err != SSL_ERROR_WANT_READ) {
-          char reason[160];
-          tls_reason(reason, sizeof reason, "client connection reset");
-          ws_conn_close(c, WS_ST_PROXY, reason);
-          return -1;
-        }
-      }
-    }
-    if (c->state == WS_CS_SPLICE && c->c2b_len > c->c2b_off) {
-      ssize_t w = send(c->bfd, c->c2b + c->c2b_off, c->c2b_len - c->c2b_off, MSG_NOSIGNAL);
-      if (w > 0) {
-        c->c2b_off += (size_t)w;
-        if (c->c2b_off == c->c2b_len) c->c2b_len = c->c2b_off = 0;
-        c->last_backend = ws_mono_ms();
-        progress = 1;
-      } else if (errno != EAGAIN && errno != EWOULDBLOCK) { ws_conn_close(c, WS_ST_PROXY, strerror(errno)); return -1; }
-    }
-    if (c->state == WS_CS_SPLICE && c->client_eof && c->c2b_len == 0 && !c->backend_shut) {
-      shutdown(c->bfd, SHUT_WR);
-      c->backend_shut = 1;
-    }
-    if (c->state == WS_CS_SPLICE && !c->backend_eof && c->b2c_len == 0) {
-      ssize_t r = recv(c->bfd, c->b2c, sizeof c->b2c, 0);
-      if (r > 0) { c->b2c_len = (size_t)r; c->b2c_off = 0; c->last_backend = ws_mono_ms(); progress = 1; }
-      else if (r == 0) { c->backend_eof = 1; progress = 1; }
-      else if (errno != EAGAIN && errno != EWOULDBLOCK) { ws_conn_close(c, WS_ST_PROXY, strerror(errno)); return -1; }
-    }
-    if (c->b2c_len > c->b2c_off) {
-      int n = SSL_write(c->ssl, c->b2c + c->b2c_off, (int)(c->b2c_len - c->b2c_off));
-      if (n > 0) {
-        c->b2c_off += (size_t)n;
-        if (c->b2c_off == c->b2c_len) c->b2c_len = c->b2c_off = 0;
-        c->last_client = ws_mono_ms();
-        progress = 1;
-      } else {
-        int err = SSL_get_error(c->ssl, n);
-        if (err == SSL_ERROR_WANT_WRITE) c->want_write = 1;
-        else if (err != SSL_ERROR_WANT_READ) {
-          char reason[160];
-          tls_reason(reason, sizeof reason, "client connection reset");
-          ws_conn_close(c, WS_ST_PROXY, reason);
-          return -1;
-        }
-      }
-    }
-    if (c->backend_eof && c->b2c_len == 0 && !c->client_shut) {
-      SSL_shutdown(c->ssl); /* close_notify, best effort */
-          ERR_clear_error();
-      shutdown(c->cfd, SHUT_WR);
-      c->client_shut = 1;
-      progress = 1;
-    }
-  }
-  if (c->client_eof && c->client_shut && c->backend_eof && c->backend_shut) { ws_conn_close(c, -1, NULL); return -1; }
-  return 0;
-}
 
 static void rearm (ws_conn *c) {
   uint32_t cm = 0, bm = 0;
@@ -292,7 +169,7 @@ static int handshake (ws_conn *c) {
     ws_copy(why, sizeof why, BIO_number_read(SSL_get_rbio(c->ssl)) > 0
       ? "connection closed in the middle of the ClientHello" : "connection closed before any byte");
   } else {
-    tls_reason(why, sizeof why, eof ? "client closed the connection during the handshake" : "handshake failed");
+    ws_tls_reason(why, sizeof why, eof ? "client closed the connection during the handshake" : "handshake failed");
   }
   snprintf(reason, sizeof reason, "%s%s", c->hello_v2 ? "SSLv2 ClientHello: " : "", why);
   ws_conn_close(c, c->hello_seen && !c->hello_v2 ? WS_ST_HANDSHAKE : WS_ST_CLIENT_HELLO, reason);
@@ -308,13 +185,13 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
     kind = 0; /* the backend socket is fresh: wait for its own event */
   }
   if (c->state == WS_CS_CONNECTING && kind == WS_HK_BACKEND) {
-    if (connected(c) != 0) return;
+    if (ws_backend_connected(c) != 0) return;
   }
-  if (pump(c) != 0) return;
+  if (ws_splice(c) != 0) return;
   if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_BACKEND && c->state == WS_CS_SPLICE) {
     /* The backend is gone both ways: nothing more will come from it. */
     c->backend_eof = c->backend_shut = 1;
-    if (pump(c) != 0) return;
+    if (ws_splice(c) != 0) return;
   } else if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_CLIENT && c->state != WS_CS_HANDSHAKE) {
     ws_conn_close(c, -1, NULL);
     return;
@@ -344,7 +221,7 @@ static int handshake_done (ws_conn *c) {
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
   if (alpn_len > 0 && alpn_len < sizeof ev.alpn) { memcpy(ev.alpn, alpn, alpn_len); ev.alpn[alpn_len] = 0; }
   ws_conn_publish(c, &ev);
-  if (start_connect(c) == 0) return 0;
+  if (ws_backend_connect(c) == 0) return 0;
   char reason[160];
   snprintf(reason, sizeof reason, "backend %.64s: no server is available (all marked down)", c->fe->backend);
   ws_conn_close(c, WS_ST_BACKEND, reason);
@@ -358,7 +235,7 @@ void ws_conn_tick (ws_conn *c, double now) {
     snprintf(reason, sizeof reason, "handshake not done within %.0f ms", f->t_handshake);
     ws_conn_close(c, WS_ST_TIMEOUT, reason);
   } else if (c->state == WS_CS_CONNECTING && now > c->deadline) {
-    connect_failed(c, "connect timeout");
+    ws_backend_failed(c, "connect timeout");
   } else if (c->state == WS_CS_SPLICE && (now - c->last_client > f->t_client || now - c->last_backend > f->t_server)) {
     ws_conn_close(c, WS_ST_PROXY, now - c->last_client > f->t_client ? "client timeout" : "server timeout");
   }

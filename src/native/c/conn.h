@@ -43,5 +43,15 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason);
 void ws_conn_publish (ws_conn *c, ws_event *ev);
 /* Frees the connections closed since the last call. */
 void ws_conn_free_closed (ws_engine *e);
+/* OpenSSL's reason for the last error ("wrong version number"), never key material. */
+void ws_tls_reason (char *out, size_t cap, const char *fallback);
+/* backend.c: 0 when a connect is under way, -1 when no server is left (not closed). */
+int ws_backend_connect (ws_conn *c);
+/* The connect failed: the next server, or the connection is closed. */
+void ws_backend_failed (ws_conn *c, const char *why);
+/* The connect finished: 0 spliced, -1 failed over or closed. */
+int ws_backend_connected (ws_conn *c);
+/* splice.c: moves bytes while anything moves; 0 to go on, -1 when the connection was closed. */
+int ws_splice (ws_conn *c);
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);
 #endif

@@ -48,4 +48,13 @@ int ws_store_get (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, si
 int ws_store_set (ws_store *s, const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen, double ttl_ms);
 int ws_store_delete (ws_store *s, const uint8_t *key, size_t klen);
 double ws_now_ms (void);
+
+/* shm_blocks.c (the caller holds the lock) */
+int ws_valid_block (const ws_store *s, int32_t b);
+/* Copies `len` bytes from `skip` bytes into the chain at `first` (or compares with cmp: 1 = differs); -1 on a broken chain. */
+int ws_chain_io (ws_store *s, int32_t first, size_t skip, uint8_t *out, const uint8_t *cmp, size_t len);
+void ws_pool_release (ws_store *s, int32_t first);
+/* A chain of n blocks (the caller made sure they are free); sets s->last_run. */
+int32_t ws_pool_alloc (ws_store *s, int32_t n);
+void ws_pool_write (ws_store *s, int32_t first, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 #endif

@@ -1,5 +1,5 @@
-/* The shared store's get/set/delete in C: the same index, age list, block chains and
- * insert policy as shm-table.ts and shm-blocks.ts (expire up to two stale entries, then
+/* The shared store's get/set/delete in C: the same index, age list and insert policy
+ * as shm-table.ts (the block chains: shm_blocks.c) (expire up to two stale entries, then
  * evict the oldest until there is room; freed blocks zeroed at once; DIRTY marks a
  * change in progress so a takeover wipes a half-changed store). Every structural
  * index read from shared memory is range-checked before use. */
@@ -65,96 +65,17 @@ static int32_t hash_key (const ws_store *s, const uint8_t *key, size_t klen) {
   return (int32_t)h;
 }
 
-static int valid_block (const ws_store *s, int32_t b) { return b >= 0 && b < s->block_count; }
 static int valid_entry (const ws_store *s, int32_t i) { return i >= 0 && i < s->size; }
-
-/* Copies `len` bytes starting `skip` bytes into the chain at `first`, into out (or compares when cmp). */
-static int chain_io (ws_store *s, int32_t first, size_t skip, uint8_t *out, const uint8_t *cmp, size_t len) {
-  size_t bb = (size_t)s->block_bytes;
-  int32_t b = first;
-  while (skip >= bb) {
-    if (!valid_block(s, b)) return -1;
-    b = s->block_next[b];
-    skip -= bb;
-  }
-  size_t pos = 0;
-  while (pos < len) {
-    if (!valid_block(s, b)) return -1;
-    size_t n = bb - skip;
-    if (n > len - pos) n = len - pos;
-    const uint8_t *from = s->data + (size_t)b * bb + skip;
-    if (cmp) { if (memcmp(from, cmp + pos, n) != 0) return 1; }
-    else memcpy(out + pos, from, n);
-    pos += n;
-    skip = 0;
-    b = s->block_next[b];
-  }
-  return 0;
-}
-
 static int32_t find (ws_store *s, const uint8_t *key, size_t klen, int32_t hash) {
   int guard = s->size;
   for (int32_t i = s->buckets[hash & (s->bucket_count - 1)]; i != NONE && guard-- > 0; i = ENT(s, i, WS_E_NEXT)) {
     if (!valid_entry(s, i)) return NONE;
     if (ENT(s, i, WS_E_HASH) != hash) continue;
     uint32_t key_run = (uint32_t)ENT(s, i, WS_E_KEY_RUN);
-    if ((key_run & 0xffff) == klen && chain_io(s, ENT(s, i, WS_E_FIRST), 0, NULL, key, klen) == 0) return i;
+    if ((key_run & 0xffff) == klen && ws_chain_io(s, ENT(s, i, WS_E_FIRST), 0, NULL, key, klen) == 0) return i;
   }
   return NONE;
 }
-
-static void pool_release (ws_store *s, int32_t first) {
-  size_t bb = (size_t)s->block_bytes;
-  int32_t last = first;
-  int32_t n = 1;
-  for (;;) {
-    memset(s->data + (size_t)last * bb, 0, bb);
-    int32_t after = s->block_next[last];
-    if (!valid_block(s, after)) break;
-    last = after;
-    n++;
-  }
-  s->block_next[last] = s->header[WS_H_FREE_BLOCK];
-  s->header[WS_H_FREE_BLOCK] = first;
-  s->header[WS_H_FREE_BLOCKS] += n;
-}
-
-/* The same chain as BlockPool#alloc, including the run of adjacent blocks it records. */
-static int32_t pool_alloc (ws_store *s, int32_t n) {
-  int32_t first = s->header[WS_H_FREE_BLOCK];
-  int32_t last = first;
-  int32_t run = 1;
-  for (int32_t i = 1; i < n; i++) {
-    int32_t after = s->block_next[last];
-    if (run == i && after == last + 1 && run < WS_STORE_MAX_RUN) run++;
-    last = after;
-  }
-  s->header[WS_H_FREE_BLOCK] = s->block_next[last];
-  s->block_next[last] = NONE;
-  s->header[WS_H_FREE_BLOCKS] -= n;
-  s->last_run = run;
-  return first;
-}
-
-static void pool_write (ws_store *s, int32_t first, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
-  size_t bb = (size_t)s->block_bytes;
-  int32_t blk = first;
-  size_t off = 0;
-  const uint8_t *parts[2] = { a, b };
-  size_t lens[2] = { alen, blen };
-  for (int p = 0; p < 2; p++) {
-    size_t pos = 0;
-    while (pos < lens[p]) {
-      if (off == bb) { blk = s->block_next[blk]; off = 0; }
-      size_t n = bb - off;
-      if (n > lens[p] - pos) n = lens[p] - pos;
-      memcpy(s->data + (size_t)blk * bb + off, parts[p] + pos, n);
-      pos += n;
-      off += n;
-    }
-  }
-}
-
 static void remove_entry (ws_store *s, int32_t i) {
   int32_t *h = s->header;
   int32_t bucket = ENT(s, i, WS_E_HASH) & (s->bucket_count - 1);
@@ -167,7 +88,7 @@ static void remove_entry (ws_store *s, int32_t i) {
   int32_t prev = ENT(s, i, WS_E_PREV_AGE), next = ENT(s, i, WS_E_NEXT_AGE);
   if (prev == NONE) h[WS_H_OLDEST] = next; else ENT(s, prev, WS_E_NEXT_AGE) = next;
   if (next == NONE) h[WS_H_NEWEST] = prev; else ENT(s, next, WS_E_PREV_AGE) = prev;
-  if (valid_block(s, ENT(s, i, WS_E_FIRST))) pool_release(s, ENT(s, i, WS_E_FIRST));
+  if (ws_valid_block(s, ENT(s, i, WS_E_FIRST))) ws_pool_release(s, ENT(s, i, WS_E_FIRST));
   memset(&ENT(s, i, 0), 0, WS_STORE_ENTRY_INT32S * 4);
   ENT(s, i, WS_E_NEXT) = h[WS_H_FREE_ENTRY];
   h[WS_H_FREE_ENTRY] = i;
@@ -221,7 +142,7 @@ int ws_store_get (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, si
   size_t vlen = (size_t)ENT(s, i, WS_E_VALUE_LEN);
   size_t kl = (uint32_t)ENT(s, i, WS_E_KEY_RUN) & 0xffff;
   if (vlen > cap) { rc = -1; count(s, WS_C_MISSES); *miss = WS_MISS_UNKNOWN; goto done; }
-  if (chain_io(s, ENT(s, i, WS_E_FIRST), kl, out, NULL, vlen) != 0) { count(s, WS_C_MISSES); *miss = WS_MISS_UNKNOWN; goto done; }
+  if (ws_chain_io(s, ENT(s, i, WS_E_FIRST), kl, out, NULL, vlen) != 0) { count(s, WS_C_MISSES); *miss = WS_MISS_UNKNOWN; goto done; }
   *len = vlen;
   *ttl = EXPIRY(s, i) - now;
   count(s, WS_C_HITS);
@@ -258,8 +179,8 @@ int ws_store_set (ws_store *s, const uint8_t *key, size_t klen, const uint8_t *v
   }
   int32_t i = h[WS_H_FREE_ENTRY];
   h[WS_H_FREE_ENTRY] = ENT(s, i, WS_E_NEXT);
-  int32_t first = pool_alloc(s, need);
-  pool_write(s, first, key, klen, value, vlen);
+  int32_t first = ws_pool_alloc(s, need);
+  ws_pool_write(s, first, key, klen, value, vlen);
   int32_t bucket = hash & (s->bucket_count - 1);
   ENT(s, i, WS_E_HASH) = hash;
   ENT(s, i, WS_E_KEY_RUN) = (int32_t)((uint32_t)klen | ((uint32_t)s->last_run << 16));
