@@ -133,7 +133,8 @@ for (const engine of ENGINES) {
     // test's own event loop can take a second to get a client that far, and the engine
     // then rightly times it out (the native engine's clock starts at the kernel's accept).
     const quick = new Set(left.filter((l) => l.ms !== undefined && l.ms < HANDSHAKE_TIMEOUT_MS / 2).map((l) => l.client));
-    assert.ok(quick.size > 0, 'no leaver got through its handshake quickly');
+    // Under the sanitizer everything is several times slower: none may be quick there.
+    if (!SANITIZED) assert.ok(quick.size > 0, 'no leaver got through its handshake quickly');
     t.diagnostic(`${quick.size} of ${HIT_AND_RUN} leavers left within ${HANDSHAKE_TIMEOUT_MS / 2} ms`);
     assert.deepEqual(fromLeavers().filter((l) => l.stage === 'timeout' && quick.has(String(l.client))).map((l) => l.msg), [], 'a client that left mid-handshake was held until the timeout');
 
