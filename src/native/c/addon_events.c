@@ -4,7 +4,7 @@
 
 static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
 static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error" };
-static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit" };
+static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit", "shutdown" };
 
 napi_value ws_event_object (napi_env env, const ws_event *ev) {
   napi_value o, b, d;
@@ -19,7 +19,7 @@ napi_value ws_event_object (napi_env env, const ws_event *ev) {
     return o;
   }
   if (ev->kind == WS_EV_ERROR) {
-    ws_set_str(env, o, "stage", STAGES[ev->stage < 6 ? ev->stage : 0]);
+    ws_set_str(env, o, "stage", STAGES[ev->stage < 7 ? ev->stage : 0]);
     ws_set_str(env, o, "reason", ev->reason);
     return o;
   }
