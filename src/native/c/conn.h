@@ -24,6 +24,7 @@ typedef struct ws_conn {
   double started, deadline, last_client, last_backend;
   /* what the session callbacks saw, for the handshake record */
   int lookup_done, cache_hit, cache_miss, ticket_state;
+  int stored; /* the session went to the store already */
   char offered[72];
   int tries, server;
   int client_eof, backend_eof, client_shut, backend_shut;

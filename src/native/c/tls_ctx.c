@@ -85,17 +85,15 @@ static size_t record_header (uint8_t *out, const ws_conn *c, double created) {
   return at + sni_len;
 }
 
-static int new_cb (SSL *ssl, SSL_SESSION *sess) {
-  ws_conn *c = SSL_get_app_data(ssl);
-  if (!c || !c->fe->engine->has_store) return 0;
-  /* TLS 1.3 stateless tickets come with an id no client will ever present. */
-  if (c->fe->tickets && SSL_version(ssl) == TLS1_3_VERSION) return 0;
+/* Writes the session into the shared store and records the outcome. */
+static void store_session (ws_conn *c, SSL_SESSION *sess) {
   unsigned int id_len;
   const unsigned char *id = SSL_SESSION_get_id(sess, &id_len);
   int der_len = i2d_SSL_SESSION(sess, NULL);
   uint8_t record[RECORD_MAX];
   size_t head = record_header(record, c, ws_now_ms());
-  if (der_len <= 0 || (size_t)der_len > sizeof record - head) return 0; /* larger than any store's max_entry_bytes */
+  if (id_len == 0 || der_len <= 0 || (size_t)der_len > sizeof record - head) return; /* no id, or larger than any store's max_entry_bytes */
+  c->stored = 1;
   unsigned char *p = record + head;
   i2d_SSL_SESSION(sess, &p);
   ws_event ev;
@@ -105,7 +103,31 @@ static int new_cb (SSL *ssl, SSL_SESSION *sess) {
   OPENSSL_cleanse(record, head + (size_t)der_len);
   if (!ev.resumed) ws_copy(ev.reason, sizeof ev.reason, "not cached (too large or cache unavailable)");
   ws_conn_publish(c, &ev);
+}
+
+static int new_cb (SSL *ssl, SSL_SESSION *sess) {
+  ws_conn *c = SSL_get_app_data(ssl);
+  if (!c || !c->fe->engine->has_store) return 0;
+  int tls13 = SSL_version(ssl) == TLS1_3_VERSION;
+  /* TLS 1.3 stateless tickets come with an id no client will ever present; a TLS 1.2
+   * session may already be stored (info_cb). Each TLS 1.3 stateful ticket is its own. */
+  if ((c->fe->tickets && tls13) || (c->stored && !tls13)) return 0;
+  store_session(c, sess);
   return 0;
+}
+
+/*
+ * A TLS 1.2 full handshake's session is cached before the server's Finished goes out:
+ * OpenSSL calls new_cb only after writing it, and a client that reconnects at once
+ * (openssl s_client -reconnect) could reach another worker before the store did.
+ */
+static void info_cb (const SSL *ssl, int where, int ret) {
+  (void)ret;
+  if (!(where & SSL_CB_ACCEPT_LOOP) || SSL_get_state(ssl) != TLS_ST_SW_CHANGE) return;
+  if (SSL_version(ssl) == TLS1_3_VERSION || SSL_session_reused(ssl)) return;
+  ws_conn *c = SSL_get_app_data(ssl);
+  SSL_SESSION *sess = SSL_get_session(ssl);
+  if (c && sess && c->fe->engine->has_store && !c->stored) store_session(c, sess);
 }
 
 static SSL_SESSION *get_cb (SSL *ssl, const unsigned char *id, int id_len, int *copy) {
@@ -202,6 +224,7 @@ SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, c
   SSL_CTX_sess_set_new_cb(ctx, new_cb);
   SSL_CTX_sess_set_get_cb(ctx, get_cb);
   SSL_CTX_sess_set_remove_cb(ctx, remove_cb);
+  SSL_CTX_set_info_callback(ctx, info_cb);
   if (f->tickets) SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ws_ticket_cb);
   SSL_CTX_set_client_hello_cb(ctx, hello_cb, f);
   SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, f);
