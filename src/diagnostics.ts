@@ -38,7 +38,7 @@ export interface ConnectionErrorEvent {
   frontend: string;
   client: string;
   /** Stage at which it failed. */
-  stage: 'access' | 'limit' | 'client_hello' | 'handshake' | 'timeout' | 'backend' | 'proxy';
+  stage: 'access' | 'limit' | 'client_hello' | 'handshake' | 'timeout' | 'backend' | 'proxy' | 'shutdown';
   reason: string;
 }
 

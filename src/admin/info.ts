@@ -102,6 +102,16 @@ export function infoFields (ctx: AdminContext, now = Date.now()): InfoField[] {
     ['TicketKeyAge_sec', keys.length > 0 ? Math.floor((now - keys[0].created) / 1000) : 0],
     ['ResumptionAlertBelow_pct', pct(config.global.resumption_alert_below)],
   );
+  const r = source.reloads;
+  if (r) {
+    fields.push(
+      ['ConfigHash', r.hash],
+      ['Reloads', r.ok],
+      ['ReloadsFailed', r.failed],
+      ['LastReload', r.last ? new Date(r.last.at).toISOString() : 'never'],
+      ['LastReloadResult', r.last ? (r.last.ok ? 'ok' : `failed: ${r.last.error ?? ''}`) : 'none'],
+    );
+  }
   const below = [...monitor.alerts()].filter(([, s]) => s.below);
   fields.push(['ResumptionAlert', below.length === 0 ? 'none' : below.map(([fe, s]) => `${fe}: ${s.cause}`).join('; ')]);
   return fields;

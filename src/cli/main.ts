@@ -39,7 +39,8 @@ async function main (argv: string[]): Promise<number> {
     case 'bench':
       return (await (await import('./bench/report.ts')).runBenchCommand(cmd.options, out)).exitCode;
     case 'ctl': {
-      out(await (await import('./ctl.ts')).sendAdminCommand(cmd.socket ?? './warmshake.sock', cmd.line));
+      const ctl = await import('./ctl.ts');
+      out(await ctl.sendAdminCommand(cmd.socket ?? ctl.DEFAULT_SOCKET, cmd.line));
       return 0;
     }
     case 'run': {
@@ -68,5 +69,7 @@ main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: u
   } else {
     process.stderr.write(`warmshake: ${(err as Error)?.stack ?? String(err)}\n`);
   }
-  process.exitCode = 1;
+  // A failed start has released what it took; exit now rather than wait on a timer or
+  // a connection nobody will close.
+  process.exit(1);
 });

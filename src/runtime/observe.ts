@@ -44,6 +44,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   const onError = (message: unknown): void => {
     const e = message as ConnectionErrorEvent;
     errors.add([e.frontend, e.stage]);
+    // One line per connection cut at shutdown too: the worker then says how many at warn.
     const level = e.stage === 'backend' ? 'warn' : 'info';
     if (level === 'info' && !enabled('info')) return;
     logger[level]({ frontend: e.frontend, client: e.client, stage: e.stage, reason: e.reason }, `connection closed at ${e.stage}: ${e.reason}`);
