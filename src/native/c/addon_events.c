@@ -19,7 +19,7 @@ napi_value ws_event_object (napi_env env, const ws_event *ev) {
     return o;
   }
   if (ev->kind == WS_EV_ERROR) {
-    ws_set_str(env, o, "stage", STAGES[ev->stage < 7 ? ev->stage : 0]);
+    ws_set_str(env, o, "stage", STAGES[ev->stage < sizeof STAGES / sizeof *STAGES ? ev->stage : 0]);
     ws_set_str(env, o, "reason", ev->reason);
     return o;
   }

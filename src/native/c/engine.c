@@ -135,7 +135,7 @@ int ws_engine_run (ws_engine *e) {
     ws_conn_free_closed(e);
   }
   close_listeners(e);
-  /* Still open at the end of the drain: cut, and said (engine node's words). */
+  /* Still open at the end of the drain: cut, and each one said (stage shutdown), as engine node does. */
   char reason[96];
   snprintf(reason, sizeof reason, "still open after shutdown_timeout (%.0f ms): cut", e->drain_ms);
   while (e->conns) ws_conn_close(e->conns, WS_ST_SHUTDOWN, reason);
