@@ -131,7 +131,8 @@ export class SharedCounters {
       const key = Buffer.from(this.#bytes.subarray(at, this.#bytes.indexOf(0, at))).toString('utf8');
       const [family, labels] = JSON.parse(key) as [string, Labels];
       this.#index.set(key, i);
-      this.#series.push({ family, labels });
+      // Every entries() hands out these same objects.
+      this.#series.push({ family, labels: Object.freeze(labels) });
     }
   }
 
