@@ -9,7 +9,6 @@ import { generateCacheKey } from '../../src/session-cache/seal.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
 import { redisSkipReason, startRedis, type RedisHandle } from '../helpers/redis-server.ts';
 import { startWarmshake, terminateConfig, type Running } from '../helpers/warmshake.ts';
 
@@ -30,7 +29,7 @@ async function cluster (t: TestContext, count: number, tickets: boolean, extra: 
     const socket = join(dir, `admin${i}.sock`);
     sockets.push(socket);
     nodes.push(await startWarmshake(t, dir, terminateConfig({
-      port: await freePort(), backendPort: backend.port, ...cert, tickets,
+      backendPort: backend.port, ...cert, tickets,
       global: { admin: { socket } },
       session_cache: { redis: { url: redis.url, key_file: keyFile, timeout: '50ms', breaker_backoff: '500ms', ...extra } },
     }), `node${i}.yaml`));

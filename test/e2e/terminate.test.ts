@@ -8,7 +8,6 @@ import { connect as tlsConnect } from 'node:tls';
 import { echoBackend, httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 
@@ -17,7 +16,7 @@ test('TLS 1.2 session ids: openssl s_client -reconnect resumes all 5 reconnectio
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert }));
   const r = await sClient({ port: ws.ports.https, tls: '1.2', reconnect: true, noTicket: true });
   assert.equal(r.fresh, 1, r.stdout);
   assert.equal(r.reused, 5, r.stdout);
@@ -29,7 +28,7 @@ for (const tickets of [true, false]) {
     const dir = tempDir(t);
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
-    const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, tickets }));
+    const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert, tickets }));
     const sess = join(dir, 'tls13.sess');
     const first = await sClient({ port: ws.ports.https, tls: '1.3', sessOut: sess, servername: 'localhost' });
     assert.equal(first.fresh, 1, first.stdout);
@@ -46,7 +45,7 @@ test("Python's ssl module resumes on TLS 1.2 and TLS 1.3", async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert }));
   assert.deepEqual(await pythonResume(ws.ports.https, '1.2', 4), [false, true, true, true]);
   assert.deepEqual(await pythonResume(ws.ports.https, '1.3', 4), [false, true, true, true]);
 });
@@ -55,7 +54,7 @@ test('data round-trips through the proxy both ways, a large body included', asyn
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await echoBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert }));
   const body = Buffer.alloc(8 * 1024 * 1024);
   for (let i = 0; i < body.length; i++) body[i] = (i * 31 + (i >> 13)) & 0xff;
   const received = await new Promise<Buffer>((resolve, reject) => {
@@ -73,7 +72,7 @@ test('a full cache drops its oldest sessions first; a session past its lifetime 
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, size: 3, lifetime: '2s' }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert, size: 3, lifetime: '2s' }));
   const port = ws.ports.https;
   for (let i = 0; i < 5; i++) {
     const r = await sClient({ port, tls: '1.2', noTicket: true, sessOut: join(dir, `s${i}`) });
@@ -96,7 +95,7 @@ test('a session resumes only under the SNI it was made for', async (t) => {
   const shared = writeCert(dir, ['a.example', 'b.example'], 'ab');
   const other = writeCert(dir, ['c.example'], 'c');
   const backend = await httpBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, cert: shared.cert, key: shared.key, extraCerts: [{ cert: other.cert, key: other.key }] }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, cert: shared.cert, key: shared.key, extraCerts: [{ cert: other.cert, key: other.key }] }));
   const port = ws.ports.https;
   // Session ids (TLS 1.2): the cache compares the exact SNI.
   const id = join(dir, 'id.sess');
@@ -115,7 +114,7 @@ test('garbage, a truncated ClientHello, an SSLv2 hello and plain HTTP are closed
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, frontend: { timeout: { handshake: '1s' } } }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert, frontend: { timeout: { handshake: '1s' } } }));
   const port = ws.ports.https;
   const sslv2 = Buffer.from('802e0103010015000000100100800300800700c006004000400200800000040000ff52a8a26cdf7d4d72dc2d1ef9b6eb3e', 'hex');
   const truncated = Buffer.from('16030100c4010000c00303', 'hex');
@@ -159,7 +158,7 @@ test('send_proxy: v2 — the backend learns the client address, SNI, ALPN and TL
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   t.after(() => backend.close());
   const ws = await startWarmshake(t, dir, terminateConfig({
-    port: await freePort(), backendPort: (backend.address() as { port: number }).port, ...cert,
+    backendPort: (backend.address() as { port: number }).port, ...cert,
     frontend: { send_proxy: 'v2', alpn: ['http/1.1'] },
   }));
   const answer = await new Promise<string>((resolve, reject) => {

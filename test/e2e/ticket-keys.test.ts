@@ -6,7 +6,6 @@ import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
 for (const tls of ['1.2', '1.3'] as const) {
@@ -16,7 +15,7 @@ for (const tls of ['1.2', '1.3'] as const) {
     const backend = await httpBackend(t);
     const socket = join(dir, 'admin.sock');
     const keep = 2;
-    const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, keep, global: { admin: { socket } } }));
+    const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert, keep, global: { admin: { socket } } }));
     const port = ws.ports.https;
     const sess = join(dir, 'ticket.sess');
     assert.equal((await sClient({ port, tls, sessOut: sess })).fresh, 1);

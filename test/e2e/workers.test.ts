@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import { pythonResume, sClient } from '../helpers/peers.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { freePort } from '../helpers/ports.ts';
 import { startWarmshake, terminateConfig, type LogRecord } from '../helpers/warmshake.ts';
 
 const resumedOn = (logs: LogRecord[]) => new Set(logs.filter((l) => l.resumed === true).map((l) => l.worker));
@@ -16,7 +15,7 @@ for (const [name, tls, tickets] of [['TLS 1.2 ids', '1.2', false], ['TLS 1.3 sta
     const dir = tempDir(t);
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
-    const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets }));
+    const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert, workers: 2, tickets }));
     const results = await pythonResume(ws.ports.https, tls, 51);
     assert.equal(results[0], false);
     assert.equal(results.slice(1).filter(Boolean).length, 50, JSON.stringify(results));
@@ -29,7 +28,7 @@ test('workers: 2 — openssl s_client -reconnect resumes every time, whichever t
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets: false }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert, workers: 2, tickets: false }));
   let reused = 0;
   for (let i = 0; i < 5; i++) reused += (await sClient({ port: ws.ports.https, tls: '1.2', reconnect: true })).reused;
   assert.equal(reused, 25);
@@ -40,7 +39,7 @@ test('a worker that dies of an uncaught exception is replaced; sessions made bef
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const socket = join(dir, 'admin.sock');
-  const ws = await startWarmshake(t, dir, terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets: false, global: { admin: { socket } } }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ backendPort: backend.port, ...cert, workers: 2, tickets: false, global: { admin: { socket } } }));
   const port = ws.ports.https;
   const sess = join(dir, 'before.sess');
   await sClient({ port, tls: '1.2', sessOut: sess });
@@ -57,7 +56,7 @@ test('after SIGHUP a session stored before the reload resumes', async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets: false });
+  const config = terminateConfig({ backendPort: backend.port, ...cert, workers: 2, tickets: false });
   const ws = await startWarmshake(t, dir, config);
   const port = ws.ports.https;
   const sess = join(dir, 'before.sess');

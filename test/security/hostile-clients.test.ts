@@ -12,7 +12,6 @@ import { test } from 'node:test';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { adminSocket, rssKb, showInfo, sleep } from './helpers/process.ts';
 import { captureClientHello, hitAndRun, rawClient, type Closed } from './helpers/sockets.ts';
@@ -49,7 +48,7 @@ test(`${PER_KIND} random-byte, ${PER_KIND} truncated and ${PER_KIND} slowloris c
   const backend = await httpBackend(t);
   const admin = adminSocket(t);
   const ws = await startWarmshake(t, dir, terminateConfig({
-    port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket: admin.path } },
+    backendPort: backend.port, ...cert, global: { admin: { socket: admin.path } },
     frontend: { timeout: { handshake: `${HANDSHAKE_TIMEOUT_MS}ms` } },
   }));
   admin.cleanUpAfterStop();

@@ -17,7 +17,6 @@ import { fileURLToPath } from 'node:url';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { adminSocket, showInfo, sleep } from './helpers/process.ts';
 
@@ -42,7 +41,7 @@ async function scenario (t: TestContext, limit: number): Promise<Outcome> {
   const backend = await httpBackend(t);
   const admin = adminSocket(t);
   const ws = await startWarmshake(t, dir, terminateConfig({
-    port: await freePort(), backendPort: backend.port, ...cert, size: CACHE_SIZE, tickets: false,
+    backendPort: backend.port, ...cert, size: CACHE_SIZE, tickets: false,
     global: { admin: { socket: admin.path }, log: { level: 'info', format: 'json' } },
     frontend: { limits: { per_client_new_sessions: limit } },
   }));
