@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   decodeProxyV2, encodeProxyV2, encodeProxyV2Local, formatIPv6, PROXY_V2_SIGNATURE,
 } from '../../src/balancer/proxy-protocol.ts';
+import { skipWithout } from '../helpers/missing-peers.ts';
 import type { DecodedProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 
 const SIG = '0d0a0d0a000d0a515549540a';
@@ -84,9 +85,7 @@ test('proxy v2: IPv6 text is RFC 5952', () => {
 // forwards to a Node listener with `send-proxy-v2`, re-sending the addresses (and the
 // authority) it parsed from ours. HAProxy 2.6 keeps no received ALPN or SSL TLV, so those
 // are checked byte for byte above instead.
-const haproxy = spawnSync('haproxy', ['-v']).status === 0;
-
-test('proxy v2: HAProxy accept-proxy parses our headers', { skip: !haproxy && 'haproxy is not installed' }, async (t) => {
+test('proxy v2: HAProxy accept-proxy parses our headers', { skip: skipWithout('haproxy') }, async (t) => {
   const received: Array<{ header: DecodedProxyV2; payload: string }> = [];
   const backend = createServer((socket) => {
     let bytes = Buffer.alloc(0);

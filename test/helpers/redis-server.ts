@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
+import { createRedisClient, waitReady, type RedisClient } from '../../src/session-cache/redis-client.ts';
+import type { RedisConfig } from '../../src/config/types.ts';
 import { skipWithout } from './missing-peers.ts';
 import { onFreshPort, probePort, START_GUARD_MS } from './ports.ts';
 
@@ -208,4 +210,28 @@ export async function startRedisSentinel (t: TestContext | undefined, master: Re
   };
   t?.after(stop);
   return { port, stop };
+}
+
+/**
+ * One redis-server and one client for a whole test file, started by the first test that
+ * asks (so a file whose tests are skipped starts nothing), stopped after the file.
+ * Call it at module level: that is where the `after` hook belongs.
+ */
+export function redisForFile (options: Partial<RedisConfig> = {}): () => Promise<RedisClient> {
+  let started: Promise<{ redis: RedisHandle; client: RedisClient }> | undefined;
+  after(async () => {
+    if (!started) return;
+    const { redis, client } = await started;
+    client.disconnect();
+    await redis.stop();
+  });
+  return async () => {
+    started ??= (async () => {
+      const redis = await startRedis();
+      const client = createRedisClient({ url: redis.url, key_file: [], timeout: 200, prefix: 'c:', breaker_errors: 3, breaker_backoff: 200, ...options });
+      await waitReady(client, START_GUARD_MS);
+      return { redis, client };
+    })();
+    return (await started).client;
+  };
 }
