@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { START_GUARD_MS } from './ports.ts';
+import { WAIT_GUARD_MS } from './wait.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/warmshake.ts', import.meta.url));
 
@@ -50,7 +52,7 @@ export async function startWarmshake (t: TestContext, dir: string, config: unkno
   let exited: number | null | undefined;
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => { exited = code; resolve(code); }));
 
-  const waitForLog = (match: (r: LogRecord) => boolean, timeoutMs = 15_000): Promise<LogRecord> => {
+  const waitForLog = (match: (r: LogRecord) => boolean, timeoutMs = WAIT_GUARD_MS): Promise<LogRecord> => {
     const found = logs.find(match);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
@@ -72,7 +74,7 @@ export async function startWarmshake (t: TestContext, dir: string, config: unkno
   t.after(() => stop());
 
   const ready = await Promise.race([
-    waitForLog((r) => r.msg === 'warmshake is serving', 30_000),
+    waitForLog((r) => r.msg === 'warmshake is serving', START_GUARD_MS),
     exit.then((code) => { throw new Error(`warmshake exited with ${String(code)} before serving: ${stderr}`); }),
   ]);
   return { child, configFile, ports: ready.ports as Record<string, number>, logs, waitForLog, rewrite: (c) => writeConfig(configFile, c), stop };
