@@ -6,11 +6,11 @@
 // node dying mid-rotation does not block the others. When Redis is down `sync` resolves
 // undefined and the node keeps the ring it has (its tickets still resume locally).
 import { SessionStoreUnavailableError } from '../errors.ts';
-import { TIMED_OUT, withDeadline } from '../session-cache/deadline.ts';
-import type { RedisClient } from '../session-cache/redis-client.ts';
-import type { Sealer } from '../session-cache/seal.ts';
+import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { Sealer } from '../redis/seal.ts';
 import { generateTicketKey, TICKET_KEY_BYTES } from './ticket-key.ts';
-import type { TicketKey } from './ticket-key.ts';
+import type { TicketKey, TicketKeyOrigin } from './ticket-key.ts';
 
 export interface RedisTicketKeysOptions {
   /** Redis key prefix (the ring is `<prefix>tk:ring`, the lock `<prefix>tk:lock`). */
@@ -54,7 +54,8 @@ interface Ring {
   current: boolean;
 }
 
-export class RedisTicketKeys {
+export class RedisTicketKeys implements TicketKeyOrigin {
+  readonly name = 'redis';
   readonly #client: RedisClient;
   readonly #sealer: Sealer;
   readonly #o: RedisTicketKeysOptions;
@@ -67,6 +68,11 @@ export class RedisTicketKeys {
     this.#o = { ...DEFAULT_REDIS_TICKET_KEYS_OPTIONS, ...options };
     this.#ringKey = `${this.#o.prefix}tk:ring`;
     this.#lockKey = `${this.#o.prefix}tk:lock`;
+  }
+
+  /** `rotate keys` rotates now; otherwise `sync`. */
+  refresh (_current: readonly TicketKey[], rotate: boolean): Promise<readonly TicketKey[] | undefined> {
+    return rotate ? this.rotateNow() : this.sync();
   }
 
   /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
-import { printedPort } from '../helpers/ports.ts';
+import { printedPort } from '../../bench/ports.ts';
 
 export interface TestCert { dir: string; keyFile: string; certFile: string; key: Buffer; cert: Buffer; remove: () => Promise<void> }
 

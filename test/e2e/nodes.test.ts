@@ -5,11 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { generateCacheKey } from '../../src/session-cache/seal.ts';
+import { generateCacheKey } from '../../src/redis/seal.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
-import { redisSkipReason, startRedis, type RedisHandle } from '../helpers/redis-server.ts';
+import { startRedis, type RedisHandle } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
 import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
 import { startWarmshake, terminateConfig, type Running } from '../helpers/warmshake.ts';
 

@@ -5,9 +5,8 @@
 //
 // Presence is a PATH lookup, never a `--version` run: on a busy machine `testssl
 // --version` takes 12-19 s, and a slow peer is not a missing one.
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { which } from '../../bench/which.ts';
 
 /** Each peer the suite runs, and the Debian package that has it (.ci/run installs them all). */
 export const PEER_PACKAGES = Object.freeze({
@@ -33,17 +32,7 @@ export const REQUIRE_PEERS_VARIABLE = 'WARMSHAKE_REQUIRE_PEERS';
 export const peersRequired = (): boolean => process.env[REQUIRE_PEERS_VARIABLE] === '1';
 
 /** Where `command` is on PATH (an executable file), or undefined. */
-export function peerPath (command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {}
-  }
-  return undefined;
-}
+export const peerPath = which;
 
 /** Why these peers cannot run here (names and Debian packages), or undefined when all are on PATH. */
 export function missingPeers (...peers: Peer[]): string | undefined {
@@ -80,3 +69,6 @@ export function requirePeers (t: TestContext, ...peers: Peer[]): boolean {
   t.skip(`${reason}; skipped`);
   return false;
 }
+
+/** For the `skip` option of a test that starts Redis (bench/redis-server.ts). */
+export const redisSkipReason = (): string | false => skipWithout('redis-server', 'redis-cli');

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { START_GUARD_MS } from './ports.ts';
+import { START_GUARD_MS } from '../../bench/ports.ts';
 import { WAIT_GUARD_MS } from './wait.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/warmshake.ts', import.meta.url));

@@ -7,13 +7,15 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import type { RedisConfig } from '../../src/config/types.ts';
-import { createRedisClient, waitReady } from '../../src/session-cache/redis-client.ts';
-import type { RedisClient } from '../../src/session-cache/redis-client.ts';
-import { checkClockSkew, watchClockSkew } from '../../src/session-cache/redis-clock.ts';
+import { createRedisClient, waitReady } from '../../src/redis/client.ts';
+import type { RedisClient } from '../../src/redis/client.ts';
+import { checkClockSkew, watchClockSkew } from '../../src/redis/clock.ts';
 import { RedisStore } from '../../src/session-cache/redis-store.ts';
 import type { RedisStoreOptions } from '../../src/session-cache/redis-store.ts';
-import { Sealer } from '../../src/session-cache/seal.ts';
-import { redisForFile, redisSkipReason, startRedis, startRedisCluster, startRedisSentinel } from '../helpers/redis-server.ts';
+import { Sealer } from '../../src/redis/seal.ts';
+import { startRedis, startRedisCluster, startRedisSentinel } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { storeConformance } from './conformance.ts';
 
@@ -29,7 +31,7 @@ const PAUSED_TIMEOUT = 300;
 // the store does not count entries (that would need a full SCAN).
 // Always registered (skipped, with the reason, when Redis is missing); the server starts
 // with the first test that opens a store.
-const sharedClient = redisForFile({ timeout: TIMEOUT, breaker_errors: 3, breaker_backoff: 200 });
+const sharedClient = redisForFile();
 let stores = 0;
 storeConformance('redis store', async (options) => new RedisStore(await sharedClient(), new Sealer([randomBytes(32)]), { ...options, prefix: `r${stores++}:`, timeout: TIMEOUT }),
   { expiredMiss: 'unknown', evictsOldest: false, countsEntries: false, skip });

@@ -3,16 +3,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { createRedisClient, waitReady } from '../../src/session-cache/redis-client.ts';
-import type { RedisClient } from '../../src/session-cache/redis-client.ts';
+import { createRedisClient, waitReady } from '../../src/redis/client.ts';
+import type { RedisClient } from '../../src/redis/client.ts';
 import { RedisStore } from '../../src/session-cache/redis-store.ts';
-import { Sealer } from '../../src/session-cache/seal.ts';
+import { Sealer } from '../../src/redis/seal.ts';
 import { SharedMemoryStore } from '../../src/session-cache/shared-memory-store.ts';
 import { DEFAULT_STORE_OPTIONS } from '../../src/session-cache/store.ts';
 import type { LookupResult, SessionStore, StoreEntryInfo, StoreStats } from '../../src/session-cache/store.ts';
 import { TieredStore } from '../../src/session-cache/tiered-store.ts';
-import { redisForFile, redisSkipReason, startRedis } from '../helpers/redis-server.ts';
-import type { RedisHandle } from '../helpers/redis-server.ts';
+import { startRedis } from '../../bench/redis-server.ts';
+import type { RedisHandle } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 import { storeConformance } from './conformance.ts';
 
 const skip = redisSkipReason();
@@ -24,7 +26,7 @@ const key = (n: number): Buffer => Buffer.from(`session-${n}`.padEnd(32, '.'));
 const value = (n: number): Buffer => Buffer.from(`value ${n} ${'v'.repeat(100)}`);
 
 async function client (t: TestContext, url: string): Promise<RedisClient> {
-  const c = createRedisClient({ url, key_file: [], timeout: TIMEOUT, prefix: 'test:', breaker_errors: 3, breaker_backoff: 200 }, { minReconnectDelay: 20, maxReconnectDelay: 100 });
+  const c = createRedisClient({ url }, { minReconnectDelay: 20, maxReconnectDelay: 100 });
   t.after(() => c.disconnect());
   assert.equal(await waitReady(c, 5000), true);
   return c;
@@ -47,7 +49,7 @@ async function setup (t: TestContext): Promise<{ redis: RedisHandle; c: RedisCli
 // reported; an entry the fast tier evicts is still in Redis, so no oldest-first check.
 // Always registered (skipped, with the reason, when Redis is missing); the server starts
 // with the first test that opens a store.
-const sharedClient = redisForFile({ timeout: TIMEOUT, breaker_errors: 3, breaker_backoff: 200 });
+const sharedClient = redisForFile();
 let stores = 0;
 storeConformance('tiered store (shared memory + redis)', async (options) => new TieredStore(
   SharedMemoryStore.create(options),

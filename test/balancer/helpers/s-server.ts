@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import type { CertFiles } from '../../helpers/certs.ts';
 import { run } from '../../helpers/peers.ts';
-import { printedPort } from '../../helpers/ports.ts';
+import { printedPort } from '../../../bench/ports.ts';
 
 export interface SServer {
   port: number;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { parseClientHello } from '../../../src/tls/client-hello.ts';
 import { parseServerHello } from '../../../src/tls/server-hello.ts';
-import { printedPort } from '../../helpers/ports.ts';
+import { printedPort } from '../../../bench/ports.ts';
 
 type Parse = (buf: Buffer) => { status: string };
 

@@ -1,4 +1,4 @@
-// Ports for the tests, without races. A server in this process listens on port 0 and
+// Ports without races, for the tests and the bench (bench/ imports nothing from test/). A server in this process listens on port 0 and
 // reads `address().port`; warmshake is given `bind: 127.0.0.1:0` and logs the port it
 // got. A process we start that can pick its own port prints it (`openssl s_server
 // -accept 127.0.0.1:0` says `ACCEPT 127.0.0.1:PORT`): `printedPort`. One that cannot
@@ -14,7 +14,8 @@ export const START_GUARD_MS = 60_000;
 
 /**
  * A port the kernel had free a moment ago. Only for `onFreshPort` (which retries when
- * it was taken) and for `bench/`, which runs alone; a test never uses it directly.
+ * it was taken) and for the bench's own servers (HAProxy, nginx), which run alone; a
+ * test never uses it directly.
  */
 export function probePort (): Promise<number> {
   return new Promise((resolve, reject) => {

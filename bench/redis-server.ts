@@ -1,4 +1,5 @@
-// A real redis-server for tests, on a loopback port, stopped in `t.after`. Redis has no
+// A real redis-server for the tests and the bench, on a loopback port, stopped in
+// `t.after` (tests) or by `stop()` (bench). Redis has no
 // `--port 0`, so it goes through `onFreshPort`: started on a port the kernel just named,
 // and started again on another if it reports "Address already in use". Readiness is
 // Redis's own word ("Running mode=..., port=N." comes once it has bound) and then a
@@ -9,10 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, type TestContext } from 'node:test';
-import { createRedisClient, waitReady, type RedisClient } from '../../src/session-cache/redis-client.ts';
-import type { RedisConfig } from '../../src/config/types.ts';
-import { skipWithout } from './missing-peers.ts';
+import type { TestContext } from 'node:test';
+import { which } from './which.ts';
 import { onFreshPort, probePort, START_GUARD_MS } from './ports.ts';
 
 export interface RedisHandle {
@@ -30,8 +29,12 @@ export interface RedisHandle {
   restart (): Promise<void>;
 }
 
-/** For a test's `skip` option: the reason when redis-server or redis-cli is missing (a failure with WARMSHAKE_REQUIRE_PEERS=1). */
-export const redisSkipReason = (): string | false => skipWithout('redis-server', 'redis-cli');
+/**
+ * The bench's reason to leave the Redis rows out, or false when redis-server and
+ * redis-cli are on PATH. (Tests ask test/helpers/missing-peers.ts, which can fail CI.)
+ */
+export const redisSkipReason = (): string | false =>
+  which('redis-server') && which('redis-cli') ? false : 'redis-server/redis-cli not on PATH (apt-get install redis-server redis-tools)';
 
 /** Resolves when the server answers PING, rejects after `ms`. */
 export async function waitForPing (port: number, ms = START_GUARD_MS): Promise<void> {
@@ -212,26 +215,3 @@ export async function startRedisSentinel (t: TestContext | undefined, master: Re
   return { port, stop };
 }
 
-/**
- * One redis-server and one client for a whole test file, started by the first test that
- * asks (so a file whose tests are skipped starts nothing), stopped after the file.
- * Call it at module level: that is where the `after` hook belongs.
- */
-export function redisForFile (options: Partial<RedisConfig> = {}): () => Promise<RedisClient> {
-  let started: Promise<{ redis: RedisHandle; client: RedisClient }> | undefined;
-  after(async () => {
-    if (!started) return;
-    const { redis, client } = await started;
-    client.disconnect();
-    await redis.stop();
-  });
-  return async () => {
-    started ??= (async () => {
-      const redis = await startRedis();
-      const client = createRedisClient({ url: redis.url, key_file: [], timeout: 200, prefix: 'c:', breaker_errors: 3, breaker_backoff: 200, ...options });
-      await waitReady(client, START_GUARD_MS);
-      return { redis, client };
-    })();
-    return (await started).client;
-  };
-}
