@@ -9,13 +9,21 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
+/**
+ * Port 1 (tcpmux, privileged): nothing listens there on a test machine and nothing here
+ * binds it, so 127.0.0.1:1 refuses every connection at once: the tests' dead server,
+ * with no number handed on.
+ */
+export const CLOSED_PORT = 1;
+
 /** Generous: a guard against a process that never starts, not a timing assertion. */
 export const START_GUARD_MS = 60_000;
 
 /**
- * A port the kernel had free a moment ago. Only for `onFreshPort` (which retries when
- * it was taken) and for the bench's own servers (HAProxy, nginx), which run alone; a
- * test never uses it directly.
+ * A port the kernel had free a moment ago. For `onFreshPort` (which retries when it was
+ * taken), for the bench's own servers (HAProxy, nginx), which run alone, and for a test
+ * whose warmshake must fail before it listens (it cannot report a port 0 back); never
+ * for a server a test then talks to.
  */
 export function probePort (): Promise<number> {
   return new Promise((resolve, reject) => {

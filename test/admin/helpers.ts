@@ -34,6 +34,10 @@ export interface HarnessOptions {
   session_cache?: Record<string, unknown>;
   tickets?: Record<string, unknown>;
   frontend?: Record<string, unknown>;
+  /** Added to backend `app` (its first server is the echo backend). */
+  backend?: Record<string, unknown>;
+  /** More servers of backend `app`. */
+  servers?: Array<Record<string, unknown>>;
   admin?: Partial<AdminOptions>;
   /** Where log lines go (default: nowhere worth reading). */
   logStream?: { write (line: string): void };
@@ -48,7 +52,7 @@ export async function startHarness (t: TestContext, o: HarnessOptions = {}): Pro
     session_cache: { size: 1000, lifetime: 300, ...o.session_cache },
     tickets: { enabled: true, rotate_every: '12h', keep: 2, ...o.tickets },
     frontends: [{ name: 'https', bind: '127.0.0.1:0', certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', ...o.frontend }],
-    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
+    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }, ...(o.servers ?? [])], ...o.backend }],
   };
   const { config, errors } = validateConfig(raw, dir, 'test');
   if (!config) throw new Error(errors.join('\n'));
@@ -105,6 +109,7 @@ export function parseInfo (text: string): Map<string, string> {
 }
 
 /** Polls `probe` until it returns a value (counters arrive from worker threads through shared memory). */
-export function eventually<T> (probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  return waitUntil(probe, what, WAIT_GUARD_MS, 50);
+export function eventually<T> (probe: () => Promise<T | undefined>, what: string, tries = 0): Promise<T> {
+  // `tries` (of 50 ms) can only lengthen the generous deadline, never shorten it.
+  return waitUntil(probe, what, Math.max(WAIT_GUARD_MS, tries * 50), 50);
 }

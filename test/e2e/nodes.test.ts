@@ -1,44 +1,17 @@
 // Several warmshake nodes share one Redis: a client resumes on any node (issue 4).
 // Real processes, a real redis-server, real clients.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { generateCacheKey } from '../../src/redis/seal.ts';
-import { httpBackend } from '../helpers/backend.ts';
-import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
-import { startRedis, type RedisHandle } from '../../bench/redis-server.ts';
+import { redisCluster, type Cluster } from '../helpers/redis-nodes.ts';
 import { redisSkipReason } from '../helpers/missing-peers.ts';
 import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
-import { startWarmshake, terminateConfig, type Running } from '../helpers/warmshake.ts';
 
 const skip = redisSkipReason();
 
-interface Cluster { redis: RedisHandle; nodes: Running[]; sockets: string[]; dir: string }
-
-async function cluster (t: TestContext, count: number, tickets: boolean, extra: Record<string, unknown> = {}): Promise<Cluster> {
-  const dir = tempDir(t);
-  const cert = writeCert(dir);
-  const backend = await httpBackend(t);
-  const redis = await startRedis(t);
-  const keyFile = join(dir, 'cache.key');
-  writeFileSync(keyFile, generateCacheKey(), { mode: 0o600 });
-  const nodes: Running[] = [];
-  const sockets: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const socket = join(dir, `admin${i}.sock`);
-    sockets.push(socket);
-    nodes.push(await startWarmshake(t, dir, terminateConfig({
-      backendPort: backend.port, ...cert, tickets,
-      global: { admin: { socket } },
-      // A generous Redis deadline: on a busy machine a 50 ms one times out healthy calls.
-      session_cache: { redis: { url: redis.url, key_file: keyFile, timeout: '1s', breaker_backoff: '500ms', ...extra } },
-    }), `node${i}.yaml`));
-  }
-  return { redis, nodes, sockets, dir };
-}
+const cluster = redisCluster;
 
 const ports = (c: Cluster) => c.nodes.map((n) => n.ports.https);
 

@@ -50,7 +50,14 @@ const reported = new Set<string>();
  * set in this file, so the run fails and says what to install.
  */
 export function skipWithout (...peers: Peer[]): string | false {
-  const reason = missingPeers(...peers);
+  return skipBecause(missingPeers(...peers));
+}
+
+/**
+ * The same for what is not a command on PATH (the native addon, which needs the C
+ * toolchain at `npm ci`): `reason` says why it cannot run, undefined when it can.
+ */
+export function skipBecause (reason: string | undefined): string | false {
   if (reason === undefined) return false;
   if (peersRequired() && !reported.has(reason)) {
     reported.add(reason);
