@@ -5,7 +5,7 @@ import { emit, measure } from './measure.ts';
 import type { LoadOptions, Row } from './measure.ts';
 import { alternate } from './context.ts';
 import type { BenchContext } from './context.ts';
-import { freePort } from './ports.ts';
+import { probePort } from './ports.ts';
 import { serverDir, startServer } from './servers/index.ts';
 import type { RunningServer, ServerKind, ServerSpec } from './servers/index.ts';
 
@@ -17,7 +17,7 @@ const WARMUP_SECONDS = 2;
 export async function baseSpec (ctx: BenchContext, name: string, overrides: SpecOverrides): Promise<ServerSpec> {
   return {
     dir: serverDir(ctx.root, name),
-    port: await freePort(),
+    port: await probePort(),
     cert: ctx.certs.ec.cert,
     key: ctx.certs.ec.key,
     threads: 1,

@@ -24,7 +24,7 @@ import { Passthrough } from '../src/frontend/passthrough.ts';
 import { validateConfig } from '../src/config/schema.ts';
 import { SharedMemoryStore } from '../src/session-cache/shared-memory-store.ts';
 import { generateSelfSigned } from '../src/certs/self-signed.ts';
-import { freePort } from './ports.ts';
+import { probePort } from './ports.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const HAPROXY = '/usr/sbin/haproxy';
@@ -59,7 +59,7 @@ async function stop (child: ChildProcess): Promise<void> {
 
 /** `openssl s_server -www` on a free port; waits for its ACCEPT line. */
 async function sServer (cert: string, key: string, args: string[]): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
+  const port = await probePort();
   const child = spawn('openssl', ['s_server', '-www', '-quiet', '-accept', `127.0.0.1:${port}`, '-cert', cert, '-key', key, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.resume();
   child.stderr!.resume();
@@ -83,7 +83,7 @@ async function warmshake (ports: number[], persist: boolean, probe: boolean): Pr
 
 /** HAProxy with the stick-table recipe of its documentation (session id at offset 43). */
 async function haproxy (dir: string, ports: number[]): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
+  const port = await probePort();
   const file = join(dir, `haproxy-${port}.cfg`);
   writeFileSync(file, [
     'global', '  maxconn 2000',

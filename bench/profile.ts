@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TlsVersion } from '../src/cli/handshake.ts';
 import { generateSelfSigned } from '../src/certs/self-signed.ts';
-import { freePort } from './ports.ts';
+import { probePort } from './ports.ts';
 import { benchOptions } from './measure.ts';
 import { runBench } from '../src/cli/bench/index.ts';
 import { startBackend } from './servers/index.ts';
@@ -61,7 +61,7 @@ async function main (): Promise<void> {
   writeFileSync(join(dir, 'c.pem'), cert);
   writeFileSync(join(dir, 'k.pem'), key, { mode: 0o600 });
   const backend = await startBackend('1');
-  const port = await freePort();
+  const port = await probePort();
   const server = await startWarmshake({
     dir, port, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), threads: 1, cacheSize: 100_000, lifetime: 300,
     tickets: values.tickets, backendPort: backend.port, cpus: '0',

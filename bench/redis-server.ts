@@ -1,14 +1,18 @@
-// A real redis-server for the tests and the bench, on a free loopback port, stopped in
-// `t.after` (tests) or by `stop()` (bench). Redis needs a concrete port (it has no `--port 0`), so a free one is found by binding port 0
-// and closing it; if another process takes it first, redis exits and we try another.
+// A real redis-server for the tests and the bench, on a loopback port, stopped in
+// `t.after` (tests) or by `stop()` (bench). Redis has no
+// `--port 0`, so it goes through `onFreshPort`: started on a port the kernel just named,
+// and started again on another if it reports "Address already in use". Readiness is
+// Redis's own word ("Running mode=..., port=N." comes once it has bound) and then a
+// PING, so a Redis of another test on the same port can never be mistaken for ours.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { freePort } from './ports.ts';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { which } from './which.ts';
+import { onFreshPort, probePort, START_GUARD_MS } from './ports.ts';
 
 export interface RedisHandle {
   port: number;
@@ -25,23 +29,21 @@ export interface RedisHandle {
   restart (): Promise<void>;
 }
 
-let available: string | false | undefined;
-
-/** A reason to skip the Redis tests, or false when `redis-server` and `redis-cli` can run. */
+/**
+ * The bench's reason to leave the Redis rows out, or false when redis-server and
+ * redis-cli are on PATH. Tests ask test/helpers/missing-peers.ts instead; a test that
+ * asks here anyway still cannot hide the absence from CI: with
+ * WARMSHAKE_REQUIRE_PEERS=1 it throws.
+ */
 export function redisSkipReason (): string | false {
-  if (available === undefined) {
-    const server = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-    const cli = spawnSync('redis-cli', ['--version'], { encoding: 'utf8' });
-    available = server.status === 0 && cli.status === 0 ? false : 'redis-server/redis-cli not installed (apt-get install redis-server); Redis tests skipped';
-    if (available) console.log(`# ${available}`);
-  }
-  return available;
+  if (which('redis-server') && which('redis-cli')) return false;
+  const reason = 'redis-server/redis-cli not on PATH (apt-get install redis-server redis-tools)';
+  if (process.env.WARMSHAKE_REQUIRE_PEERS === '1') throw new Error(`WARMSHAKE_REQUIRE_PEERS=1 and ${reason}`);
+  return reason;
 }
 
-export { freePort };
-
 /** Resolves when the server answers PING, rejects after `ms`. */
-export async function waitForPing (port: number, ms = 5000): Promise<void> {
+export async function waitForPing (port: number, ms = START_GUARD_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await ping(port)) return;
@@ -73,30 +75,54 @@ interface Spawned {
 function spawnRedis (port: number, dir: string, extra: string[]): Spawned {
   return spawnArgs([
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', dir, '--loglevel', 'warning', ...extra,
+    '--dir', dir, '--loglevel', 'notice', ...extra,
   ]);
 }
 
 function spawnArgs (args: string[]): Spawned {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.resume();
   child.stderr?.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return { child, exited };
 }
 
-/** Spawns redis-server on `port` (or a free one) and waits for PING; retries another port when it cannot bind. */
-async function launch (port: number | undefined, dir: string, extra: string[]): Promise<{ port: number; spawned: Spawned }> {
-  for (let attempt = 0; ; attempt++) {
-    const p = port ?? await freePort();
-    const spawned = spawnRedis(p, dir, extra);
-    const exitedEarly = spawned.exited.then(() => false);
-    const ready = await Promise.race([waitForPing(p).then(() => true, () => false), exitedEarly]);
-    if (ready && spawned.child.exitCode === null) return { port: p, spawned };
-    spawned.child.kill('SIGKILL');
-    await spawned.exited;
-    if (port !== undefined || attempt >= 4) throw new Error(`redis-server could not start on port ${p}`);
+/**
+ * Resolves true once this process has bound its port and answers PING, false when it
+ * could not bind (the port was taken: try another); throws on any other failure.
+ */
+async function bound (spawned: Spawned, port: number): Promise<boolean> {
+  let out = '';
+  const listening = new Promise<boolean>((resolve) => {
+    spawned.child.stdout!.on('data', (c: Buffer) => {
+      if (out.length < 16_384) out += c.toString();
+      if (/Running mode=\w+, port=\d+/.test(out)) resolve(true);
+    });
+    void spawned.exited.then(() => resolve(false));
+  });
+  if (await listening && spawned.child.exitCode === null) {
+    await waitForPing(port);
+    return true;
   }
+  await spawned.exited;
+  if (/Address already in use/.test(out)) return false;
+  throw new Error(`redis-server exited with ${String(spawned.child.exitCode)} on port ${port}: ${out.slice(-2000)}`);
+}
+
+/** Spawns redis-server and waits until it serves: on `port` (a restart: fails if taken), or on a fresh port. */
+async function launch (port: number | undefined, dir: string, extra: string[]): Promise<{ port: number; spawned: Spawned }> {
+  const start = async (p: number): Promise<{ port: number; spawned: Spawned } | undefined> => {
+    const spawned = spawnRedis(p, dir, extra);
+    try {
+      return await bound(spawned, p) ? { port: p, spawned } : undefined;
+    } catch (err) {
+      spawned.child.kill('SIGKILL');
+      throw err;
+    }
+  };
+  if (port === undefined) return onFreshPort('redis-server', start);
+  const again = await start(port);
+  if (!again) throw new Error(`redis-server could not bind port ${port} again: another process took it`);
+  return again;
 }
 
 export async function startRedis (t?: TestContext, extra: string[] = []): Promise<RedisHandle> {
@@ -149,21 +175,17 @@ export async function startRedisCluster (t?: TestContext): Promise<RedisClusterH
   };
   t?.after(stop);
   for (let i = 0; i < 3; i++) {
-    for (let attempt = 0; ; attempt++) {
-      const port = 20_000 + Math.floor(Math.random() * 30_000);
-      if (!(await portFree(port)) || !(await portFree(port + 10_000))) continue;
-      try {
-        nodes.push(await launch(port, dir, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000']));
-        break;
-      } catch (err) {
-        if (attempt >= 4) throw err;
-      }
-    }
+    // The cluster bus gets a fresh port of its own too (Redis would take port + 10000).
+    nodes.push(await onFreshPort('redis-server (cluster)', async (port) => {
+      const bus = await probePort();
+      const spawned = spawnRedis(port, dir, ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000']);
+      return await bound(spawned, port) ? { port, spawned } : undefined;
+    }));
   }
   const ports = nodes.map((n) => n.port);
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8', timeout: 15_000 });
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8', timeout: START_GUARD_MS });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + START_GUARD_MS;
   while (!ports.every((p) => clusterOk(p))) {
     if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -176,14 +198,6 @@ function clusterOk (port: number): boolean {
   return info.stdout.includes('cluster_state:ok');
 }
 
-function portFree (port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 export interface RedisSentinelHandle {
   port: number;
   stop (): Promise<void>;
@@ -192,23 +206,18 @@ export interface RedisSentinelHandle {
 /** One Sentinel (quorum 1) watching `master` under `name`; Sentinel rewrites its config file, so it gets its own. */
 export async function startRedisSentinel (t: TestContext | undefined, master: RedisHandle, name: string): Promise<RedisSentinelHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'warmshake-sentinel-'));
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const conf = join(dir, 'sentinel.conf');
-    writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} 1\n`);
-    const spawned = spawnArgs([conf, '--sentinel']);
-    const ready = await Promise.race([waitForPing(port).then(() => true, () => false), spawned.exited.then(() => false)]);
-    const stop = async (): Promise<void> => {
-      spawned.child.kill('SIGKILL');
-      await spawned.exited;
-      rmSync(dir, { recursive: true, force: true });
-    };
-    if (ready && spawned.child.exitCode === null) {
-      t?.after(stop);
-      return { port, stop };
-    }
+  const conf = join(dir, 'sentinel.conf');
+  const { port, spawned } = await onFreshPort('redis-server --sentinel', async (p) => {
+    writeFileSync(conf, `port ${p}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} 1\n`);
+    const s = spawnArgs([conf, '--sentinel']);
+    return await bound(s, p) ? { port: p, spawned: s } : undefined;
+  });
+  const stop = async (): Promise<void> => {
     spawned.child.kill('SIGKILL');
     await spawned.exited;
-    if (attempt >= 4) throw new Error('redis sentinel could not start');
-  }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  t?.after(stop);
+  return { port, stop };
 }
+

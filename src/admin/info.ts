@@ -3,9 +3,9 @@
 // ratio over the last 60 s, where HAProxy's is a one-second key-rate estimate.
 import { chooseEngine } from '../native/choice.ts';
 import type { Config } from '../config/types.ts';
+import { readStats } from '../runtime/worker-stats.ts';
 import { VERSION } from '../version.ts';
 import { REUSE_WINDOW_MS, RATE_WINDOW_MS, type AdminContext } from './context.ts';
-import { currentConnections, redisView } from './published.ts';
 import { readTotals, reuseRatio, sumFrontends, missCount } from './totals.ts';
 
 export type InfoField = [name: string, value: string | number];
@@ -31,8 +31,8 @@ const pct = (ratio: number | null): number => (ratio === null ? 0 : Math.round(r
 export function infoFields (ctx: AdminContext, now = Date.now()): InfoField[] {
   const { source, monitor } = ctx;
   const { config } = source;
-  const snapshot = source.counters.snapshot();
-  const current = readTotals(source, now);
+  const workerStats = readStats(source.counters.entries());
+  const current = readTotals(source, now, workerStats);
   const all = sumFrontends(current);
   const recent = sumFrontends(monitor.history.window(REUSE_WINDOW_MS, now, current));
   const rateWindow = monitor.history.window(RATE_WINDOW_MS, now, current);
@@ -58,7 +58,7 @@ export function infoFields (ctx: AdminContext, now = Date.now()): InfoField[] {
     ['Frontends', config.frontends.length],
     ['Backends', config.backends.length],
   ];
-  const conns = currentConnections(snapshot);
+  const conns = workerStats.connections;
   if (conns) fields.push(['CurrConns', [...conns.values()].reduce((a, b) => a + b, 0)]);
   fields.push(
     ['CumSslConns', all.full + all.resumed],
@@ -85,7 +85,7 @@ export function infoFields (ctx: AdminContext, now = Date.now()): InfoField[] {
     ['SslCacheLifetime_sec', Math.round(config.session_cache.lifetime / 1000)],
   );
   if (config.session_cache.redis) {
-    const r = redisView(snapshot);
+    const r = workerStats.redis;
     fields.push(
       ['SslCacheRedisLookups', r.lookups.hit + r.lookups.miss + r.lookups.error],
       ['SslCacheRedisHits', r.lookups.hit],

@@ -1,45 +1,61 @@
-// /metrics in the Prometheus text format 0.0.4, written by hand: the counters already
-// hold Prometheus series names, so the exposition is mostly a copy, grouped by family
-// with HELP and TYPE, plus the cache, key and worker numbers the main thread reads
-// itself. The handshake-duration buckets are counted per bucket in the workers (one
-// Atomics.add per handshake) and made cumulative here.
+// /metrics in the Prometheus text format 0.0.4, written by hand. The one place that
+// knows Prometheus names: the workers count typed families (runtime/worker-stats.ts),
+// named here and grouped with HELP and TYPE, plus the cache, key and worker numbers the
+// main thread reads itself. The handshake-duration buckets are counted per bucket in
+// the workers (one Atomics.add per handshake) and made cumulative here.
 import { certificateExpiries, type CertificateExpiry } from '../config/checks.ts';
 import type { Config } from '../config/types.ts';
-import { metricKey } from '../runtime/counters.ts';
+import type { CounterEntry, Labels } from '../runtime/counters.ts';
 import { DURATION_BUCKETS } from '../runtime/observe.ts';
+import type { Family } from '../runtime/worker-stats.ts';
 import { ticketKeyName } from '../tls/ticket-key.ts';
 import { VERSION } from '../version.ts';
 import { REUSE_WINDOW_MS, type AdminContext } from './context.ts';
-import { parseSeries } from './series.ts';
 import { serverUpShare } from './source.ts';
 import { readTotals, reuseRatio } from './totals.ts';
 
 type MetricType = 'counter' | 'gauge' | 'histogram';
 
-interface Family {
+interface MetricFamily {
   type: MetricType;
   help: string;
   lines: string[];
 }
 
-/** HELP and TYPE of the names the workers count (any other name is still exposed). */
-const KNOWN: Record<string, [MetricType, string]> = {
-  warmshake_handshakes_total: ['counter', 'TLS handshakes completed, by result (full|resumed), resumption method and TLS version.'],
-  warmshake_handshake_duration_seconds: ['histogram', 'Time from accept to handshake done, by result.'],
-  warmshake_resumption_misses_total: ['counter', 'Offered sessions that did not resume, by cause.'],
-  warmshake_connection_errors_total: ['counter', 'Connections that failed, by stage.'],
-  warmshake_sessions_stored_total: ['counter', 'New sessions offered to the cache, stored or refused.'],
-  warmshake_session_cache_lookups_total: ['counter', 'Session cache lookups by tier and result.'],
-  warmshake_session_cache_redis_timeouts_total: ['counter', 'Redis tier lookups that hit the timeout.'],
-  warmshake_session_cache_redis_breaker_state: ['gauge', 'Redis tier circuit breaker per worker: 0 closed, 1 half-open, 2 open.'],
-  warmshake_session_cache_redis_latency_seconds: ['histogram', 'Redis tier lookup latency.'],
-  warmshake_connections_current: ['gauge', 'Open client connections per frontend and worker.'],
-  warmshake_backend_connections_total: ['counter', 'Connections made to a backend server.'],
-  warmshake_backend_errors_total: ['counter', 'Connections to a backend server that failed.'],
+type Named = [name: string, type: MetricType, help: string];
+
+const LOOKUPS: Named = ['warmshake_session_cache_lookups_total', 'counter', 'Session cache lookups by tier and result.'];
+
+/** The exposed name, TYPE and HELP of each family the workers count. */
+const NAMES: Record<Exclude<Family, 'handshakeDuration' | 'handshakeMicros' | 'redisLatency' | 'redisMicros'>, Named> = {
+  handshakes: ['warmshake_handshakes_total', 'counter', 'TLS handshakes completed, by result (full|resumed), resumption method and TLS version.'],
+  misses: ['warmshake_resumption_misses_total', 'counter', 'Offered sessions that did not resume, by cause.'],
+  connectionErrors: ['warmshake_connection_errors_total', 'counter', 'Connections that failed, by stage.'],
+  sessionsStored: ['warmshake_sessions_stored_total', 'counter', 'New sessions offered to the cache, stored or refused.'],
+  stickLearned: ['warmshake_stick_table_learned_total', 'counter', 'Stick-table entries learned, by kind and source.'],
+  stickLookups: ['warmshake_stick_table_lookups_total', 'counter', 'Stick-table lookups by result.'],
+  backendHandshakes: ['warmshake_backend_handshakes_total', 'counter', 'TLS handshakes with backend servers, by result.'],
+  redisLookups: LOOKUPS,
+  redisTimeouts: ['warmshake_session_cache_redis_timeouts_total', 'counter', 'Redis tier lookups that hit the timeout.'],
+  redisBreaker: ['warmshake_session_cache_redis_breaker_state', 'gauge', 'Redis tier circuit breaker per worker: 0 closed, 1 half-open, 2 open.'],
+  connections: ['warmshake_connections_current', 'gauge', 'Open client connections per frontend and worker.'],
+  serverConnections: ['warmshake_backend_connections_total', 'counter', 'Connections made to a backend server.'],
+  serverErrors: ['warmshake_backend_errors_total', 'counter', 'Connections to a backend server that failed.'],
 };
 
-const BUCKET = '_seconds_bucket';
-const MICROS_SUM = '_microseconds_sum';
+/** Histograms: per-bucket counts (label `le`) in one family, the sum in µs in another. */
+const HISTOGRAMS: Partial<Record<Family, { name: string; help: string; part: 'bucket' | 'sum' }>> = {
+  handshakeDuration: { name: 'warmshake_handshake_duration_seconds', help: 'Time from accept to handshake done, by result.', part: 'bucket' },
+  handshakeMicros: { name: 'warmshake_handshake_duration_seconds', help: 'Time from accept to handshake done, by result.', part: 'sum' },
+  redisLatency: { name: 'warmshake_session_cache_redis_latency_seconds', help: 'Redis tier lookup latency.', part: 'bucket' },
+  redisMicros: { name: 'warmshake_session_cache_redis_latency_seconds', help: 'Redis tier lookup latency.', part: 'sum' },
+};
+
+/** `name{k="v",...}` with label values escaped as Prometheus requires. */
+export function metricKey (name: string, labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
+}
 
 function num (v: number): string {
   if (Number.isNaN(v)) return 'NaN';
@@ -49,15 +65,15 @@ function num (v: number): string {
 }
 
 class Exposition {
-  #families = new Map<string, Family>();
+  #families = new Map<string, MetricFamily>();
 
-  family (name: string, type: MetricType, help: string): Family {
+  family (name: string, type: MetricType, help: string): MetricFamily {
     let f = this.#families.get(name);
     if (!f) this.#families.set(name, (f = { type, help, lines: [] }));
     return f;
   }
 
-  add (name: string, type: MetricType, help: string, labels: Record<string, string>, value: number): void {
+  add (name: string, type: MetricType, help: string, labels: Labels, value: number): void {
     this.family(name, type, help).lines.push(`${metricKey(name, labels)} ${num(value)}`);
   }
 
@@ -72,15 +88,13 @@ class Exposition {
 }
 
 interface HistogramParts {
-  labels: Record<string, string>;
+  labels: Labels;
   buckets: Map<string, number>;
   sumMicros: number;
 }
 
-/** Non-cumulative `X_seconds_bucket{le}` + `X_microseconds_sum` series, as one histogram. */
-function addHistograms (ex: Exposition, base: string, parts: Map<string, HistogramParts>): void {
-  const [, help] = KNOWN[`${base}_seconds`] ?? ['histogram', `${base}_seconds (published by the workers).`];
-  const name = `${base}_seconds`;
+/** Non-cumulative per-bucket counts + the sum in µs, as one cumulative histogram. */
+function addHistogram (ex: Exposition, name: string, help: string, parts: Map<string, HistogramParts>): void {
   const family = ex.family(name, 'histogram', help);
   const seen = new Set<number>(DURATION_BUCKETS);
   for (const p of parts.values()) for (const le of p.buckets.keys()) if (le !== '+Inf' && Number.isFinite(Number(le))) seen.add(Number(le));
@@ -98,30 +112,31 @@ function addHistograms (ex: Exposition, base: string, parts: Map<string, Histogr
   }
 }
 
-function addCounters (ex: Exposition, snapshot: Map<string, number>): void {
-  const histograms = new Map<string, Map<string, HistogramParts>>();
-  const part = (base: string, labels: Record<string, string>): HistogramParts => {
-    const byLabels = histograms.get(base) ?? new Map<string, HistogramParts>();
-    histograms.set(base, byLabels);
+/** Every series the workers count; a family this file does not name is exposed under its own name. */
+function addCounters (ex: Exposition, entries: readonly CounterEntry[]): void {
+  const histograms = new Map<string, { help: string; parts: Map<string, HistogramParts> }>();
+  const part = (name: string, help: string, labels: Labels): HistogramParts => {
+    let h = histograms.get(name);
+    if (!h) histograms.set(name, (h = { help, parts: new Map() }));
     const id = JSON.stringify(labels);
-    let p = byLabels.get(id);
-    if (!p) byLabels.set(id, (p = { labels, buckets: new Map(), sumMicros: 0 }));
+    let p = h.parts.get(id);
+    if (!p) h.parts.set(id, (p = { labels, buckets: new Map(), sumMicros: 0 }));
     return p;
   };
-  for (const [key, value] of snapshot) {
-    const { name, labels } = parseSeries(key);
-    if (name.endsWith(BUCKET) && 'le' in labels) {
+  for (const { family, labels, value } of entries) {
+    const histogram = HISTOGRAMS[family as Family];
+    if (histogram?.part === 'bucket' && 'le' in labels) {
       const { le, ...rest } = labels;
-      const p = part(name.slice(0, -BUCKET.length), rest);
+      const p = part(histogram.name, histogram.help, rest);
       p.buckets.set(le, (p.buckets.get(le) ?? 0) + value);
-    } else if (name.endsWith(MICROS_SUM)) {
-      part(name.slice(0, -MICROS_SUM.length), labels).sumMicros += value;
+    } else if (histogram?.part === 'sum') {
+      part(histogram.name, histogram.help, labels).sumMicros += value;
     } else {
-      const [type, help] = KNOWN[name] ?? [name.endsWith('_total') ? 'counter' : 'gauge', `${name} (published by the workers).`];
-      ex.family(name, type, help).lines.push(`${key} ${num(value)}`);
+      const [name, type, help] = NAMES[family as keyof typeof NAMES] ?? [family, family.endsWith('_total') ? 'counter' : 'gauge', `${family} (published by the workers).`];
+      ex.add(name, type, help, labels, value);
     }
   }
-  for (const [base, parts] of histograms) addHistograms(ex, base, parts);
+  for (const [name, h] of histograms) addHistogram(ex, name, h.help, h.parts);
 }
 
 /** Read once per configuration: the workers loaded these files at start or reload, not at each scrape. */
@@ -137,15 +152,13 @@ export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
   const { source, monitor } = ctx;
   const { config } = source;
   const ex = new Exposition();
-  const snapshot = source.counters.snapshot();
   // Families the counters may not have yet, declared first so the order is stable.
-  ex.family('warmshake_handshakes_total', ...KNOWN.warmshake_handshakes_total);
+  ex.family(...NAMES.handshakes);
   const stats = source.store.stats();
-  const lookups = 'warmshake_session_cache_lookups_total';
-  ex.add(lookups, ...KNOWN[lookups], { tier: 'shared', result: 'hit' }, stats.hits);
-  ex.add(lookups, ...KNOWN[lookups], { tier: 'shared', result: 'miss' }, stats.misses);
-  ex.add(lookups, ...KNOWN[lookups], { tier: 'shared', result: 'error' }, stats.errors);
-  addCounters(ex, snapshot);
+  ex.add(...LOOKUPS, { tier: 'shared', result: 'hit' }, stats.hits);
+  ex.add(...LOOKUPS, { tier: 'shared', result: 'miss' }, stats.misses);
+  ex.add(...LOOKUPS, { tier: 'shared', result: 'error' }, stats.errors);
+  addCounters(ex, source.counters.entries());
 
   ex.add('warmshake_session_cache_entries', 'gauge', 'Sessions in the shared-memory cache.', {}, stats.entries);
   ex.add('warmshake_session_cache_capacity', 'gauge', 'Most sessions the shared-memory cache holds (session_cache.size).', {}, stats.capacity);

@@ -4,11 +4,12 @@
 // or `keys`: a reload may replace either.
 import type { Config } from '../config/types.ts';
 import type { SessionStore, StoreEntryInfo, StoreStats } from '../session-cache/store.ts';
+import type { CounterEntry } from '../runtime/counters.ts';
 import type { TicketKey } from '../tls/ticket-key.ts';
 
 export interface CounterSource {
-  /** Every series (`name{labels}`) with its value. */
-  snapshot (): Map<string, number>;
+  /** Every series the workers count (a family and its labels) with its value; runtime/worker-stats.ts reads them. */
+  entries (): CounterEntry[];
 }
 
 export interface StoreSource {

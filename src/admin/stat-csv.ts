@@ -4,9 +4,8 @@
 // type: 0 frontend, 1 backend, 2 server) and ssl_* columns for what warmshake adds.
 import type { AdminContext } from './context.ts';
 import { REUSE_WINDOW_MS } from './context.ts';
-import { currentConnections, PUBLISHED } from './published.ts';
+import { readStats } from '../runtime/worker-stats.ts';
 import { serverStatus } from './source.ts';
-import { parseSeries } from './series.ts';
 import { readTotals, missCount, reuseRatio } from './totals.ts';
 
 export const STAT_COLUMNS = [
@@ -26,20 +25,11 @@ function csv (value: string | number | undefined): string {
 export function statCsv (ctx: AdminContext, now = Date.now()): string {
   const { source, monitor } = ctx;
   const { config } = source;
-  const snapshot = source.counters.snapshot();
-  const totals = readTotals(source, now);
+  const workerStats = readStats(source.counters.entries());
+  const totals = readTotals(source, now, workerStats);
   const recent = monitor.history.window(REUSE_WINDOW_MS, now, totals);
-  const conns = currentConnections(snapshot);
+  const conns = workerStats.connections;
   const states = new Map((source.servers?.() ?? []).map((s) => [`${s.backend}/${s.server}`, s]));
-  const perServer = new Map<string, { stot: number; econ: number }>();
-  for (const [key, value] of snapshot) {
-    const { name, labels } = parseSeries(key);
-    if (name !== PUBLISHED.serverConnections && name !== PUBLISHED.serverErrors) continue;
-    const k = `${labels.backend}/${labels.server}`;
-    const s = perServer.get(k) ?? { stot: 0, econ: 0 };
-    if (name === PUBLISHED.serverConnections) s.stot += value; else s.econ += value;
-    perServer.set(k, s);
-  }
   const rows: Row[] = [];
   for (const f of config.frontends) {
     const t = totals.frontends[f.name];
@@ -59,17 +49,17 @@ export function statCsv (ctx: AdminContext, now = Date.now()): string {
     let lastchg: number | undefined;
     for (const s of b.servers) {
       const state = states.get(`${b.name}/${s.name}`);
-      const counts = perServer.get(`${b.name}/${s.name}`);
+      const counts = workerStats.servers.get(`${b.name}/${s.name}`);
       const isUp = state ? state.up : true;
       if (isUp) { up++; weight += s.weight; }
       if (counts) {
-        stot = (stot ?? 0) + counts.stot;
-        econ = (econ ?? 0) + counts.econ;
+        stot = (stot ?? 0) + counts.connections;
+        econ = (econ ?? 0) + counts.errors;
       }
       const since = state?.since === undefined ? undefined : Math.floor((now - state.since) / 1000);
       if (since !== undefined) lastchg = lastchg === undefined ? since : Math.min(lastchg, since);
       rows.push({
-        pxname: b.name, svname: s.name, stot: counts?.stot, econ: counts?.econ,
+        pxname: b.name, svname: s.name, stot: counts?.connections, econ: counts?.errors,
         status: state ? serverStatus(state) : b.health_check ? 'UNKNOWN' : 'no check',
         weight: s.weight, act: isUp ? 1 : 0, lastchg: since, pid: process.pid, type: 2, addr: `${s.address.host}:${s.address.port}`,
         check_desc: state?.reason,

@@ -1,8 +1,8 @@
 // /api/stats: one plain JSON snapshot with everything the stats page draws.
 import { ticketKeyName } from '../tls/ticket-key.ts';
+import { readStats, type RedisView } from '../runtime/worker-stats.ts';
 import { VERSION } from '../version.ts';
 import { RATE_WINDOW_MS, REUSE_WINDOW_MS, type AdminContext } from './context.ts';
-import { currentConnections, redisView, type RedisView } from './published.ts';
 import { emptyFrontend, readTotals, reuseRatio } from './totals.ts';
 import { serverStatus } from './source.ts';
 
@@ -46,13 +46,13 @@ export interface StatsSnapshot {
 export function buildStats (ctx: AdminContext, now = Date.now()): StatsSnapshot {
   const { source, monitor } = ctx;
   const { config } = source;
-  const snapshot = source.counters.snapshot();
-  const current = readTotals(source, now);
+  const workerStats = readStats(source.counters.entries());
+  const current = readTotals(source, now, workerStats);
   const recent = monitor.history.window(REUSE_WINDOW_MS, now, current);
   const rateWindow = monitor.history.window(RATE_WINDOW_MS, now, current);
   const perSec = (n: number): number => Math.round((n / Math.max(1, rateWindow.spanMs / 1000)) * 100) / 100;
   const buckets = monitor.history.buckets();
-  const conns = currentConnections(snapshot);
+  const conns = workerStats.connections;
   const stats = source.store.stats();
   const workers = source.workers();
   const states = new Map((source.servers?.() ?? []).map((s) => [`${s.backend}/${s.server}`, s]));
@@ -86,7 +86,7 @@ export function buildStats (ctx: AdminContext, now = Date.now()): StatsSnapshot 
       evictionsLastMinute: recent.cache.evictions, lifetimeSec: Math.round(config.session_cache.lifetime / 1000),
     },
     evictionSeries: buckets.map((b) => [b.t, b.evictions]),
-    redis: redis ? { ...redisView(snapshot), target: redis.url?.replace(/\/\/[^@/]*@/, '//') ?? (redis.cluster ? `cluster (${redis.cluster.length} nodes)` : `sentinel ${redis.name ?? ''}`) } : null,
+    redis: redis ? { ...workerStats.redis, target: redis.url?.replace(/\/\/[^@/]*@/, '//') ?? (redis.cluster ? `cluster (${redis.cluster.length} nodes)` : `sentinel ${redis.name ?? ''}`) } : null,
     keys: {
       source: source.rotation.source,
       enabled: config.tickets.enabled,

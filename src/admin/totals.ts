@@ -1,20 +1,11 @@
 // Cumulative numbers the admin side works from, read in one go: per frontend the
 // handshakes (full / resumed, by method), misses by cause and connection errors from the
-// shared counters, and the shared cache's counters from its stats. History keeps
-// snapshots of these and subtracts them.
+// workers' typed stats (runtime/worker-stats.ts), and the shared cache's counters from
+// its stats. History keeps snapshots of these and subtracts them.
+import { emptyHandshakes, readStats, type HandshakeCounts, type WorkerStats } from '../runtime/worker-stats.ts';
 import type { AdminSource } from './source.ts';
-import { parseSeries } from './series.ts';
 
-export interface FrontendTotals {
-  full: number;
-  resumed: number;
-  /** Resumed handshakes by method (id, ticket, stateful_ticket). */
-  methods: Record<string, number>;
-  /** Offered sessions that did not resume, by cause. */
-  misses: Record<string, number>;
-  /** Connections that failed, any stage. */
-  errors: number;
-}
+export type FrontendTotals = HandshakeCounts;
 
 export interface CacheTotals {
   lookups: number;
@@ -35,38 +26,19 @@ export interface Totals {
 
 const CACHE_FIELDS = ['lookups', 'hits', 'misses', 'expired', 'evictions', 'stores', 'oversize'] as const;
 
-export function emptyFrontend (): FrontendTotals {
-  return { full: 0, resumed: 0, methods: {}, misses: {}, errors: 0 };
-}
+export const emptyFrontend = emptyHandshakes;
 
 export function zeroTotals (at: number, frontends: readonly string[] = []): Totals {
   const cache = Object.fromEntries(CACHE_FIELDS.map((f) => [f, 0])) as unknown as CacheTotals;
   return { at, frontends: Object.fromEntries(frontends.map((f) => [f, emptyFrontend()])), cache };
 }
 
-export function readTotals (source: Pick<AdminSource, 'counters' | 'store' | 'config'>, at = Date.now()): Totals {
+/** `stats`: the workers' stats when the caller read them already. */
+export function readTotals (source: Pick<AdminSource, 'counters' | 'store' | 'config'>, at = Date.now(), stats: WorkerStats = readStats(source.counters.entries())): Totals {
   const totals = zeroTotals(at, source.config.frontends.map((f) => f.name));
-  const fe = (name: string): FrontendTotals => (totals.frontends[name] ??= emptyFrontend());
-  for (const [key, value] of source.counters.snapshot()) {
-    if (key.startsWith('warmshake_handshakes_total{')) {
-      const { labels } = parseSeries(key);
-      const t = fe(labels.frontend ?? '');
-      if (labels.result === 'resumed') {
-        t.resumed += value;
-        t.methods[labels.method ?? 'none'] = (t.methods[labels.method ?? 'none'] ?? 0) + value;
-      } else {
-        t.full += value;
-      }
-    } else if (key.startsWith('warmshake_resumption_misses_total{')) {
-      const { labels } = parseSeries(key);
-      const t = fe(labels.frontend ?? '');
-      t.misses[labels.cause ?? 'unknown'] = (t.misses[labels.cause ?? 'unknown'] ?? 0) + value;
-    } else if (key.startsWith('warmshake_connection_errors_total{')) {
-      fe(parseSeries(key).labels.frontend ?? '').errors += value;
-    }
-  }
-  const stats = source.store.stats();
-  for (const f of CACHE_FIELDS) totals.cache[f] = stats[f];
+  for (const [name, t] of stats.handshakes) totals.frontends[name] = t;
+  const cache = source.store.stats();
+  for (const f of CACHE_FIELDS) totals.cache[f] = cache[f];
   return totals;
 }
 

@@ -1,8 +1,9 @@
 // The one place that turns diagnostics events into counters and log lines.
 import diagnostics from 'node:diagnostics_channel';
 import { channels, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
-import { CounterFamily, type SharedCounters } from './counters.ts';
+import type { CounterFamily, SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
+import { counterFamily, type Family } from './worker-stats.ts';
 
 /** Upper bounds (seconds) of the handshake-duration histogram buckets. */
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -14,16 +15,16 @@ export function bucketLabel (seconds: number): string {
 
 /** Subscribes; returns the function that unsubscribes. */
 export function observe (counters: SharedCounters, logger: Logger): () => void {
-  const family = (name: string, ...labels: string[]): CounterFamily => new CounterFamily(counters, name, labels);
-  const handshakes = family('warmshake_handshakes_total', 'frontend', 'result', 'method', 'version');
-  const durations = family('warmshake_handshake_duration_seconds_bucket', 'frontend', 'result', 'le');
-  const durationSum = family('warmshake_handshake_duration_microseconds_sum', 'frontend', 'result');
-  const misses = family('warmshake_resumption_misses_total', 'frontend', 'cause');
-  const errors = family('warmshake_connection_errors_total', 'frontend', 'stage');
-  const stored = family('warmshake_sessions_stored_total', 'frontend', 'result');
-  const stickLearned = family('warmshake_stick_table_learned_total', 'frontend', 'kind', 'source');
-  const stickLookups = family('warmshake_stick_table_lookups_total', 'frontend', 'result', 'reason');
-  const backendHandshakes = family('warmshake_backend_handshakes_total', 'backend', 'server', 'result');
+  const family = (name: Family): CounterFamily => counterFamily(counters, name);
+  const handshakes = family('handshakes');
+  const durations = family('handshakeDuration');
+  const durationSum = family('handshakeMicros');
+  const misses = family('misses');
+  const errors = family('connectionErrors');
+  const stored = family('sessionsStored');
+  const stickLearned = family('stickLearned');
+  const stickLookups = family('stickLookups');
+  const backendHandshakes = family('backendHandshakes');
   // A log object is only built when its level is on: a handshake logged at `info` is
   // the hot path when the level is `warn`.
   const enabled = (level: 'debug' | 'info'): boolean => logger.isLevelEnabled(level);

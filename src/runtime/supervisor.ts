@@ -17,6 +17,7 @@ import { openRedisLink, type RedisLink } from './redis-link.ts';
 import { watchCacheFull } from './cache-watch.ts';
 import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from '../config/store-options.ts';
 import { createStore } from '../session-cache/create-store.ts';
+import { hasPortZero, pinPorts } from './pinned-ports.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
 
 const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
@@ -130,9 +131,16 @@ export class Supervisor {
       await this.#redis?.close();
       throw new StartupError(`ticket keys: ${(err as Error).message}`, { cause: err });
     }
-    const slots = Array.from({ length: this.#config.global.workers }, (_, i) => this.#spawn(i, this.#config, 0));
-    this.#slots = slots.map((s) => s.slot);
     try {
+      // With `host:0` the first worker learns the port, the others are given it.
+      const first = hasPortZero(this.#config) ? this.#spawn(0, this.#config, 0) : undefined;
+      if (first) {
+        this.#slots = [first.slot];
+        await first.ready;
+        this.#config = pinPorts(this.#config, first.slot.ports);
+      }
+      const slots = Array.from({ length: this.#config.global.workers }, (_, i) => i === 0 && first ? first : this.#spawn(i, this.#config, 0));
+      this.#slots = slots.map((s) => s.slot);
       await Promise.all(slots.map((s) => s.ready));
     } catch (err) {
       this.#stopping = true;
@@ -216,6 +224,7 @@ export class Supervisor {
    */
   async reload (next: Config): Promise<void> {
     const prev = this.#config;
+    next = pinPorts(next, this.ports);
     const store = carriedOver(this.#store, sessionStoreOptions(prev), sessionStoreOptions(next));
     if (store !== this.#store) {
       this.#log.warn({ before: sessionStoreOptions(prev), after: sessionStoreOptions(next) }, 'session_cache.size or max_entry_bytes changed: the new cache starts empty');

@@ -7,7 +7,7 @@ import { createStore, redisTiersReady } from '../session-cache/create-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { loadAddon } from '../native/addon.ts';
 import { chooseEngine } from '../native/choice.ts';
-import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
+import { SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, endLog, openSyslog } from './logger.ts';
 import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
@@ -15,6 +15,7 @@ import { observe } from './observe.ts';
 import { redisTierMetrics } from './redis-metrics.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { threadSessionStore, threadStickTable } from './stores.ts';
+import { counterFamily } from './worker-stats.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -37,8 +38,8 @@ const native = choice.engine === 'native' && addon.ok
 const set = buildFrontends(init.config, { store, keys, tables, first: init.index === 0, backendTls, native });
 const send = (message: FromWorker): void => port.postMessage(message);
 
-const backendConnections = new CounterFamily(counters, 'warmshake_backend_connections_total', ['backend', 'server']);
-const backendErrors = new CounterFamily(counters, 'warmshake_backend_errors_total', ['backend', 'server']);
+const backendConnections = counterFamily(counters, 'serverConnections');
+const backendErrors = counterFamily(counters, 'serverErrors');
 
 // Each thread checks its own servers: its up/down state also follows the connects that
 // failed in this thread, and only its own checks can bring such a server back. The main
@@ -54,8 +55,9 @@ for (const pool of set.pools.values()) {
 }
 
 // Open connections per frontend and thread, for `show info` (CurrConns) and /metrics.
+const openConnections = counterFamily(counters, 'connections');
 const connections = (f: { frontend: { name: string }; connections: number }, n = f.connections): void =>
-  counters.set(metricKey('warmshake_connections_current', { frontend: f.frontend.name, worker: String(init.index) }), n);
+  openConnections.set([f.frontend.name, String(init.index)], n);
 const gauges = setInterval(() => set.frontends.forEach((f) => connections(f)), 1000);
 gauges.unref();
 

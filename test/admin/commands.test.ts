@@ -5,21 +5,20 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { runCommand } from '../../src/admin/commands.ts';
 import { stickKey } from '../../src/balancer/stick-keys.ts';
-import { metricKey } from '../../src/runtime/counters.ts';
 import { SharedMemoryStore } from '../../src/session-cache/shared-memory-store.ts';
 import { parseInfo } from './helpers.ts';
 import { lightContext } from './light.ts';
 
-const hs = (frontend: string, result: string, method: string): string => metricKey('warmshake_handshakes_total', { frontend, result, method, version: 'TLSv1.2' });
+const hs = (frontend: string, result: string, method: string): ['handshakes', Record<string, string>] => ['handshakes', { frontend, result, method, version: 'TLSv1.2' }];
 
 test('show info reads the counters and the cache stats', async (t) => {
   const { ctx, source } = await lightContext(t);
-  source.counters.add(hs('https', 'full', 'none'), 6);
-  source.counters.add(hs('https', 'resumed', 'id'), 3);
-  source.counters.add(hs('https', 'resumed', 'ticket'), 1);
-  source.counters.add(metricKey('warmshake_resumption_misses_total', { frontend: 'https', cause: 'expired' }), 2);
-  source.counters.set(metricKey('warmshake_connections_current', { frontend: 'https', worker: '0' }), 4);
-  source.counters.set(metricKey('warmshake_connections_current', { frontend: 'https', worker: '1' }), 3);
+  source.counters.add(...hs('https', 'full', 'none'), 6);
+  source.counters.add(...hs('https', 'resumed', 'id'), 3);
+  source.counters.add(...hs('https', 'resumed', 'ticket'), 1);
+  source.counters.add('misses', { frontend: 'https', cause: 'expired' }, 2);
+  source.counters.set('connections', { frontend: 'https', worker: '0' }, 4);
+  source.counters.set('connections', { frontend: 'https', worker: '1' }, 3);
   source.store.setSync(randomBytes(32), randomBytes(300));
   source.store.getSync(randomBytes(32));
   const info = parseInfo(await runCommand('show info', ctx));
@@ -40,8 +39,8 @@ test('show info reads the counters and the cache stats', async (t) => {
 
 test('show stat: CSV with a # header, FRONTEND, servers, BACKEND; health from the provider', async (t) => {
   const { ctx, source } = await lightContext(t);
-  source.counters.add(hs('https', 'full', 'none'), 2);
-  source.counters.add(hs('https', 'resumed', 'id'), 2);
+  source.counters.add(...hs('https', 'full', 'none'), 2);
+  source.counters.add(...hs('https', 'resumed', 'id'), 2);
   const withHealth = { ...source, servers: () => [{ backend: 'app', server: 's2', up: false, reason: 'connection refused', since: Date.now() - 5000 }] };
   const text = await runCommand('show stat', { ...ctx, source: withHealth });
   const [header, ...rows] = text.trimEnd().split('\n');

@@ -12,6 +12,7 @@ import { Supervisor } from '../../src/runtime/supervisor.ts';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { echoBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
+import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
 
 // `node --test` gives its child processes flags (--test-*, --inspect-port, ...) that a
 // Worker refuses, and the Supervisor hands process.execArgv to its workers.
@@ -108,16 +109,7 @@ export function parseInfo (text: string): Map<string, string> {
 }
 
 /** Polls `probe` until it returns a value (counters arrive from worker threads through shared memory). */
-export async function eventually<T> (probe: () => Promise<T | undefined>, what: string, tries = 100): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not reached${last ? ` (${String(last)})` : ''}`);
+export function eventually<T> (probe: () => Promise<T | undefined>, what: string, tries = 0): Promise<T> {
+  // `tries` (of 50 ms) can only lengthen the generous deadline, never shorten it.
+  return waitUntil(probe, what, Math.max(WAIT_GUARD_MS, tries * 50), 50);
 }

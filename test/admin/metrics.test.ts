@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCommand } from '../../src/admin/commands.ts';
 import { renderMetrics } from '../../src/admin/metrics.ts';
-import { metricKey } from '../../src/runtime/counters.ts';
 import { parseInfo } from './helpers.ts';
 import { lightContext } from './light.ts';
 import { parsePrometheus, sumOf } from './prom-parser.ts';
@@ -16,10 +15,10 @@ test('/metrics groups families, makes per-bucket counts cumulative and exposes u
     session_cache: { redis: { url: 'redis://:secret@127.0.0.1:6379/0', key_file: ['cache.key'] } },
   });
   const c = source.counters;
-  c.add(metricKey('warmshake_handshake_duration_seconds_bucket', { frontend: 'https', result: 'full', le: '0.01' }), 2);
-  c.add(metricKey('warmshake_handshake_duration_seconds_bucket', { frontend: 'https', result: 'full', le: '0.1' }), 1);
-  c.add(metricKey('warmshake_handshake_duration_microseconds_sum', { frontend: 'https', result: 'full' }), 30_000);
-  c.add(metricKey('warmshake_something_new_total', { frontend: 'https' }), 5);
+  c.add('handshakeDuration', { frontend: 'https', result: 'full', le: '0.01' }, 2);
+  c.add('handshakeDuration', { frontend: 'https', result: 'full', le: '0.1' }, 1);
+  c.add('handshakeMicros', { frontend: 'https', result: 'full' }, 30_000);
+  c.add('warmshake_something_new_total', { frontend: 'https' }, 5);
 
   const m = parsePrometheus(renderMetrics(ctx));
   assert.equal(m.get('warmshake_handshake_duration_seconds')?.type, 'histogram');

@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { echoBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { eventually, handshake, parseInfo } from './helpers.ts';
 
@@ -16,7 +15,7 @@ test('SIGHUP: a bad config keeps serving, a good one reloads and old sessions st
   const cert = writeCert(dir);
   const backend = await echoBackend(t);
   const socket = join(dir, 'admin.sock');
-  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, tickets: false, global: { admin: { socket } } });
+  const config = terminateConfig({ backendPort: backend.port, ...cert, tickets: false, global: { admin: { socket } } });
   const ws = await startWarmshake(t, dir, config);
   const port = ws.ports.https;
   const first = await handshake(port);

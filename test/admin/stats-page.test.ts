@@ -3,24 +3,23 @@
 // points. Takes a screenshot; `WARMSHAKE_UPDATE_SCREENSHOT=1 npm test` refreshes the one
 // kept in docs/ (otherwise the test leaves the checkout as it found it).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CLOSED_PORT } from '../../bench/ports.ts';
 import { tempDir } from '../helpers/certs.ts';
-import { freePort } from '../../bench/ports.ts';
+import { peerPath, skipWithout } from '../helpers/missing-peers.ts';
 import { eventually, handshake, startHarness } from './helpers.ts';
 import { parsePrometheus, sumOf } from './prom-parser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/stats-page.png', import.meta.url));
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-test('the stats page shows the handshake counts of /metrics and a chart with data', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing` }, async (t) => {
+test('the stats page shows the handshake counts of /metrics and a chart with data', { skip: skipWithout('chromium') }, async (t) => {
   // A second server nobody listens on: the page must say it is DOWN, since when and why.
   const h = await startHarness(t, {
-    tickets: { enabled: false }, servers: [{ name: 's2', address: `127.0.0.1:${await freePort()}` }],
+    tickets: { enabled: false }, servers: [{ name: 's2', address: `127.0.0.1:${CLOSED_PORT}` }],
     backend: { health_check: { interval: '200ms', rise: 1, fall: 1, timeout: '500ms' } },
   });
   const first = await handshake(h.port);
@@ -35,7 +34,7 @@ test('the stats page shows the handshake counts of /metrics and a chart with dat
   assert.deepEqual([full, resumed], [2, 5]);
 
   const context = await chromium.launchPersistentContext(tempDir(t, 'warmshake-chromium-'), {
-    executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 },
+    executablePath: peerPath('chromium'), headless: true, args: FLAGS, viewport: { width: 1280, height: 900 },
   });
   t.after(() => context.close());
   const page = context.pages()[0] ?? await context.newPage();

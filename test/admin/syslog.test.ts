@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { createSyslogStream, formatRfc5424 } from '../../src/runtime/syslog.ts';
 import { tempDir } from '../helpers/certs.ts';
+import { skipWithout } from '../helpers/missing-peers.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 interface Rfc5424 { pri: number; version: number; timestamp: string; hostname: string; app: string; procid: string; msgid: string; sd: string; msg: string }
 
@@ -20,13 +22,7 @@ function parseRfc5424 (text: string): Rfc5424 {
   return { pri: Number(m[1]), version: Number(m[2]), timestamp: m[3], hostname: m[4], app: m[5], procid: m[6], msgid: m[7], sd: m[8], msg: m[9] };
 }
 
-function waitFor<T> (list: T[], n: number): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`got ${list.length} of ${n} messages`)), 10_000);
-    const poll = (): void => { if (list.length >= n) { clearTimeout(timer); resolve(list); } else setTimeout(poll, 10); };
-    poll();
-  });
-}
+const waitFor = <T>(list: T[], n: number): Promise<T[]> => waitUntil(() => list.length >= n && list, `${n} messages (got ${list.length})`);
 
 test('formatRfc5424: PRI from facility and pino level, time from the record, text lines too', () => {
   const at = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
@@ -99,13 +95,13 @@ test('a unix stream socket gets one message per line', async (t) => {
   assert.equal(JSON.parse(b.msg).msg, 'two\nlines');
 });
 
-test('a unix datagram socket (like /dev/log) is reached through logger', { skip: existsSync('/usr/bin/socat') && existsSync('/usr/bin/logger') ? false : 'socat or logger missing' }, async (t) => {
+test('a unix datagram socket (like /dev/log) is reached through logger', { skip: skipWithout('socat', 'logger') }, async (t) => {
   const path = join(tempDir(t), 'dev-log');
   const socat = spawn('socat', ['-u', `UNIX-RECV:${path}`, '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(() => { socat.kill(); });
   const got: string[] = [];
   socat.stdout.on('data', (c: Buffer) => got.push(...c.toString().split('\n').filter(Boolean)));
-  for (let i = 0; i < 200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(() => existsSync(path), `socat's socket ${path}`);
   const stream = createSyslogStream({ target: path, facility: 'local5' });
   t.after(() => stream.close());
   createLogger({ level: 'info', format: 'json' }, {}, stream).warn('via logger');

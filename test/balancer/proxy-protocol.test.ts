@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   decodeProxyV2, encodeProxyV2, encodeProxyV2Local, formatIPv6, PROXY_V2_SIGNATURE,
 } from '../../src/balancer/proxy-protocol.ts';
+import { skipWithout } from '../helpers/missing-peers.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import type { DecodedProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 
 const SIG = '0d0a0d0a000d0a515549540a';
@@ -84,9 +85,7 @@ test('proxy v2: IPv6 text is RFC 5952', () => {
 // forwards to a Node listener with `send-proxy-v2`, re-sending the addresses (and the
 // authority) it parsed from ours. HAProxy 2.6 keeps no received ALPN or SSL TLV, so those
 // are checked byte for byte above instead.
-const haproxy = spawnSync('haproxy', ['-v']).status === 0;
-
-test('proxy v2: HAProxy accept-proxy parses our headers', { skip: !haproxy && 'haproxy is not installed' }, async (t) => {
+test('proxy v2: HAProxy accept-proxy parses our headers', { skip: skipWithout('haproxy') }, async (t) => {
   const received: Array<{ header: DecodedProxyV2; payload: string }> = [];
   const backend = createServer((socket) => {
     let bytes = Buffer.alloc(0);
@@ -117,19 +116,15 @@ test('proxy v2: HAProxy accept-proxy parses our headers', { skip: !haproxy && 'h
   child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
   t.after(() => child.kill());
 
-  const open = async (): Promise<Socket> => {
-    for (let attempt = 0; attempt < 200; attempt++) {
-      if (child.exitCode !== null) break;
-      const socket = connect(sock);
-      const ok = await new Promise<boolean>((resolve) => {
-        socket.once('connect', () => resolve(true));
-        socket.once('error', () => resolve(false));
-      });
-      if (ok) return socket;
-      await sleep(25);
-    }
-    throw new Error(`haproxy did not come up: ${stderr}`);
-  };
+  // HAProxy says nothing when it listens: its unix socket accepting is the event.
+  const open = (): Promise<Socket> => waitUntil(async () => {
+    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${stderr}`);
+    const socket = connect(sock);
+    return await new Promise<Socket | undefined>((resolve) => {
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', () => resolve(undefined));
+    });
+  }, `haproxy listening on ${sock} (${stderr})`);
   const send = async (header: Buffer): Promise<{ header: DecodedProxyV2; payload: string }> => {
     const before = received.length;
     const socket = await open();

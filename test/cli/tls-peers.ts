@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
+import { printedPort } from '../../bench/ports.ts';
 
 export interface TestCert { dir: string; keyFile: string; certFile: string; key: Buffer; cert: Buffer; remove: () => Promise<void> }
 
@@ -78,19 +79,8 @@ export async function startOpensslServer (cert: TestCert, extra: string[]): Prom
   const child = spawn('openssl', [
     's_server', '-accept', '127.0.0.1:0', '-cert', cert.certFile, '-key', cert.keyFile, '-www', ...extra
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let seen = '';
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString();
-      const match = /ACCEPT 127\.0\.0\.1:(\d+)/.exec(seen);
-      if (match !== null) resolve(Number(match[1]));
-    };
-    // Keep draining both pipes so s_server never blocks on a full one.
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`openssl s_server exited with ${code}: ${seen}`)));
-  });
+  child.stderr.resume();
+  const port = await printedPort(child, /ACCEPT 127\.0\.0\.1:(\d+)/, 'openssl s_server');
   return {
     port,
     close: () => new Promise<void>((resolve) => {

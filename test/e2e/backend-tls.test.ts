@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { startSServer } from '../balancer/helpers/s-server.ts';
 
@@ -13,7 +12,7 @@ test('20 client connections through 2 workers: 1 full and 19 resumed handshakes 
   const cert = writeCert(dir);
   const backendCert = writeCert(dir, ['backend.test'], 'backend');
   const server = await startSServer(t, backendCert, ['-tls1_3']);
-  const config = terminateConfig({ port: await freePort(), backendPort: server.port, ...cert, workers: 2, global: { log: { level: 'debug', format: 'json' } } });
+  const config = terminateConfig({ backendPort: server.port, ...cert, workers: 2, global: { log: { level: 'debug', format: 'json' } } });
   (config.backends as Array<{ servers: Array<Record<string, unknown>> }>)[0].servers[0].tls = { ca: backendCert.cert, verify: true, servername: 'backend.test' };
   const ws = await startWarmshake(t, dir, config);
   // Each client connection is new (no client-side resumption): only the backend leg resumes.

@@ -2,7 +2,7 @@
 // next server; a server the health checks mark down is not tried at all.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { freePort } from '../../bench/ports.ts';
+import { CLOSED_PORT } from '../../bench/ports.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { ENGINES } from '../helpers/engines.ts';
@@ -16,11 +16,11 @@ for (const engine of ENGINES) {
     const dir = tempDir(t);
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
-    const dead = `127.0.0.1:${await freePort()}`; // nothing listens there
-    const config = terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert });
+    const dead = `127.0.0.1:${CLOSED_PORT}`; // nothing listens there
+    const config = terminateConfig({ engine, backendPort: backend.port, ...cert });
     const ws = await startWarmshake(t, dir, {
       ...config,
-      frontends: [...(config.frontends as object[]), { ...(config.frontends as object[])[0], name: 'nowhere', bind: `127.0.0.1:${await freePort()}`, backend: 'dead' }],
+      frontends: [...(config.frontends as object[]), { ...(config.frontends as object[])[0], name: 'nowhere', bind: '127.0.0.1:0', backend: 'dead' }],
       backends: [
         { name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }, { name: 'gone', address: dead }] },
         { name: 'dead', servers: [{ name: 'gone', address: dead }] },
@@ -36,10 +36,10 @@ for (const engine of ENGINES) {
     const dir = tempDir(t);
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
-    const config = terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert });
+    const config = terminateConfig({ engine, backendPort: backend.port, ...cert });
     const ws = await startWarmshake(t, dir, {
       ...config,
-      backends: [{ name: 'app', servers: [{ name: 'gone', address: `127.0.0.1:${await freePort()}` }], health_check: CHECK }],
+      backends: [{ name: 'app', servers: [{ name: 'gone', address: `127.0.0.1:${CLOSED_PORT}` }], health_check: CHECK }],
     });
     await ws.waitForLog((l) => /server app\/gone is DOWN/.test(l.msg));
     await sClient({ port: ws.ports.https, tls: '1.3' });

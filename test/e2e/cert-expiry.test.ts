@@ -11,7 +11,6 @@ import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir } from '../helpers/certs.ts';
 import { run } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { BIN, startWarmshake, terminateConfig, writeConfig } from '../helpers/warmshake.ts';
 
 const DAY = 86_400_000;
@@ -64,10 +63,10 @@ test('bind: a bare port means every IPv4 address (0.0.0.0), as documented', asyn
   const c = certExpiring(dir, 'server', new Date(Date.now() + 100 * DAY));
   const socket = join(dir, 'admin.sock');
   const config = terminateConfig({ port: 0, backendPort: backend.port, cert: c.cert, key: c.key, global: { admin: { socket } } });
-  const port = await freePort();
-  (config.frontends as Array<Record<string, unknown>>)[0].bind = port;
+  (config.frontends as Array<Record<string, unknown>>)[0].bind = 0;
   const ws = await startWarmshake(t, dir, config);
-  assert.equal(ws.ports.https, port);
+  const port = ws.ports.https;
+  assert.ok(port > 0);
   const r = await run('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${port}/`]);
   assert.equal(r.stdout, '200', `curl: ${r.stderr}`);
   assert.match(await sendAdminCommand(socket, 'show stat'), new RegExp(`^https,FRONTEND,.*,0\\.0\\.0\\.0:${port},`, 'm'));

@@ -8,7 +8,6 @@ import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { sClient } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig, type LogRecord } from '../helpers/warmshake.ts';
 
 const isNative = (l: LogRecord): boolean => l.engine === 'native';
@@ -19,7 +18,7 @@ if (ENGINES.includes('native')) {
       const dir = tempDir(t);
       const cert = writeCert(dir);
       const backend = await httpBackend(t);
-      const config = terminateConfig({ engine: from, port: await freePort(), backendPort: backend.port, ...cert, global: { shutdown_timeout: '1s' } });
+      const config = terminateConfig({ engine: from, backendPort: backend.port, ...cert, global: { shutdown_timeout: '1s' } });
       const ws = await startWarmshake(t, dir, config);
       const port = ws.ports.https;
       const id = join(dir, 'id.sess');

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
 import { redisCluster, type Cluster } from '../helpers/redis-nodes.ts';
-import { redisSkipReason } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
+import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
 
 const skip = redisSkipReason();
 
@@ -39,8 +40,7 @@ test('after a rotation on one node, older tickets resume on every node until kee
     await sendAdminCommand(c.sockets[0], 'rotate keys');
     const newest = await newestOn(c.sockets[0]);
     // Node B picks the ring up from Redis within its poll interval.
-    for (let i = 0; i < 100 && await newestOn(c.sockets[1]) !== newest; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(await newestOn(c.sockets[1]), newest, 'node B did not load the rotated ring');
+    await waitUntil(async () => await newestOn(c.sockets[1]) === newest, 'node B loading the rotated ring', WAIT_GUARD_MS, 100);
     const expected = rotation <= 2 ? 1 : 0; // keep: 2 (terminateConfig's default)
     for (const port of [a, b]) {
       assert.equal((await sClient({ port, tls: '1.3', sessIn: sess })).reused, expected, `rotation ${rotation}, port ${port}`);
@@ -59,23 +59,18 @@ test('Redis slow (SIGSTOP) or down (kill): no handshake fails, and resumption ac
   await c.nodes[0].waitForLog((l) => /breaker closed -> open/.test(l.msg));
   c.redis.resume();
   await c.nodes[0].waitForLog((l) => /breaker (half-open|open) -> closed/.test(l.msg), 20_000).catch(() => undefined);
-  let recovered: boolean[] = [];
-  for (let i = 0; i < 40; i++) {
-    recovered = await pythonResume([a, b], '1.2', 4);
-    if (recovered.slice(1).every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.deepEqual(recovered, [false, true, true, true], 'resumption across nodes should come back without a restart');
+  // Recovery is an event inside the nodes (the breaker closing); seen from outside, it is
+  // the first round of reconnections that all resume.
+  const recovers = (what: string): Promise<boolean[]> => waitUntil(async () => {
+    const round = await pythonResume([a, b], '1.2', 4);
+    return round.slice(1).every(Boolean) && round;
+  }, what, WAIT_GUARD_MS, 250);
+  assert.deepEqual(await recovers('resumption across nodes coming back without a restart'), [false, true, true, true]);
   await c.redis.kill();
   const down = await pythonResume([a, b], '1.2', 6);
   assert.equal(down.length, 6, 'handshakes must succeed with Redis down');
   await c.redis.restart();
-  for (let i = 0; i < 40; i++) {
-    recovered = await pythonResume([a, b], '1.2', 4);
-    if (recovered.slice(1).every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.deepEqual(recovered, [false, true, true, true]);
+  assert.deepEqual(await recovers('resumption across nodes coming back after a Redis restart'), [false, true, true, true]);
 });
 
 test('a value tampered with in Redis is a miss, never a resumed session; Redis holds only ciphertext', { skip }, async (t) => {

@@ -12,7 +12,7 @@ import { eventually, parseInfo } from '../admin/helpers.ts';
 import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { freePort } from '../../bench/ports.ts';
+import { CLOSED_PORT } from '../../bench/ports.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
@@ -32,9 +32,9 @@ test('a server DOWN shows its reason and last change in show stat, /api/stats an
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const dead = await freePort();
+  const dead = CLOSED_PORT;
   const socket = join(dir, 'admin.sock');
-  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, workers: 2, global: { admin: { socket, http: '127.0.0.1:0' } } });
+  const config = terminateConfig({ backendPort: backend.port, ...cert, workers: 2, global: { admin: { socket, http: '127.0.0.1:0' } } });
   (config.backends as Array<Record<string, unknown>>)[0] = {
     name: 'app',
     servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }, { name: 's2', address: `127.0.0.1:${dead}` }],
@@ -73,7 +73,7 @@ test('reloads are counted: show info and /metrics give the count, the last resul
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const socket = join(dir, 'admin.sock');
-  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' } } });
+  const config = terminateConfig({ backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' } } });
   const ws = await startWarmshake(t, dir, config);
   const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;
   const hashOf = () => createHash('sha256').update(readFileSync(ws.configFile)).digest('hex').slice(0, 16);
@@ -115,7 +115,7 @@ for (const engine of ENGINES) test(`engine ${engine}: SIGTERM: the admin endpoin
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const socket = join(dir, 'admin.sock');
-  const config = terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' }, shutdown_timeout: '3s' } });
+  const config = terminateConfig({ engine, backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' }, shutdown_timeout: '3s' } });
   const ws = await startWarmshake(t, dir, config);
   const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;
   // A client that stays connected: s_client with its stdin held open, no request sent.

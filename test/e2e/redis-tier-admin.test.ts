@@ -9,7 +9,7 @@ import { eventually, parseInfo } from '../admin/helpers.ts';
 import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { sClient } from '../helpers/peers.ts';
 import { redisCluster } from '../helpers/redis-nodes.ts';
-import { redisSkipReason } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
 
 const skip = redisSkipReason();
 

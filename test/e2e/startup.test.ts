@@ -11,7 +11,7 @@ import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { sClient } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
+import { probePort } from '../../bench/ports.ts';
 import { BIN, startWarmshake, terminateConfig, writeConfig } from '../helpers/warmshake.ts';
 
 interface Exit { code: number | null; stderr: string; stdout: string }
@@ -61,7 +61,7 @@ async function setup (t: TestContext) {
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const config = async (extra: { global?: Record<string, unknown>; frontend?: Record<string, unknown>; port?: number } = {}) =>
-    terminateConfig({ port: extra.port ?? await freePort(), backendPort: backend.port, ...cert, global: extra.global, frontend: extra.frontend });
+    terminateConfig({ port: extra.port ?? 0, backendPort: backend.port, ...cert, global: extra.global, frontend: extra.frontend });
   return { dir, config };
 }
 
@@ -70,7 +70,8 @@ test('admin HTTP port in use: exit 1, one line naming the holder and the fix, th
   const taken = await hold(t);
   const httpPort = (taken.address() as { port: number }).port;
   const socket = join(dir, 'admin.sock');
-  const frontendPort = await freePort();
+  // warmshake exits before it listens, so it cannot report a port 0 back: a probed one.
+  const frontendPort = await probePort();
   writeConfig(join(dir, 'w.yaml'), await config({ port: frontendPort, global: { admin: { socket, http: `127.0.0.1:${httpPort}` } } }));
   const e = await runToExit(dir, ['run', '-c', join(dir, 'w.yaml')]);
   assertOneLine(e, 'WS_ERR_ADDRESS_IN_USE', new RegExp(`admin http 127\\.0\\.0\\.1:${httpPort} is already in use \\(held by pid ${process.pid} .*\\); stop that process or change global\\.admin\\.http`));
@@ -82,7 +83,7 @@ test('admin socket held by another warmshake: exit 1 naming its pid; the first o
   const { dir, config } = await setup(t);
   const socket = join(dir, 'admin.sock');
   const first = await startWarmshake(t, dir, await config({ global: { admin: { socket } } }), 'first.yaml');
-  const secondPort = await freePort();
+  const secondPort = await probePort();
   writeConfig(join(dir, 'second.yaml'), await config({ port: secondPort, global: { admin: { socket } } }));
   const e = await runToExit(dir, ['run', '-c', join(dir, 'second.yaml')]);
   assertOneLine(e, 'WS_ERR_ADDRESS_IN_USE', new RegExp(`admin socket ${socket.replace(/[.]/g, '\\.')} is already in use \\(held by pid ${first.child.pid} .*\\); stop that process or change global\\.admin\\.socket`));

@@ -6,7 +6,6 @@ import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { sClient } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { ENGINES } from '../helpers/engines.ts';
 
@@ -18,7 +17,7 @@ for (const engine of ENGINES) {
       const backend = await httpBackend(t);
       const socket = join(dir, 'admin.sock');
       const keep = 2;
-      const ws = await startWarmshake(t, dir, terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, keep, global: { admin: { socket } } }));
+      const ws = await startWarmshake(t, dir, terminateConfig({ engine, backendPort: backend.port, ...cert, keep, global: { admin: { socket } } }));
       const port = ws.ports.https;
       const sess = join(dir, 'ticket.sess');
       assert.equal((await sClient({ port, tls, sessOut: sess })).fresh, 1);

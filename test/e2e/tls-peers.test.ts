@@ -13,7 +13,6 @@ import { httpBackend } from '../helpers/backend.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
 const NODE_GAP = 'engine node: Node\'s TLS layer cannot (issue 11); the native engine can';
@@ -22,7 +21,7 @@ async function serve (t: Parameters<typeof tempDir>[0] & object, engine: 'native
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const ws = await startWarmshake(t, dir, terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, tickets }));
+  const ws = await startWarmshake(t, dir, terminateConfig({ engine, backendPort: backend.port, ...cert, tickets }));
   return { dir, ws, port: ws.ports.https };
 }
 

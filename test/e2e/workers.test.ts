@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import { pythonResume, sClient } from '../helpers/peers.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig, type LogRecord } from '../helpers/warmshake.ts';
 import { ENGINES } from '../helpers/engines.ts';
 
@@ -18,7 +17,7 @@ for (const engine of ENGINES) {
       const dir = tempDir(t);
       const cert = writeCert(dir);
       const backend = await httpBackend(t);
-      const ws = await startWarmshake(t, dir, terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets }));
+      const ws = await startWarmshake(t, dir, terminateConfig({ engine, backendPort: backend.port, ...cert, workers: 2, tickets }));
       const results = await pythonResume(ws.ports.https, tls, 51);
       assert.equal(results[0], false);
       assert.equal(results.slice(1).filter(Boolean).length, 50, JSON.stringify(results));
@@ -31,7 +30,7 @@ for (const engine of ENGINES) {
     const dir = tempDir(t);
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
-    const ws = await startWarmshake(t, dir, terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets: false }));
+    const ws = await startWarmshake(t, dir, terminateConfig({ engine, backendPort: backend.port, ...cert, workers: 2, tickets: false }));
     let reused = 0;
     for (let i = 0; i < 5; i++) reused += (await sClient({ port: ws.ports.https, tls: '1.2', reconnect: true })).reused;
     assert.equal(reused, 25);
@@ -42,7 +41,7 @@ for (const engine of ENGINES) {
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
     const socket = join(dir, 'admin.sock');
-    const ws = await startWarmshake(t, dir, terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets: false, global: { admin: { socket } } }));
+    const ws = await startWarmshake(t, dir, terminateConfig({ engine, backendPort: backend.port, ...cert, workers: 2, tickets: false, global: { admin: { socket } } }));
     const port = ws.ports.https;
     const sess = join(dir, 'before.sess');
     await sClient({ port, tls: '1.2', sessOut: sess });
@@ -59,7 +58,7 @@ for (const engine of ENGINES) {
     const dir = tempDir(t);
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
-    const config = terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, workers: 2, tickets: false });
+    const config = terminateConfig({ engine, backendPort: backend.port, ...cert, workers: 2, tickets: false });
     const ws = await startWarmshake(t, dir, config);
     const port = ws.ports.https;
     const sess = join(dir, 'before.sess');

@@ -17,6 +17,7 @@ import { MemoryStore } from '../../src/session-cache/memory-store.ts';
 import { tempDir, writeCert, type CertFiles } from '../helpers/certs.ts';
 import { clientHelloRecords, ext } from '../tls/helpers/hello-builder.ts';
 import { sClient, startSServer, type SServer } from '../balancer/helpers/s-server.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 interface Balancer {
   port: number;
@@ -216,7 +217,7 @@ test('ClientHellos split over records and TCP segments are reassembled and repla
   const pieces: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += 7) pieces.push(bytes.subarray(i, i + 7));
   const client = await send(b.port, pieces);
-  while (backend.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitUntil(() => backend.received.length > 0, 'the backend receiving the ClientHello');
   client.end();
   assert.deepEqual(await backend.received[0], bytes);
 
@@ -246,7 +247,7 @@ test('send_proxy v2 in pass-through: the backend sees the client address, then t
   const b = await startBalancer(t, [backend.port], { send_proxy: 'v2' });
   const bytes = hello();
   const client = await send(b.port, [bytes]);
-  while (backend.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitUntil(() => backend.received.length > 0, 'the backend receiving the ClientHello');
   const local = client.localPort;
   client.end();
   const got = await backend.received[0];

@@ -12,8 +12,8 @@ function peerEnv (): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs a command with `input` on stdin, killed after `timeoutMs`. */
-export function run (cmd: string, args: string[], input = '', timeoutMs = 20_000): Promise<Run> {
+/** Runs a command with `input` on stdin, killed after `timeoutMs` (a hang guard: a loaded machine may take many seconds). */
+export function run (cmd: string, args: string[], input = '', timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: cmd === process.execPath ? process.env : peerEnv() });
     let stdout = '';

@@ -6,7 +6,6 @@ import type { TestContext } from 'node:test';
 import { generateCacheKey } from '../../src/redis/seal.ts';
 import { httpBackend } from './backend.ts';
 import { tempDir, writeCert } from './certs.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startRedis, type RedisHandle } from '../../bench/redis-server.ts';
 import { startWarmshake, terminateConfig, type Running } from './warmshake.ts';
 
@@ -35,9 +34,10 @@ export async function redisCluster (t: TestContext, count: number, tickets: bool
     const socket = join(dir, `admin${i}.sock`);
     sockets.push(socket);
     const node = await startWarmshake(t, dir, terminateConfig({
-      port: await freePort(), backendPort: backend.port, ...cert, tickets,
+      backendPort: backend.port, ...cert, tickets,
       global: { admin: { socket, http: '127.0.0.1:0' } },
-      session_cache: { redis: { url: redis.url, key_file: keyFile, timeout: '50ms', breaker_backoff: '500ms', ...extra } },
+      // A generous Redis deadline: on a busy machine a 50 ms one times out healthy calls.
+      session_cache: { redis: { url: redis.url, key_file: keyFile, timeout: '1s', breaker_backoff: '500ms', ...extra } },
     }), `node${i}.yaml`);
     nodes.push(node);
     const listening = await node.waitForLog((l) => l.msg === 'admin http listening');

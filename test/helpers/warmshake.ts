@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { START_GUARD_MS } from '../../bench/ports.ts';
+import { WAIT_GUARD_MS } from './wait.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/warmshake.ts', import.meta.url));
 
@@ -50,7 +52,7 @@ export async function startWarmshake (t: TestContext, dir: string, config: unkno
   let exited: number | null | undefined;
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => { exited = code; resolve(code); }));
 
-  const waitForLog = (match: (r: LogRecord) => boolean, timeoutMs = 15_000): Promise<LogRecord> => {
+  const waitForLog = (match: (r: LogRecord) => boolean, timeoutMs = WAIT_GUARD_MS): Promise<LogRecord> => {
     const found = logs.find(match);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
@@ -72,19 +74,22 @@ export async function startWarmshake (t: TestContext, dir: string, config: unkno
   t.after(() => stop());
 
   const ready = await Promise.race([
-    waitForLog((r) => r.msg === 'warmshake is serving', 30_000),
+    waitForLog((r) => r.msg === 'warmshake is serving', START_GUARD_MS),
     exit.then((code) => { throw new Error(`warmshake exited with ${String(code)} before serving: ${stderr}`); }),
   ]);
   return { child, configFile, ports: ready.ports as Record<string, number>, logs, waitForLog, rewrite: (c) => writeConfig(configFile, c), stop };
 }
 
-/** A minimal valid config: one terminating frontend on 127.0.0.1:`port` in front of `backendPort`. */
-export function terminateConfig (o: { engine?: 'native' | 'node'; port: number; backendPort: number; cert: string; key: string; workers?: number; size?: number; lifetime?: string | number; tickets?: boolean; keep?: number; extraCerts?: Array<{ cert: string; key: string }>; frontend?: Record<string, unknown>; global?: Record<string, unknown>; session_cache?: Record<string, unknown> }): Record<string, unknown> {
+/**
+ * A minimal valid config: one terminating frontend in front of `backendPort`, on
+ * 127.0.0.1:0 (the port is read back from the log: `ports.https`) unless `port` says.
+ */
+export function terminateConfig (o: { engine?: 'native' | 'node'; port?: number; backendPort: number; cert: string; key: string; workers?: number; size?: number; lifetime?: string | number; tickets?: boolean; keep?: number; extraCerts?: Array<{ cert: string; key: string }>; frontend?: Record<string, unknown>; global?: Record<string, unknown>; session_cache?: Record<string, unknown> }): Record<string, unknown> {
   return {
     global: { workers: o.workers ?? 1, log: { level: 'info', format: 'json' }, ...(o.engine ? { engine: o.engine } : {}), ...o.global },
     session_cache: { size: o.size ?? 1000, lifetime: o.lifetime ?? 300, ...o.session_cache },
     tickets: { enabled: o.tickets ?? true, rotate_every: '12h', keep: o.keep ?? 2 },
-    frontends: [{ name: 'https', bind: `127.0.0.1:${o.port}`, certificates: [{ cert: o.cert, key: o.key }, ...(o.extraCerts ?? [])], backend: 'app', ...o.frontend }],
+    frontends: [{ name: 'https', bind: `127.0.0.1:${o.port ?? 0}`, certificates: [{ cert: o.cert, key: o.key }, ...(o.extraCerts ?? [])], backend: 'app', ...o.frontend }],
     backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${o.backendPort}` }] }],
   };
 }

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadAddon } from '../../src/native/addon.ts';
 import { layoutConstants } from '../../src/native/layout.ts';
+import { skipBecause } from '../helpers/missing-peers.ts';
 
 const loaded = loadAddon();
-test('the addon was compiled against the layouts the TypeScript side declares', { skip: loaded.ok ? false : loaded.reason }, () => {
+test('the addon was compiled against the layouts the TypeScript side declares', { skip: skipBecause(loaded.ok ? undefined : `native addon not loaded: ${loaded.reason}`) }, () => {
   if (!loaded.ok) return;
   assert.deepEqual(loaded.addon.layout(), layoutConstants());
 });

@@ -6,11 +6,12 @@ import { Worker } from 'node:worker_threads';
 import { loadAddon } from '../../src/native/addon.ts';
 import { SharedMemoryStore } from '../../src/session-cache/shared-memory-store.ts';
 import { storeConformance } from '../session-cache/conformance.ts';
+import { skipBecause } from '../helpers/missing-peers.ts';
 import { NativeBackedStore } from './native-store.ts';
 
 const loaded = loadAddon();
 if (!loaded.ok) {
-  test('native store', { skip: loaded.reason }, () => {});
+  test('native store', { skip: skipBecause(`native addon not loaded: ${loaded.reason}`) }, () => {});
 } else {
   const addon = loaded.addon;
   storeConformance('native (C) store', (options) => new NativeBackedStore(addon, options));

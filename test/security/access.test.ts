@@ -7,8 +7,9 @@ import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume } from '../helpers/peers.ts';
 import { startWarmshake, type Running } from '../helpers/warmshake.ts';
+import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { adminSocket, sleep } from './helpers/process.ts';
+import { adminSocket } from './helpers/process.ts';
 import { captureClientHello, holdTls, rawClient, tlsGet, type Held } from './helpers/sockets.ts';
 
 const PER_CLIENT = 3;
@@ -55,12 +56,8 @@ async function scur (admin: string, frontend: string): Promise<number> {
   return Number(row?.split(',')[header.indexOf('scur')]);
 }
 
-async function waitFor (what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(100);
-  }
+async function waitFor (what: string, condition: () => Promise<boolean>): Promise<void> {
+  await waitUntil(condition, what, WAIT_GUARD_MS, 100);
 }
 
 test('allow and deny lists (IPv4 and IPv6) and per-client and per-frontend connection limits', async (t) => {

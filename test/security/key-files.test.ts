@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { BIN, startWarmshake, terminateConfig, writeConfig } from '../helpers/warmshake.ts';
 import { adminSocket, showInfo } from './helpers/process.ts';
 
@@ -38,8 +37,7 @@ test('warmshake run refuses a private key or a ticket-key file of mode 0644, nam
   const cert = writeCert(dir);
   const tickets = await ticketKeyFile(dir);
   const backend = await httpBackend(t);
-  const port = await freePort();
-  const config = terminateConfig({ port, backendPort: backend.port, ...cert });
+  const config = terminateConfig({ backendPort: backend.port, ...cert });
   (config.tickets as Record<string, unknown>).key_file = tickets;
 
   // Three refused starts, each with one secret exposed (their own copies of the files, so they run at once).
@@ -50,7 +48,7 @@ test('warmshake run refuses a private key or a ticket-key file of mode 0644, nam
     copyFileSync(cert.key, files.key);
     copyFileSync(tickets, files.tickets);
     chmodSync(files[which], mode);
-    const subConfig = terminateConfig({ port, backendPort: backend.port, cert: cert.cert, key: files.key });
+    const subConfig = terminateConfig({ backendPort: backend.port, cert: cert.cert, key: files.key });
     (subConfig.tickets as Record<string, unknown>).key_file = files.tickets;
     const subFile = join(sub, 'warmshake.yaml');
     writeConfig(subFile, subConfig);
@@ -129,7 +127,7 @@ test('SIGHUP to a config whose key became 0644 is refused and the old config kee
   const tickets = await ticketKeyFile(dir);
   const backend = await httpBackend(t);
   const socket = adminSocket(t);
-  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, size: 1000, global: { admin: { socket: socket.path } } });
+  const config = terminateConfig({ backendPort: backend.port, ...cert, size: 1000, global: { admin: { socket: socket.path } } });
   (config.tickets as Record<string, unknown>).key_file = tickets;
   const ws = await startWarmshake(t, dir, config);
   socket.cleanUpAfterStop();

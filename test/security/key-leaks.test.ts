@@ -16,7 +16,6 @@ import { TICKET_KEY_NAME_BYTES } from '../../src/tls/ticket-key.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { BIN, startWarmshake, terminateConfig, writeConfig } from '../helpers/warmshake.ts';
 import { adminSocket } from './helpers/process.ts';
 import { findLeaks, pemBody, type Secret } from './helpers/secrets.ts';
@@ -63,7 +62,7 @@ test('key bytes never appear in logs, admin answers or error messages', async (t
   assert.equal(new Set(found.map((h) => h.secret)).size, 3);
 
   const socket = adminSocket(t);
-  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket: socket.path }, log: { level: 'trace', format: 'json' } } });
+  const config = terminateConfig({ backendPort: backend.port, ...cert, global: { admin: { socket: socket.path }, log: { level: 'trace', format: 'json' } } });
   (config.tickets as Record<string, unknown>).key_file = ticketFile;
   const ws = await startWarmshake(t, dir, config);
   socket.cleanUpAfterStop();
@@ -114,7 +113,7 @@ test('key bytes never appear in logs, admin answers or error messages', async (t
   pem[1] = pem[1].split('').reverse().join('');
   writeFileSync(brokenKey, pem.join('\n'), { mode: 0o600 });
   writeFileSync(`${broken}.tickets`, damaged, { mode: 0o600 });
-  const brokenConfig = terminateConfig({ port: await freePort(), backendPort: backend.port, cert: cert.cert, key: brokenKey, global: { log: { level: 'trace', format: 'json' } } });
+  const brokenConfig = terminateConfig({ backendPort: backend.port, cert: cert.cert, key: brokenKey, global: { log: { level: 'trace', format: 'json' } } });
   (brokenConfig.tickets as Record<string, unknown>).key_file = `${broken}.tickets`;
   writeConfig(`${broken}.yaml`, brokenConfig);
   const failed = await warmshake(['run', '-c', `${broken}.yaml`]);

@@ -4,11 +4,14 @@
 // Python's source_address) keep resuming; without the limit the same flood evicts them,
 // which shows this test can fail.
 //
-// Scaled to this 2-core machine: issue 8 says 10,000 new sessions; a full handshake costs
-// 2-3 ms of server CPU here, with the flooder and the 100 clients on the same two cores,
-// so each run floods for FLOOD_SECONDS (a few thousand full handshakes). What matters is
-// that the flood is many times the cache (size 300), so without the limit the cache turns
-// over several times while the 100 reconnect.
+// Counted, not timed, so it means the same on an idle and on a loaded machine: the
+// clients make their sessions, then ROUNDS times the flooder makes CACHE_SIZE new
+// sessions (enough to turn the whole cache over) and every client reconnects once. The
+// budget is per second, so the flood's stored sessions grow with its duration: at
+// NEW_SESSIONS_PER_SECOND the cache's spare room (CACHE_SIZE - CLIENTS) lasts
+// (CACHE_SIZE - CLIENTS) / NEW_SESSIONS_PER_SECOND = 100 s of flooding, several times
+// what the slowest machine seen needs. (Issue 8 says 10,000 new sessions; that size is
+// for bench/, this proves the mechanism.)
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -16,24 +19,49 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { run } from '../helpers/peers.ts';
-import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
-import { adminSocket, showInfo, sleep } from './helpers/process.ts';
+import { adminSocket, showInfo } from './helpers/process.ts';
 
 const CLIENTS = 100;
 const CACHE_SIZE = 300;
-const NEW_SESSIONS_PER_SECOND = 20;
-const FLOOD_SECONDS = 6;
+const NEW_SESSIONS_PER_SECOND = 2;
+const ROUNDS = 3;
 const CLIENTS_SCRIPT = fileURLToPath(new URL('./helpers/reconnecting-clients.py', import.meta.url));
 const FLOODER = fileURLToPath(new URL('./helpers/new-session-flood.ts', import.meta.url));
 
 interface Outcome {
-  /** Clients that resumed, per round of reconnections made during the flood. */
+  /** Clients that resumed, per round of reconnections (each after a flood of CACHE_SIZE new sessions). */
   rounds: number[];
   resumedShare: number;
   floodHandshakes: number;
   evictions: number;
+}
+
+/** A child speaking one JSON line per request: `ask(line)` writes it and resolves with the answer. */
+function jsonPeer (t: TestContext, command: string, args: string[], what: string): { ask (line?: string): Promise<Record<string, unknown>> } {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => { child.kill(); });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const answers: string[] = [];
+  const waiting: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const w = waiting.shift();
+    if (w) w.resolve(line); else answers.push(line);
+  });
+  child.once('exit', (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`${what} exited with ${code}: ${stderr}`));
+  });
+  return {
+    async ask (line?: string) {
+      if (line !== undefined) child.stdin.write(`${line}\n`);
+      const answer = answers.shift() ?? await new Promise<string>((resolve, reject) => {
+        if (child.exitCode !== null) reject(new Error(`${what} exited with ${child.exitCode}: ${stderr}`));
+        else waiting.push({ resolve, reject });
+      });
+      return JSON.parse(answer) as Record<string, unknown>;
+    },
+  };
 }
 
 async function scenario (t: TestContext, limit: number): Promise<Outcome> {
@@ -41,45 +69,33 @@ async function scenario (t: TestContext, limit: number): Promise<Outcome> {
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const admin = adminSocket(t);
-  // Engine node both times: per_client_new_sessions is served by engine node only
-  // (docs/native.md), and the two runs must differ by the limit alone.
   const ws = await startWarmshake(t, dir, terminateConfig({
-    engine: 'node', port: await freePort(), backendPort: backend.port, ...cert, size: CACHE_SIZE, tickets: false,
+    backendPort: backend.port, ...cert, size: CACHE_SIZE, tickets: false,
     global: { admin: { socket: admin.path }, log: { level: 'info', format: 'json' } },
     frontend: { limits: { per_client_new_sessions: limit } },
   }));
   admin.cleanUpAfterStop();
   const port = ws.ports.https;
 
-  // The 100 clients make their sessions, then wait for the flood to be under way.
-  const clients = spawn('python3', [CLIENTS_SCRIPT, String(port), '127.0.0.2', String(CLIENTS), String(FLOOD_SECONDS)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  t.after(() => { clients.kill(); });
-  let stderr = '';
-  clients.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-  const lines = createInterface({ input: clients.stdout });
-  const next = (): Promise<Record<string, unknown>> => new Promise((resolve, reject) => {
-    lines.once('line', (line) => resolve(JSON.parse(line) as Record<string, unknown>));
-    clients.once('exit', (code) => reject(new Error(`reconnecting clients exited with ${code}: ${stderr}`)));
-  });
-  assert.deepEqual(await next(), { ready: CLIENTS });
-
+  const clients = jsonPeer(t, 'python3', [CLIENTS_SCRIPT, String(port), '127.0.0.2', String(CLIENTS)], 'reconnecting clients');
+  assert.deepEqual(await clients.ask(), { ready: CLIENTS });
   // One address (127.0.0.1), full handshakes only, every one a new session to store.
-  const flood = run(process.execPath, ['--disable-warning=ExperimentalWarning', FLOODER, String(port), String(FLOOD_SECONDS + 1), '8', '127.0.0.1'], '', 60_000);
-  // Let the flood get going (its first second) before the clients reconnect.
-  await sleep(1000);
-  clients.stdin.write('go\n');
-  const result = await next();
-  const flooded = await flood;
-  assert.equal(flooded.code, 0, flooded.stderr);
-  const floodResult = JSON.parse(flooded.stdout) as { full: number; errors: number };
-  const rounds = result.rounds as number[];
-  assert.equal(result.errors, 0, `reconnecting clients saw errors: ${JSON.stringify(result)}`);
-  assert.ok(rounds.length >= 2, `only ${rounds.length} round(s) of reconnections during the flood`);
+  const flooder = jsonPeer(t, process.execPath, ['--disable-warning=ExperimentalWarning', FLOODER, String(port), '8', '127.0.0.1'], 'flooder');
+  const rounds: number[] = [];
+  let floodHandshakes = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const flood = await flooder.ask(String(CACHE_SIZE));
+    assert.equal(flood.full, CACHE_SIZE, `flood round ${r}: ${JSON.stringify(flood)}`);
+    floodHandshakes += flood.full as number;
+    const round = await clients.ask('round');
+    assert.equal(round.errors, 0, `reconnecting clients saw errors: ${JSON.stringify(round)}`);
+    rounds.push(round.resumed as number);
+  }
   const info = await showInfo(admin.path);
   return {
     rounds,
     resumedShare: rounds.reduce((a, b) => a + b, 0) / (rounds.length * CLIENTS),
-    floodHandshakes: floodResult.full,
+    floodHandshakes,
     evictions: Number(info.SslCacheEvictions),
   };
 }
@@ -90,8 +106,6 @@ test(`one address flooding new sessions cannot evict ${CLIENTS} other clients wi
   const open = await scenario(t, 0);
   t.diagnostic(`without limit: flood ${open.floodHandshakes} full handshakes, rounds ${JSON.stringify(open.rounds)}, evictions ${open.evictions}`);
 
-  // The flood was the same size both times and many times the cache.
-  for (const o of [limited, open]) assert.ok(o.floodHandshakes > 3 * CACHE_SIZE, `flood of ${o.floodHandshakes} is too small to prove anything`);
   // With the limit: every reconnection of every client resumed; nothing was evicted.
   assert.deepEqual(limited.rounds, limited.rounds.map(() => CLIENTS));
   assert.equal(limited.evictions, 0);

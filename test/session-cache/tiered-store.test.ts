@@ -1,7 +1,7 @@
 // The shared-memory tier in front of a real Redis tier: what one node and two nodes see.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { createRedisClient, waitReady } from '../../src/redis/client.ts';
 import type { RedisClient } from '../../src/redis/client.ts';
@@ -11,11 +11,17 @@ import { SharedMemoryStore } from '../../src/session-cache/shared-memory-store.t
 import { DEFAULT_STORE_OPTIONS } from '../../src/session-cache/store.ts';
 import type { LookupResult, SessionStore, StoreEntryInfo, StoreStats } from '../../src/session-cache/store.ts';
 import { TieredStore } from '../../src/session-cache/tiered-store.ts';
-import { redisSkipReason, startRedis } from '../../bench/redis-server.ts';
+import { startRedis } from '../../bench/redis-server.ts';
 import type { RedisHandle } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
+import { redisForFile } from '../helpers/redis-for-file.ts';
 import { storeConformance } from './conformance.ts';
 
 const skip = redisSkipReason();
+/** Generous: a busy machine answers late, and only a paused Redis should time out. */
+const TIMEOUT = 2000;
+/** For the tests that pause Redis on purpose: a SIGSTOPped Redis never answers, so any deadline shows. */
+const PAUSED_TIMEOUT = 300;
 const key = (n: number): Buffer => Buffer.from(`session-${n}`.padEnd(32, '.'));
 const value = (n: number): Buffer => Buffer.from(`value ${n} ${'v'.repeat(100)}`);
 
@@ -27,9 +33,9 @@ async function client (t: TestContext, url: string): Promise<RedisClient> {
 }
 
 /** One node: its own shared-memory tier, the common Redis tier. */
-function node (redis: RedisClient, sealKey: Buffer): { tiered: TieredStore; fast: SharedMemoryStore; slow: RedisStore } {
+function node (redis: RedisClient, sealKey: Buffer, timeout = TIMEOUT): { tiered: TieredStore; fast: SharedMemoryStore; slow: RedisStore } {
   const fast = SharedMemoryStore.create({ ...DEFAULT_STORE_OPTIONS, size: 1000 });
-  const slow = new RedisStore(redis, new Sealer([sealKey]), { prefix: 'test:', timeout: 50, breakerErrors: 3, breakerBackoff: 200 });
+  const slow = new RedisStore(redis, new Sealer([sealKey]), { prefix: 'test:', timeout, breakerErrors: 3, breakerBackoff: 200 });
   return { tiered: new TieredStore(fast, slow), fast, slow };
 }
 
@@ -41,18 +47,14 @@ async function setup (t: TestContext): Promise<{ redis: RedisHandle; c: RedisCli
 // The shared conformance suite on the whole stack: shared memory in front of a real
 // Redis (one server, a fresh prefix per store). The fast tier's stats are the ones
 // reported; an entry the fast tier evicts is still in Redis, so no oldest-first check.
-if (!skip) {
-  const redis = await startRedis();
-  after(() => redis.stop());
-  const shared = createRedisClient({ url: redis.url });
-  after(() => shared.disconnect());
-  await waitReady(shared, 5000);
-  let stores = 0;
-  storeConformance('tiered store (shared memory + redis)', (options) => new TieredStore(
-    SharedMemoryStore.create(options),
-    new RedisStore(shared, new Sealer([randomBytes(32)]), { ...options, prefix: `c${stores++}:`, timeout: 200 }),
-  ), { expiredMiss: 'expired', evictsOldest: false });
-}
+// Always registered (skipped, with the reason, when Redis is missing); the server starts
+// with the first test that opens a store.
+const sharedClient = redisForFile();
+let stores = 0;
+storeConformance('tiered store (shared memory + redis)', async (options) => new TieredStore(
+  SharedMemoryStore.create(options),
+  new RedisStore(await sharedClient(), new Sealer([randomBytes(32)]), { ...options, prefix: `c${stores++}:`, timeout: TIMEOUT }),
+), { expiredMiss: 'expired', evictsOldest: false, skip });
 
 test('set: the fast tier at once, the slow tier behind; get answers from the fast tier', { skip }, async (t) => {
   const { c, sealKey } = await setup(t);
@@ -91,7 +93,7 @@ test('another node: a slow-tier hit fills the fast tier with the remaining ttl',
 
 test('a miss in both tiers is the store\'s, with the slow tier\'s reason', { skip }, async (t) => {
   const { redis, c, sealKey } = await setup(t);
-  const { tiered } = node(c, sealKey);
+  const { tiered } = node(c, sealKey, PAUSED_TIMEOUT);
   assert.deepEqual(await tiered.get(key(7)), { miss: 'unknown', tier: 'tiered' });
   redis.pause();
   t.after(() => redis.resume());
@@ -119,15 +121,14 @@ test('delete removes from both tiers; clear empties both; list merges each key o
 
 test('Redis paused: set still resolves from the fast tier, the lost write is counted; lookups are bounded', { skip }, async (t) => {
   const { redis, c, sealKey } = await setup(t);
-  const { tiered } = node(c, sealKey);
+  const { tiered } = node(c, sealKey, PAUSED_TIMEOUT);
   redis.pause();
   t.after(() => redis.resume());
   assert.equal(await tiered.set(key(1), value(1)), true);
   assert.deepEqual((await tiered.get(key(1))).value, value(1));
-  const started = performance.now();
+  // A stopped Redis never answers: that the lookup comes back at all is the deadline at work.
   const miss = await tiered.get(key(2));
   assert.equal(miss.miss, 'timeout');
-  assert.ok(performance.now() - started < 500, 'bounded by the Redis timeout');
   await tiered.flush();
   assert.equal(tiered.stats().slowWriteFailures, 1);
   redis.resume();

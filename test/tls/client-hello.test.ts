@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
@@ -7,6 +6,7 @@ import {
   offeredStatefulId, offeredTicketKeyName, offersTls13, parseClientHello, type ClientHello
 } from '../../src/tls/client-hello.ts';
 import { readHandshakeMessage } from '../../src/tls/records.ts';
+import { peerPath, requirePeers } from '../helpers/missing-peers.ts';
 import {
   clientHelloBody, clientHelloRecords, ext, frameRecords, handshakeMessage, reframe, u16, u24, unframe, vec16
 } from './helpers/hello-builder.ts';
@@ -262,11 +262,8 @@ describe('ClientHellos from real clients', () => {
   });
 
   test('Chromium', async (t) => {
-    const chromium = '/usr/bin/chromium';
-    if (!existsSync(chromium)) {
-      t.skip(`${chromium} is absent`);
-      return;
-    }
+    if (!requirePeers(t, 'chromium')) return;
+    const chromium = peerPath('chromium')!;
     const cert = makeCertificate(t);
     const bytes = await captureClientHello(t, (port) => launch(chromium, ['--headless', '--no-sandbox', '--disable-gpu',
       '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -10,8 +10,10 @@ import { Sealer } from '../../src/redis/seal.ts';
 import { RedisTicketKeys } from '../../src/tls/redis-ticket-keys.ts';
 import type { RedisTicketKeysOptions } from '../../src/tls/redis-ticket-keys.ts';
 import type { TicketKey } from '../../src/tls/ticket-key.ts';
-import { redisSkipReason, startRedis } from '../../bench/redis-server.ts';
+import { startRedis } from '../../bench/redis-server.ts';
 import type { RedisHandle } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const skip = redisSkipReason();
 const HOUR = 3600_000;
@@ -121,10 +123,8 @@ test('Redis down: sync resolves undefined (keep the local ring), rotateNow rejec
   assert.equal(await a.sync(T0 + HOUR), undefined);
   await assert.rejects(a.rotateNow(T0 + HOUR), { code: 'WS_ERR_SESSION_STORE_UNAVAILABLE' });
   await f.redis.restart();
-  const deadline = Date.now() + 5000;
-  let ring: TicketKey[] | undefined;
-  while (!(ring = await a.sync(T0 + HOUR)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-  assert.equal(ring?.length, 1, 'a fresh ring in the restarted (empty) Redis');
+  const ring = await waitUntil(() => a.sync(T0 + HOUR), 'a sync with the restarted Redis');
+  assert.equal(ring.length, 1, 'a fresh ring in the restarted (empty) Redis');
 });
 
 test('a ring this node cannot open is reported and left alone; rotateNow replaces it', { skip }, async (t) => {

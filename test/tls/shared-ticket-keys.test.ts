@@ -66,8 +66,11 @@ test('shared ticket keys: a worker reads the same keys, and its push is seen her
   ring.replace(made);
   const mine = SharedTicketKeys.attach(ring.buffer);
   const worker = new Worker(new URL('./fixtures/ticket-keys-worker.ts', import.meta.url), { workerData: { buffer: ring.buffer, mode: 'read' } });
+  // Listen for the exit first: a worker that ends before this thread reads its message
+  // delivers the message and the exit in one go, and a later once('exit') would wait forever.
+  const exited = once(worker, 'exit');
   const [reply] = await once(worker, 'message') as [{ seen: { hex: string, created: number }[], generation: number }];
-  await once(worker, 'exit');
+  await exited;
   assert.deepEqual(reply.seen, made.map((k) => ({ hex: k.bytes.toString('hex'), created: k.created })));
   assert.equal(mine.generation(), reply.generation);
   assert.deepEqual(mine.keys()[0], { bytes: Buffer.alloc(48, 0x77), created: 42 });

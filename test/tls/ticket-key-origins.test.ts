@@ -9,7 +9,8 @@ import { RedisTicketKeys } from '../../src/tls/redis-ticket-keys.ts';
 import { generateTicketKey, localTicketKeys } from '../../src/tls/ticket-key.ts';
 import { fileTicketKeys, formatTicketKeyFile, parseTicketKeyFile } from '../../src/tls/ticket-key-file.ts';
 import { tempDir } from '../helpers/certs.ts';
-import { redisSkipReason, startRedis } from '../../bench/redis-server.ts';
+import { startRedis } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
 import { ticketKeyOriginConformance } from './ticket-key-conformance.ts';
 
 ticketKeyOriginConformance('local', async (_t, { keep, rotateEvery }) => ({ origin: localTicketKeys(keep, rotateEvery) }),

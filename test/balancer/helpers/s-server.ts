@@ -1,10 +1,10 @@
 // `openssl s_server -www` backends for the pass-through and backend-TLS tests: each one
 // its own process with its own session cache and ticket key, as real backends are.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import type { CertFiles } from '../../helpers/certs.ts';
 import { run } from '../../helpers/peers.ts';
-import { freePort } from '../../../bench/ports.ts';
+import { printedPort } from '../../../bench/ports.ts';
 
 export interface SServer {
   port: number;
@@ -12,43 +12,20 @@ export interface SServer {
   stop (): Promise<void>;
 }
 
-/** A guard against a server that never starts, not a timing assertion. */
-const START_GUARD_MS = 10_000;
-
-function started (child: ChildProcess): Promise<boolean> {
-  return new Promise((resolve) => {
-    let out = '';
-    const timer = setTimeout(() => resolve(false), START_GUARD_MS);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('ACCEPT')) { clearTimeout(timer); resolve(true); }
-    });
-    child.once('exit', () => { clearTimeout(timer); resolve(false); });
-  });
-}
-
-/** Starts `openssl s_server -www` on a free loopback port with `args` added; stopped after the test. */
+/** Starts `openssl s_server -www` on the port it picks itself (it prints `ACCEPT 127.0.0.1:PORT`) with `args` added; stopped after the test. */
 export async function startSServer (t: TestContext, cert: CertFiles, args: string[] = []): Promise<SServer> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const child = spawn('openssl', ['s_server', '-www', '-accept', `127.0.0.1:${port}`, '-cert', cert.cert, '-key', cert.key, ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr!.resume();
-    child.on('error', () => {});
-    const stop = async (): Promise<void> => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    };
-    if (await started(child)) {
-      child.stdout!.resume();
-      t.after(stop);
-      return { port, stop };
-    }
-    await stop(); // the port was taken in between: try another
-  }
-  throw new Error('openssl s_server did not start');
+  const child = spawn('openssl', ['s_server', '-www', '-accept', '127.0.0.1:0', '-cert', cert.cert, '-key', cert.key, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.resume();
+  child.on('error', () => {});
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  t.after(stop);
+  return { port: await printedPort(child, /^ACCEPT .*:(\d+)$/m, 'openssl s_server'), stop };
 }
 
 export interface ClientRun {

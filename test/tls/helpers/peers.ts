@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { parseClientHello } from '../../../src/tls/client-hello.ts';
 import { parseServerHello } from '../../../src/tls/server-hello.ts';
+import { printedPort } from '../../../bench/ports.ts';
 
 type Parse = (buf: Buffer) => { status: string };
 
 /** A guard against a peer that never speaks, not a timing assertion. */
-const HANG_GUARD_MS = 15_000;
+const HANG_GUARD_MS = 60_000;
 
 export interface Certificate { key: Buffer; cert: Buffer; dir: string }
 
@@ -146,10 +147,6 @@ export async function replay (port: number, bytes: Buffer): Promise<Buffer> {
   }
 }
 
-export const hasCommand = (command: string): boolean => {
-  try { execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }); return true; } catch { return false; }
-};
-
 export interface RealServer {
   port: number;
   /** Session ids OpenSSL handed to `newSession`, in order (only with `sessionCache`). */
@@ -232,15 +229,5 @@ export async function startOpensslServer (t: TestContext, cert: Certificate, arg
     '-cert', join(cert.dir, 'cert.pem'), ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
   child.on('error', () => {});
   t.after(() => stop(child));
-  let out = '';
-  return await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`openssl s_server printed no port: ${out}`)), HANG_GUARD_MS).unref();
-    // Keeps reading after the port too, so the pipe never fills and stalls the server.
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (out.length < 4096) out += chunk.toString();
-      const m = /ACCEPT .*:(\d+)/.exec(out);
-      if (m !== null) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    child.once('exit', (code) => reject(new Error(`openssl s_server exited with ${code}: ${out}`)));
-  });
+  return printedPort(child, /ACCEPT .*:(\d+)/, 'openssl s_server');
 }
