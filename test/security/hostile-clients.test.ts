@@ -45,7 +45,7 @@ function summary (times: number[]): string {
 }
 
 for (const engine of ENGINES) {
-  test(`[${engine}] ${PER_KIND} random-byte, ${PER_KIND} truncated and ${PER_KIND} slowloris connections are all closed, none answered; legitimate clients resume; every slot comes back`, async (t) => {
+  test(`[${engine}] ${PER_KIND} random-byte, ${PER_KIND} truncated and ${PER_KIND} slowloris connections are all closed, none answered (native: at most one fatal alert); legitimate clients resume; every slot comes back`, async (t) => {
     const dir = tempDir(t);
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
