@@ -13,6 +13,7 @@ import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
 import { openRedisLink, type RedisLink } from './redis-link.ts';
 import { watchCacheFull } from './cache-watch.ts';
+import { migrateReqWarning } from './migrate-req.ts';
 import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from './stores.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
 
@@ -140,6 +141,8 @@ export class Supervisor {
       throw new StartupError((err as Error).message, { cause: err });
     }
     this.#stopCacheWatch = watchCacheFull(() => this.#store, this.#log);
+    const migrate = migrateReqWarning();
+    if (migrate) this.#log.warn({ sysctl: 'net.ipv4.tcp_migrate_req', value: 0 }, migrate);
     this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'workers started');
   }
 
