@@ -138,13 +138,13 @@ export class Passthrough {
         if (!backend) { fail('backend', 'no backend'); return; }
         settled = true;
         clearTimeout(timer);
-        this.#relay(connection, backend.socket, backend.server);
+        this.#relay(connection, backend.socket, backend.server, backend.pool);
       }, (err: Error) => fail('backend', err.message));
     });
   }
 
   /** Chooses a server (stick table, else the fallback algorithm) and connects to it. */
-  async #route (c: Connection): Promise<{ socket: Socket; server: ServerState } | undefined> {
+  async #route (c: Connection): Promise<{ socket: Socket; server: ServerState; pool: BackendPool } | undefined> {
     const f = this.frontend;
     const pool = this.#pools.get(backendForSni(f, c.hello.serverName));
     if (!pool) return undefined;
@@ -178,17 +178,23 @@ export class Passthrough {
       if (offersRealSession(c.hello)) table.miss(c.client, missReason);
       else c.unknownId = true;
     }
-    return connected;
+    return { ...connected, pool };
   }
 
-  #relay (c: Connection, backend: Socket, server: ServerState): void {
+  #relay (c: Connection, backend: Socket, server: ServerState, pool: BackendPool): void {
     const f = this.frontend;
     if (f.send_proxy === 'v2') {
       backend.write(proxyV2For(c.raw, { authority: c.hello.serverName }));
     }
     backend.write(c.bytes);
     this.#watch(c, backend, server);
-    splice(c.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
+    // Passive health: a server that answers is fine at layer 4; one whose own socket
+    // fails (reset, broken pipe) counts against it. The ClientHello is not replayed on
+    // another server here: pass-through keeps a client on the server that holds its session.
+    backend.once('data', () => pool.observe(server, undefined));
+    splice(c.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: Math.max(f.timeout.client, f.timeout.server) }, (err, side) => {
+      const code = (err as NodeJS.ErrnoException | undefined)?.code;
+      if (side === 'server' && code) pool.observe(server, code);
       if (err) this.#listener.error(c.client, 'proxy', err.message);
     });
   }

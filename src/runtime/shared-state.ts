@@ -26,4 +26,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; ports: Record<string, number> }
   | { type: 'failed'; message: string }
+  /** A server went up or down in this worker (health checks, live traffic), and why. */
+  | { type: 'server'; backend: string; server: string; up: boolean; reason: string }
   | { type: 'stopped' };

@@ -69,6 +69,8 @@ export class Supervisor {
   #redis: RedisLink | undefined;
   #stopCacheWatch: (() => void) | undefined;
   #slots: Slot[] = [];
+  /** The last up/down change a worker reported for each `backend/server`, with its reason. */
+  #serverChanges = new Map<string, { reason: string; since: number }>();
   #stopping = false;
   readonly started = Date.now();
 
@@ -108,12 +110,14 @@ export class Supervisor {
   }
 
   /** Up/down of every server, as the workers' health checks last published it. */
-  servers (): Array<{ backend: string; server: string; up: boolean }> {
+  servers (): Array<{ backend: string; server: string; up: boolean; reason?: string; since?: number }> {
     const published = this.#counters.snapshot();
     return this.#config.backends.flatMap((b) => b.servers.map((s) => {
       const up = published.get(metricKey('warmshake_server_up', { backend: b.name, server: s.name }));
+      const change = this.#serverChanges.get(`${b.name}/${s.name}`);
       // Servers start up (as in HAProxy) until a worker says otherwise.
-      return { backend: b.name, server: s.name, up: up === undefined || up === 1 };
+      const isUp = up === undefined || up === 1;
+      return { backend: b.name, server: s.name, up: isUp, reason: isUp ? undefined : change?.reason, since: change?.since };
     }));
   }
 
@@ -165,6 +169,8 @@ export class Supervisor {
           resolve();
         } else if (message.type === 'failed') {
           reject(new Error(`worker ${index}: ${message.message}`));
+        } else if (message.type === 'server') {
+          this.#serverChanges.set(`${message.backend}/${message.server}`, { reason: message.reason, since: Date.now() });
         }
       });
       worker.on('error', (err) => {

@@ -38,9 +38,15 @@ for (const pool of set.pools.values()) {
   for (const server of pool.servers()) serverUp(pool.name, server.config.name, server.up);
   pool.on('state', ({ backend, server, up, reason }) => {
     serverUp(backend, server.config.name, up);
+    send({ type: 'server', backend, server: server.config.name, up, reason });
     log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
   });
   pool.on('attempt', ({ backend, server, ok }) => (ok ? backendConnections : backendErrors).add([backend, server.config.name]));
+  // Resets and silences of established connections (the request was retried elsewhere when nothing had been answered yet).
+  pool.on('failure', ({ backend, server, failure }) => {
+    backendErrors.add([backend, server.config.name]);
+    if (log.isLevelEnabled('debug')) log.debug({ backend, server: server.config.name, failure }, `server ${backend}/${server.config.name} failed a connection: ${failure}`);
+  });
   pool.startHealthChecks();
 }
 

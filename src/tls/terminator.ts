@@ -9,7 +9,7 @@ import { FrontendListener, type Admitted, type ErrorStage } from '../balancer/fr
 import type { BackendPool } from '../balancer/pool.ts';
 import { proxyV2For } from '../balancer/proxy-protocol.ts';
 import { backendForSni } from '../balancer/sni-routing.ts';
-import { splice } from '../balancer/splice.ts';
+import { forward } from '../balancer/forward.ts';
 import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent } from '../diagnostics.ts';
 import type { SessionStore } from '../session-cache/store.ts';
@@ -138,23 +138,14 @@ export class Terminator {
     const pool = this.#options.pools.get(backendForSni(f, sni || undefined));
     if (!pool) { this.#listener.error(client, 'backend', 'no backend'); socket.destroy(); return; }
     socket.on('error', () => {});
-    socket.pause();
-    pool.connect(address, { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
-      if (socket.destroyed) { backend.destroy(); return; }
-      if (f.send_proxy === 'v2') {
-        backend.write(proxyV2For(raw, {
-          alpn: socket.alpnProtocol || undefined,
-          authority: sni || undefined,
-          ssl: { version: socket.getProtocol() ?? '' },
-        }));
-      }
-      splice(socket, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
-        if (err) this.#listener.error(client, 'proxy', err.message);
-      });
-      socket.resume();
-    }, (err: Error) => {
-      this.#listener.error(client, 'backend', err.message);
-      socket.destroy();
+    forward(socket, pool, {
+      clientAddress: address, connectTimeout: f.timeout.connect, answerTimeout: f.timeout.server,
+      clientTimeout: f.timeout.client, serverTimeout: Math.max(f.timeout.client, f.timeout.server),
+      preamble: () => f.send_proxy === 'v2'
+        ? proxyV2For(raw, { alpn: socket.alpnProtocol || undefined, authority: sni || undefined, ssl: { version: socket.getProtocol() ?? '' } })
+        : undefined,
+    }, (end) => {
+      if (end.stage) this.#listener.error(client, end.stage, end.error ?? 'failed');
     });
   }
 }
