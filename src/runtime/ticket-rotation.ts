@@ -77,7 +77,7 @@ export class TicketRotation {
         this.#ring.replace(readTicketKeyFile(tickets.key_file!).slice(0, tickets.keep + 1));
       } else if (this.#redis) {
         // Redis TIME, not this clock, decides when to rotate: skewed nodes still agree.
-        const keys = force ? await this.#redis.rotateNow() : await this.#redis.sync();
+        const keys = force ? await this.#redis.rotateNow() : await this.#redis.sync(undefined, this.#ring.keys());
         if (keys) this.#ring.replace(keys);
         else if (this.#ring.keys().length === 0) this.#ring.push(generateTicketKey());
       } else if (force || this.#ring.keys().length === 0 || Date.now() - this.#ring.keys()[0].created >= tickets.rotate_every) {

@@ -1,44 +1,18 @@
 // Several warmshake nodes share one Redis: a client resumes on any node (issue 4).
 // Real processes, a real redis-server, real clients.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { generateCacheKey } from '../../src/session-cache/seal.ts';
-import { httpBackend } from '../helpers/backend.ts';
-import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
-import { redisSkipReason, startRedis, type RedisHandle } from '../helpers/redis-server.ts';
-import { startWarmshake, terminateConfig, type Running } from '../helpers/warmshake.ts';
+import { startNodes, type Nodes } from '../helpers/nodes.ts';
+import { redisSkipReason } from '../helpers/redis-server.ts';
 
 const skip = redisSkipReason();
 
-interface Cluster { redis: RedisHandle; nodes: Running[]; sockets: string[]; dir: string }
+const cluster = startNodes;
 
-async function cluster (t: TestContext, count: number, tickets: boolean, extra: Record<string, unknown> = {}): Promise<Cluster> {
-  const dir = tempDir(t);
-  const cert = writeCert(dir);
-  const backend = await httpBackend(t);
-  const redis = await startRedis(t);
-  const keyFile = join(dir, 'cache.key');
-  writeFileSync(keyFile, generateCacheKey(), { mode: 0o600 });
-  const nodes: Running[] = [];
-  const sockets: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const socket = join(dir, `admin${i}.sock`);
-    sockets.push(socket);
-    nodes.push(await startWarmshake(t, dir, terminateConfig({
-      port: await freePort(), backendPort: backend.port, ...cert, tickets,
-      global: { admin: { socket } },
-      session_cache: { redis: { url: redis.url, key_file: keyFile, timeout: '50ms', breaker_backoff: '500ms', ...extra } },
-    }), `node${i}.yaml`));
-  }
-  return { redis, nodes, sockets, dir };
-}
-
-const ports = (c: Cluster) => c.nodes.map((n) => n.ports.https);
+const ports = (c: Nodes) => c.nodes.map((n) => n.ports.https);
 
 for (const [name, tls, tickets] of [['TLS 1.2 session ids', '1.2', false], ['TLS 1.3 stateful tickets', '1.3', false], ['TLS 1.3 stateless tickets', '1.3', true]] as const) {
   test(`${name}: a session made on node A resumes on node B`, { skip }, async (t) => {

@@ -1,0 +1,35 @@
+// Several warmshake nodes (real processes) sharing one real redis-server, as a fleet
+// runs them: one terminating frontend each, one backend, one Redis tier.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { generateCacheKey } from '../../src/session-cache/seal.ts';
+import { httpBackend } from './backend.ts';
+import { tempDir, writeCert } from './certs.ts';
+import { freePort } from './ports.ts';
+import { startRedis, type RedisHandle } from './redis-server.ts';
+import { startWarmshake, terminateConfig, type Running } from './warmshake.ts';
+
+export interface Nodes { redis: RedisHandle; nodes: Running[]; sockets: string[]; dir: string }
+
+/** `count` nodes on one new redis-server; `extra` goes into each node's `session_cache.redis`. */
+export async function startNodes (t: TestContext, count: number, tickets: boolean, extra: Record<string, unknown> = {}): Promise<Nodes> {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  const backend = await httpBackend(t);
+  const redis = await startRedis(t);
+  const keyFile = join(dir, 'cache.key');
+  writeFileSync(keyFile, generateCacheKey(), { mode: 0o600 });
+  const nodes: Running[] = [];
+  const sockets: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const socket = join(dir, `admin${i}.sock`);
+    sockets.push(socket);
+    nodes.push(await startWarmshake(t, dir, terminateConfig({
+      port: await freePort(), backendPort: backend.port, ...cert, tickets,
+      global: { admin: { socket } },
+      session_cache: { redis: { url: redis.url, key_file: keyFile, timeout: '50ms', breaker_backoff: '500ms', ...extra } },
+    }), `node${i}.yaml`));
+  }
+  return { redis, nodes, sockets, dir };
+}
