@@ -20,10 +20,10 @@ import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { BackendPool } from '../src/balancer/pool.ts';
-import { Passthrough } from '../src/balancer/passthrough.ts';
+import { Passthrough } from '../src/frontend/passthrough.ts';
 import { validateConfig } from '../src/config/schema.ts';
 import { SharedMemoryStore } from '../src/session-cache/shared-memory-store.ts';
-import { generateSelfSigned } from '../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../src/certs/self-signed.ts';
 import { freePort } from '../test/helpers/ports.ts';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TlsVersion } from '../src/cli/handshake.ts';
-import { generateSelfSigned } from '../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../src/certs/self-signed.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { benchOptions } from './measure.ts';
 import { runBench } from '../src/cli/bench/index.ts';

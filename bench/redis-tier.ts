@@ -4,9 +4,9 @@
 // redis-server on a free port; prints one JSON line per result.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { createRedisClient, waitReady } from '../src/session-cache/redis-client.ts';
+import { createRedisClient, waitReady } from '../src/redis/client.ts';
 import { RedisStore } from '../src/session-cache/redis-store.ts';
-import { Sealer } from '../src/session-cache/seal.ts';
+import { Sealer } from '../src/redis/seal.ts';
 import { SharedMemoryStore } from '../src/session-cache/shared-memory-store.ts';
 import { DEFAULT_STORE_OPTIONS } from '../src/session-cache/store.ts';
 import { TieredStore } from '../src/session-cache/tiered-store.ts';
@@ -32,7 +32,7 @@ async function main (): Promise<void> {
     return;
   }
   const redis = await startRedis();
-  const client = createRedisClient({ url: redis.url, key_file: [], timeout: 50, prefix: 'bench:', breaker_errors: 5, breaker_backoff: 5000 });
+  const client = createRedisClient({ url: redis.url });
   try {
     await waitReady(client, 5000);
     const total = N + WARMUP;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSelfSigned } from '../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../src/certs/self-signed.ts';
 import { redisSkipReason, startRedis } from '../test/helpers/redis-server.ts';
 import type { RedisHandle } from '../test/helpers/redis-server.ts';
 import { parseArgs, USAGE } from './args.ts';

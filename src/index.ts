@@ -11,14 +11,14 @@ export { MemoryStore } from './session-cache/memory-store.ts';
 export { SharedMemoryStore, sharedStoreBytes } from './session-cache/shared-memory-store.ts';
 export { RedisStore } from './session-cache/redis-store.ts';
 export { TieredStore } from './session-cache/tiered-store.ts';
-export { Sealer, generateCacheKey } from './session-cache/seal.ts';
+export { Sealer, generateCacheKey } from './redis/seal.ts';
 export type { SessionStore, StoreOptions, StoreStats, LookupResult, MissReason } from './session-cache/store.ts';
 
 export { parseClientHello, offeredStatefulId, offeredTicketKeyName, offersTls13 } from './tls/client-hello.ts';
 export type { ClientHello } from './tls/client-hello.ts';
 export { parseServerHello } from './tls/server-hello.ts';
 export type { ServerHello } from './tls/server-hello.ts';
-export { generateSelfSigned } from './tls/self-signed.ts';
+export { generateSelfSigned } from './certs/self-signed.ts';
 export { generateTicketKey } from './tls/ticket-key.ts';
 export type { TicketKey, TicketKeySource } from './tls/ticket-key.ts';
 

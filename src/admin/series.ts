@@ -32,12 +32,3 @@ export function parseSeries (key: string): Series {
   }
   return { name: key.slice(0, open), labels };
 }
-
-/** Every series of one metric, parsed. */
-export function seriesOf (snapshot: Map<string, number>, name: string): Array<Series & { value: number }> {
-  const out: Array<Series & { value: number }> = [];
-  for (const [key, value] of snapshot) {
-    if (key === name || key.startsWith(`${name}{`)) out.push({ ...parseSeries(key), value });
-  }
-  return out;
-}

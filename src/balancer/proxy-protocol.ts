@@ -1,7 +1,9 @@
 // PROXY protocol version 2 (haproxy doc/proxy-protocol.txt §2.2): a binary header sent
 // to a backend before the proxied bytes, so the backend sees the client's address (and,
-// in TLVs, the ALPN, SNI and TLS version the terminator negotiated).
-import type { Socket } from 'node:net';
+// in TLVs, the ALPN, SNI and TLS version the terminator negotiated). Here rather than in
+// frontend/ because health checks and the ticket-key probe send it too (LOCAL), and
+// frontend/ imports balancer/, never the other way; frontend/connection.ts builds the
+// header of an accepted connection.
 import { addressBytes } from '../config/cidr.ts';
 
 /** The 12-byte signature every v2 header starts with ("\r\n\r\n\0\r\nQUIT\n"). */
@@ -110,15 +112,6 @@ export function encodeProxyV2 (h: ProxyV2Header): Buffer {
   return header(CMD_PROXY, family, [
     Buffer.from(src), Buffer.from(dst), port(h.source.port), port(h.destination.port), ...encodeTlvs(h),
   ]);
-}
-
-/** The PROXY header for a client connection accepted on `client`: its two ends, and the TLVs given. */
-export function proxyV2For (client: Socket, tlvs: ProxyTlvs = {}): Buffer {
-  return encodeProxyV2({
-    source: { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 },
-    destination: { address: client.localAddress ?? '', port: client.localPort ?? 0 },
-    ...tlvs,
-  });
 }
 
 /**

@@ -5,16 +5,22 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { createSecureContext } from 'node:tls';
-import { parseCacheKey } from '../session-cache/seal.ts';
+import { cacheKeyFileProblem } from '../redis/seal.ts';
 import { sharedStoreBytes } from '../session-cache/shared-memory-store.ts';
-import { parseTicketKeyFile } from '../tls/ticket-key-file.ts';
-import { secretFileProblem, unreadable } from './files.ts';
+import { ticketKeyFileProblem } from '../tls/ticket-key-file.ts';
+import { secretFileProblem, unreadable } from '../secret-files.ts';
+import { sessionStoreOptions, stickTableOptions } from './store-options.ts';
 import type { Config } from './types.ts';
+
+/** Adds `path: problem` to `problems` when there is a problem. */
+function at (problems: string[]): (path: string, problem: string | undefined) => void {
+  return (path, problem) => { if (problem) problems.push(`${path}: ${problem}`); };
+}
 
 /** Problems with the files the config names, each with its path in the config. */
 export function fileProblems (config: Config): string[] {
   const problems: string[] = [];
-  const check = (path: string, problem: string | undefined): void => { if (problem) problems.push(`${path}: ${problem}`); };
+  const check = at(problems);
   config.frontends.forEach((f, i) => f.certificates.forEach((c, j) => {
     check(`frontends[${i}].certificates[${j}].cert`, unreadable(c.cert));
     check(`frontends[${i}].certificates[${j}].key`, secretFileProblem(c.key));
@@ -61,21 +67,11 @@ export function keyProblems (config: Config): string[] {
  */
 export function keyFileContentProblems (config: Config): string[] {
   const problems: string[] = [];
+  const check = at(problems);
   const tickets = config.tickets.key_file;
-  if (tickets && !secretFileProblem(tickets)) {
-    try {
-      for (const key of parseTicketKeyFile(readFileSync(tickets, 'utf8'), tickets)) key.bytes.fill(0);
-    } catch (err) {
-      problems.push(`tickets.key_file: ${(err as Error).message}`);
-    }
-  }
+  if (tickets && !secretFileProblem(tickets)) check('tickets.key_file', ticketKeyFileProblem(tickets));
   config.session_cache.redis?.key_file.forEach((file, i) => {
-    if (secretFileProblem(file)) return;
-    const content = readFileSync(file);
-    const key = parseCacheKey(content);
-    if (!key) problems.push(`session_cache.redis.key_file[${i}]: ${file} must hold 32 random bytes as 64 hex characters, base64 or 32 raw bytes; create one with: openssl rand -hex 32 > ${file} && chmod 600 ${file}`);
-    key?.fill(0);
-    content.fill(0);
+    if (!secretFileProblem(file)) check(`session_cache.redis.key_file[${i}]`, cacheKeyFileProblem(file));
   });
   return problems;
 }
@@ -87,15 +83,15 @@ const MAX_MEMORY_SHARE = 0.75;
 export function resourceProblems (config: Config, memory = totalmem()): string[] {
   const problems: string[] = [];
   const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`;
-  const c = config.session_cache;
-  const cache = sharedStoreBytes({ size: c.size, lifetime: c.lifetime, maxEntryBytes: c.max_entry_bytes, maxKeyBytes: 64 });
+  const cache = sharedStoreBytes(sessionStoreOptions(config));
   let total = cache;
-  const where: string[] = [`session_cache.size: ${c.size} sessions need ${mb(cache)}`];
+  const where: string[] = [`session_cache.size: ${config.session_cache.size} sessions need ${mb(cache)}`];
   config.frontends.forEach((f, i) => {
-    if (!f.persist) return;
-    const bytes = sharedStoreBytes({ size: f.persist.size, lifetime: f.persist.expire, maxEntryBytes: 64, maxKeyBytes: 64 });
+    const table = stickTableOptions(f);
+    if (!table) return;
+    const bytes = sharedStoreBytes(table);
     total += bytes;
-    where.push(`frontends[${i}].persist.size: ${f.persist.size} entries need ${mb(bytes)}`);
+    where.push(`frontends[${i}].persist.size: ${table.size} entries need ${mb(bytes)}`);
   });
   if (total > memory * MAX_MEMORY_SHARE) {
     problems.push(`${where.join('; ')}: ${mb(total)} of shared memory in all, more than ${MAX_MEMORY_SHARE * 100}% of this machine's ${mb(memory)}`);

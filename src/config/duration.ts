@@ -18,10 +18,3 @@ export function parseDuration (value: unknown): number | undefined {
   }
   return end === text.length && end > 0 ? Math.round(total) : undefined;
 }
-
-export function formatDuration (ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

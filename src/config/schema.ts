@@ -190,6 +190,16 @@ function crossCheck (cfg: Config, ctx: Ctx): void {
   }
 }
 
+/** The same plain data, key for key (optional keys and nested sections included). */
+type Flat<T> = T extends Uint8Array ? T : T extends readonly (infer U)[] ? Array<Flat<U>> : T extends object ? { [K in keyof T]: Flat<T[K]> } : T;
+type Same<A, B> = (<X>() => X extends Flat<A> ? 1 : 2) extends (<X>() => X extends Flat<B> ? 1 : 2) ? true : false;
+type Assert<T extends true> = T;
+/**
+ * Compiles only while the schema parses to exactly what types.ts declares, both ways:
+ * a key added to one and not the other, or typed differently, fails `tsc`.
+ */
+export type SchemaMatchesTypes = Assert<Same<NonNullable<ReturnType<typeof root>>, Omit<Config, 'source'>>>;
+
 export interface ValidationResult {
   config?: Config;
   errors: string[];
@@ -199,7 +209,7 @@ export interface ValidationResult {
 /** Validates a parsed YAML document; `baseDir` resolves relative file paths. */
 export function validateConfig (raw: unknown, baseDir: string, source: string): ValidationResult {
   const ctx = newCtx(baseDir);
-  const parsed = root(raw, '', ctx) as Omit<Config, 'source'> | undefined;
+  const parsed = root(raw, '', ctx);
   if (!parsed || ctx.errors.length > 0) return { errors: ctx.errors, warnings: ctx.warnings };
   const config: Config = { ...parsed, source };
   crossCheck(config, ctx);

@@ -63,7 +63,7 @@ export interface PersistConfig {
   /** Share the stick table through session_cache.redis. */
   redis: boolean;
   /** ms between handshakes warmshake makes to each server to learn its ticket key name (0 = never). Default 60 s. */
-  probe_every?: number;
+  probe_every: number;
 }
 
 export interface LimitsConfig {
@@ -147,7 +147,7 @@ export interface BackendConfig {
 export interface SyslogConfig {
   /** `udp://host:port` or a unix socket path. */
   target: string;
-  facility: string;
+  facility: 'kern' | 'user' | 'daemon' | 'auth' | 'local0' | 'local1' | 'local2' | 'local3' | 'local4' | 'local5' | 'local6' | 'local7';
 }
 
 export interface LogConfig {

@@ -12,8 +12,7 @@ export interface Ctx {
 
 export type Parser<T> = (value: unknown, path: string, ctx: Ctx) => T | undefined;
 
-export interface Field<T> {
-  parse: Parser<T>;
+export interface FieldOptions<T> {
   /** Used when the key is absent; a function for values that must not be shared. */
   default?: T | (() => T);
   required?: boolean;
@@ -21,8 +20,20 @@ export interface Field<T> {
   empty?: boolean;
 }
 
+export interface Field<T> extends FieldOptions<T> {
+  parse: Parser<T>;
+}
+
 type Shape = Record<string, Field<unknown>>;
-type Parsed<S extends Shape> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
+/** A key that is always there once parsed: required, defaulted, or an empty section. */
+type Present = { required: true } | { default: unknown } | { empty: true };
+type ValueOf<F> = F extends { parse: Parser<infer T> } ? T : never;
+/** What `object(shape)` parses to: the keys that are always there, and the optional ones. */
+type Parsed<S extends Shape> = {
+  [K in keyof S as S[K] extends Present ? K : never]: ValueOf<S[K]>;
+} & {
+  [K in keyof S as S[K] extends Present ? never : K]?: ValueOf<S[K]>;
+};
 
 export function show (value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
@@ -33,7 +44,9 @@ function fail (ctx: Ctx, path: string, message: string): undefined {
   return undefined;
 }
 
-export const field = <T>(parse: Parser<T>, options: Omit<Field<T>, 'parse'> = {}): Field<T> => ({ parse, ...options });
+/** One key of a mapping; its options' literal types tell `Parsed` whether the key is always there. */
+export const field = <T, const O extends FieldOptions<T> = {}>(parse: Parser<T>, options?: O): Field<T> & O =>
+  ({ parse, ...options }) as Field<T> & O;
 
 export function object<S extends Shape> (shape: S, removed: Record<string, string> = {}): Parser<Parsed<S>> {
   return (value, path, ctx) => {

@@ -1,16 +1,20 @@
 // Counters every thread adds to and the main thread reads without a lock: a
 // SharedArrayBuffer holding a table of (name, value) slots. A name is registered once
-// (under a short Atomics lock) and each thread caches its slot index, so the hot path
+// (under the shared store's lock, shm-lock.ts) and each thread caches its slot index, so the hot path
 // is a Map lookup and an Atomics.add. Names carry their labels in Prometheus form
 // (`warmshake_handshakes_total{frontend="https",...}`), so the exposition is a copy.
+import { ShmLock, type ShmLockOptions } from '../session-cache/shm-lock.ts';
 
 const NAME_BYTES = 248;
 const SLOT_BYTES = 8 + NAME_BYTES;
-// Int32 header: [0] lock, [1] slots used, [2] capacity.
-const HEADER_BYTES = 16;
+// Int32 header: [0] lock, [1] slots used, [2] capacity, [3] lock sequence, [4] lock waiters.
+const HEADER_WORDS = 6;
+const HEADER_BYTES = HEADER_WORDS * 4;
 const LOCK = 0;
 const USED = 1;
 const CAPACITY = 2;
+const LOCK_SEQ = 3;
+const WAITERS = 4;
 
 export class SharedCounters {
   #buffer: SharedArrayBuffer;
@@ -19,23 +23,31 @@ export class SharedCounters {
   #bytes: Uint8Array;
   #index = new Map<string, number>();
   #known = 0;
+  #lock: ShmLock;
 
-  private constructor (buffer: SharedArrayBuffer) {
+  private constructor (buffer: SharedArrayBuffer, lockOptions?: Partial<ShmLockOptions>) {
     this.#buffer = buffer;
-    this.#header = new Int32Array(buffer, 0, 4);
+    this.#header = new Int32Array(buffer, 0, HEADER_WORDS);
+    // Registering a name is all or nothing for the reader (USED is stored last): a taken-over lock needs no repair.
+    this.#lock = new ShmLock(this.#header, { lock: LOCK, seq: LOCK_SEQ, waiters: WAITERS }, () => {}, lockOptions);
     const capacity = this.#header[CAPACITY];
     this.#values = new BigInt64Array(buffer, HEADER_BYTES, capacity);
     this.#bytes = new Uint8Array(buffer);
   }
 
-  static create (capacity = 4096): SharedCounters {
+  static create (capacity = 4096, lockOptions?: Partial<ShmLockOptions>): SharedCounters {
     const buffer = new SharedArrayBuffer(HEADER_BYTES + capacity * SLOT_BYTES);
-    new Int32Array(buffer, 0, 4)[CAPACITY] = capacity;
-    return new SharedCounters(buffer);
+    new Int32Array(buffer, 0, HEADER_WORDS)[CAPACITY] = capacity;
+    return new SharedCounters(buffer, lockOptions);
   }
 
-  static attach (buffer: SharedArrayBuffer): SharedCounters {
-    return new SharedCounters(buffer);
+  static attach (buffer: SharedArrayBuffer, lockOptions?: Partial<ShmLockOptions>): SharedCounters {
+    return new SharedCounters(buffer, lockOptions);
+  }
+
+  /** Takes back the registration lock from a worker that died holding it (see shm-lock.ts). */
+  recoverLock (deadThreadId: number): boolean {
+    return this.#lock.recover(deadThreadId);
   }
 
   get buffer (): SharedArrayBuffer { return this.#buffer; }
@@ -84,7 +96,7 @@ export class SharedCounters {
   #slot (name: string): number {
     const cached = this.#index.get(name);
     if (cached !== undefined) return cached;
-    this.#lock();
+    this.#lock.acquire();
     try {
       this.#sync();
       const found = this.#index.get(name);
@@ -101,7 +113,7 @@ export class SharedCounters {
       this.#known = used + 1;
       return used;
     } finally {
-      this.#unlock();
+      this.#lock.release();
     }
   }
 
@@ -118,18 +130,6 @@ export class SharedCounters {
 
   #nameOffset (i: number): number {
     return HEADER_BYTES + this.#header[CAPACITY] * 8 + i * NAME_BYTES;
-  }
-
-  #lock (): void {
-    // Held for a few microseconds; a thread that died holding it is broken after 100 ms.
-    for (let spins = 0; Atomics.compareExchange(this.#header, LOCK, 0, 1) !== 0; spins++) {
-      if (Atomics.wait(this.#header, LOCK, 1, 1) === 'timed-out' && spins > 100) Atomics.store(this.#header, LOCK, 0);
-    }
-  }
-
-  #unlock (): void {
-    Atomics.store(this.#header, LOCK, 0);
-    Atomics.notify(this.#header, LOCK, 1);
   }
 }
 

@@ -8,7 +8,7 @@ import { validateConfig } from '../config/schema.ts';
 import { deepFreeze } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { ConfigInvalidError } from '../errors.ts';
-import { generateSelfSigned } from '../tls/self-signed.ts';
+import { generateSelfSigned } from '../certs/self-signed.ts';
 
 export interface Demo {
   config: Config;

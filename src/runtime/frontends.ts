@@ -4,9 +4,9 @@ import { BackendPool } from '../balancer/pool.ts';
 import type { Config } from '../config/types.ts';
 import type { SessionStore } from '../session-cache/store.ts';
 import { loadCertificate } from '../tls/certificates.ts';
-import { Terminator } from '../tls/terminator.ts';
+import { Terminator } from '../frontend/terminator.ts';
 import type { TicketKeySource } from '../tls/ticket-key.ts';
-import { Passthrough } from '../balancer/passthrough.ts';
+import { Passthrough } from '../frontend/passthrough.ts';
 
 /** What every frontend mode offers its thread. */
 export interface Frontend {

@@ -1,8 +1,8 @@
 // The main thread's own Redis connection: ticket-key sync and the clock-skew watch.
 // Workers have theirs for sessions; this one never sits on a handshake path.
 import type { Config } from '../config/types.ts';
-import { createRedisClient, waitReady, type RedisClient } from '../session-cache/redis-client.ts';
-import { watchClockSkew, type ClockWatch } from '../session-cache/redis-clock.ts';
+import { createRedisClient, waitReady, type RedisClient } from '../redis/client.ts';
+import { watchClockSkew, type ClockWatch } from '../redis/clock.ts';
 import type { Logger } from './logger.ts';
 
 /** How long start-up waits for Redis before going on without it (it reconnects by itself). */

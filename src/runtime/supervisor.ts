@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.ts';
 import { StartupError } from '../errors.ts';
-import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { metricKey, SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
@@ -14,7 +14,8 @@ import { TicketRotation } from './ticket-rotation.ts';
 import { openRedisLink, type RedisLink } from './redis-link.ts';
 import { watchCacheFull } from './cache-watch.ts';
 import { migrateReqWarning } from './migrate-req.ts';
-import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from './stores.ts';
+import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from '../config/store-options.ts';
+import { createStore } from '../session-cache/create-store.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
 
 const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
@@ -53,7 +54,7 @@ export interface WorkerInfo {
 function carriedOver (current: SharedMemoryStore | undefined, before: StoreOptions | undefined, after: StoreOptions): SharedMemoryStore {
   const same = current !== undefined && before !== undefined && before.size === after.size &&
     before.maxEntryBytes === after.maxEntryBytes && before.maxKeyBytes === after.maxKeyBytes;
-  return same ? current : SharedMemoryStore.create(after);
+  return same ? current : createStore(after);
 }
 
 export class Supervisor {
@@ -77,7 +78,7 @@ export class Supervisor {
   constructor (config: Config, log: Logger) {
     this.#config = config;
     this.#log = log;
-    this.#store = SharedMemoryStore.create(sessionStoreOptions(config));
+    this.#store = createStore(sessionStoreOptions(config));
     this.#syncSideStores(undefined, config);
     this.#keys = SharedTicketKeys.create(config.tickets.keep + 1);
     this.#rotation = new TicketRotation(this.#keys, config, log);
@@ -188,8 +189,9 @@ export class Supervisor {
   }
 
   #exited (slot: Slot, code: number): void {
-    // A worker that died holding the cache lock must not stall the others.
-    const stores = [['session cache', this.#store], ['backend sessions', this.#backendSessions], ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const;
+    // A worker that died holding a shared-memory lock must not stall the others.
+    const stores = [['session cache', this.#store], ['backend sessions', this.#backendSessions], ['ticket keys', this.#keys], ['counters', this.#counters],
+      ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const;
     for (const [name, store] of stores) {
       if (!store) continue;
       if (store.recoverLock(slot.threadId)) this.#log.warn({ worker: slot.index }, `recovered the ${name} lock of a dead worker`);

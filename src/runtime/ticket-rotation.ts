@@ -2,8 +2,8 @@
 // operator rotates it), Redis (every node shares one ring; one node rotates it under a
 // lock), or this process alone (a fresh key every `rotate_every`).
 import type { Config } from '../config/types.ts';
-import type { RedisClient } from '../session-cache/redis-client.ts';
-import { Sealer } from '../session-cache/seal.ts';
+import type { RedisClient } from '../redis/client.ts';
+import { Sealer } from '../redis/seal.ts';
 import { RedisTicketKeys } from '../tls/redis-ticket-keys.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { generateTicketKey } from '../tls/ticket-key.ts';

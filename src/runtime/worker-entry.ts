@@ -3,14 +3,14 @@
 // memory handed over by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
-import { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import { createStore, redisTiersReady } from '../session-cache/create-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
 import { observe } from './observe.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
-import { redisReady, threadSessionStore, threadStickTable } from './stores.ts';
+import { threadSessionStore, threadStickTable } from './stores.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -22,7 +22,7 @@ const store = threadSessionStore(init.config, init.shared.store, log);
 const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.name])
   .map((f) => [f.name, threadStickTable(init.config, f, init.shared.tables[f.name], log)]));
 const backendTls = init.shared.backendSessions
-  ? new BackendTls({ store: SharedMemoryStore.attach(init.shared.backendSessions), lifetime: init.config.session_cache.lifetime })
+  ? new BackendTls({ store: createStore(init.shared.backendSessions), lifetime: init.config.session_cache.lifetime })
   : undefined;
 const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0, backendTls });
 const send = (message: FromWorker): void => port.postMessage(message);
@@ -56,7 +56,7 @@ const connections = (f: { frontend: { name: string }; connections: number }, n =
 const gauges = setInterval(() => set.frontends.forEach((f) => connections(f)), 1000);
 gauges.unref();
 
-redisReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
+redisTiersReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
   log.error({ err: err.message }, 'worker could not start its frontends');
   send({ type: 'failed', message: err.message });
 });

@@ -8,14 +8,13 @@
 // `stats().entries` is 0 and `capacity` 0: counting the prefix's keys would need a full
 // SCAN, and Redis bounds the keyspace itself (maxmemory + volatile-ttl/allkeys-lru).
 import { EventEmitter } from 'node:events';
-import type { RedisConfig } from '../config/types.ts';
 import { SessionStoreUnavailableError } from '../errors.ts';
-import { CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from './breaker.ts';
-import type { BreakerState } from './breaker.ts';
-import { TIMED_OUT, withDeadline } from './deadline.ts';
-import { createRedisClient, scanTargets } from './redis-client.ts';
-import type { RedisClient, RedisClientOptions } from './redis-client.ts';
-import { Sealer } from './seal.ts';
+import { CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from '../redis/breaker.ts';
+import type { BreakerState } from '../redis/breaker.ts';
+import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
+import { scanTargets } from '../redis/client.ts';
+import type { RedisClient } from '../redis/client.ts';
+import { Sealer } from '../redis/seal.ts';
 import { DEFAULT_STORE_OPTIONS, emptyStats } from './store.ts';
 import type { LookupResult, MissReason, SessionStore, StoreEntryInfo, StoreOptions, StoreStats } from './store.ts';
 
@@ -91,19 +90,6 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Sessio
     this.#breaker = new CircuitBreaker({ errors: this.#o.breakerErrors, backoff: this.#o.breakerBackoff, now: this.#o.now });
     this.#breaker.on('state', (state, previous) => this.emit('breaker', state, previous));
     this.#stats = { ...emptyStats(this.tier), timeouts: 0, rejected: 0, tampered: 0, breaker: 'closed' };
-  }
-
-  /** A store with its own client and sealer, from the config's `session_cache.redis`. */
-  static fromConfig (config: RedisConfig, store: Partial<StoreOptions> = {}, client: Partial<RedisClientOptions> = {}): RedisStore {
-    const sealer = Sealer.fromKeyFiles(config.key_file);
-    return new RedisStore(createRedisClient(config, client), sealer, {
-      ...store,
-      prefix: config.prefix,
-      timeout: config.timeout,
-      breakerErrors: config.breaker_errors,
-      breakerBackoff: config.breaker_backoff,
-      ownsClient: true,
-    });
   }
 
   get client (): RedisClient {

@@ -3,7 +3,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { KeyFileError } from '../errors.ts';
-import type { CertificateConfig } from '../config/types.ts';
 
 export interface LoadedCertificate {
   cert: Buffer;
@@ -15,7 +14,13 @@ export interface LoadedCertificate {
   notAfter: Date;
 }
 
-export function loadCertificate (config: CertificateConfig): LoadedCertificate {
+/** The files of one certificate: PEM certificate (chain) and its private key. */
+export interface CertificateFiles {
+  cert: string;
+  key: string;
+}
+
+export function loadCertificate (config: CertificateFiles): LoadedCertificate {
   let cert: Buffer;
   let key: Buffer;
   try {

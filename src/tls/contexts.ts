@@ -3,8 +3,7 @@
 // certificate, the ticket's key name picks the key. That is how old keys keep
 // decrypting after a rotation while the newest encrypts.
 import { constants, createHash, hkdfSync } from 'node:crypto';
-import { createSecureContext, type SecureContext } from 'node:tls';
-import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
+import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls';
 import type { LoadedCertificate } from './certificates.ts';
 import { TICKET_KEY_NAME_BYTES, type TicketKey, type TicketKeySource } from './ticket-key.ts';
 
@@ -31,10 +30,20 @@ export function boundTicketKey (key: TicketKey, frontend: string, certificate: L
   return Buffer.concat([name, Buffer.from(secrets)]);
 }
 
+/** What the contexts of a frontend are made from (a frontend's config is one). */
+export interface ContextSettings {
+  name: string;
+  min_version: SecureVersion;
+  max_version: SecureVersion;
+  /** TLS 1.2 cipher list and TLS 1.3 suites, OpenSSL syntax. */
+  ciphers: string;
+  ciphersuites: string;
+}
+
 export class ContextPool {
-  #frontend: FrontendConfig;
+  #frontend: ContextSettings;
   #certificates: readonly LoadedCertificate[];
-  #tickets: TicketsConfig;
+  #tickets: { enabled: boolean };
   #lifetimeSeconds: number;
   #keys: TicketKeySource;
   #generation = -1;
@@ -43,7 +52,7 @@ export class ContextPool {
   /** Index `certificate` → key name hex → context. */
   #contexts: Map<string, SecureContext>[];
 
-  constructor (frontend: FrontendConfig, certificates: readonly LoadedCertificate[], tickets: TicketsConfig, lifetimeMs: number, keys: TicketKeySource) {
+  constructor (frontend: ContextSettings, certificates: readonly LoadedCertificate[], tickets: { enabled: boolean }, lifetimeMs: number, keys: TicketKeySource) {
     this.#frontend = frontend;
     this.#certificates = certificates;
     this.#tickets = tickets;

@@ -8,9 +8,9 @@
 // Redis comes back empty (restarted without persistence, flushed), the first node to take
 // the lock writes its own ring back, so every ticket issued before still resumes.
 import { SessionStoreUnavailableError } from '../errors.ts';
-import { TIMED_OUT, withDeadline } from '../session-cache/deadline.ts';
-import type { RedisClient } from '../session-cache/redis-client.ts';
-import type { Sealer } from '../session-cache/seal.ts';
+import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { Sealer } from '../redis/seal.ts';
 import { generateTicketKey, TICKET_KEY_BYTES } from './ticket-key.ts';
 import type { TicketKey } from './ticket-key.ts';
 

@@ -1,11 +1,11 @@
 // The TLS side of the session cache: the few callbacks that OpenSSL's external cache
-// needs (HAProxy's sh_ssl_sess_*_cb). One small object per connection is handed to the
-// TLSSocket as its `server`, the only thing Node uses it for is emitting
-// `newSession`/`resumeSession`, so each callback knows the connection it serves (its
-// SNI, its client, the PSK identity read from its ClientHello).
+// needs (HAProxy's sh_ssl_sess_*_cb). One small object per connection (node-tls.ts hands
+// it to the TLSSocket), so each callback knows the connection it serves (its SNI, its
+// client, the PSK identity read from its ClientHello).
 import type { TLSSocket } from 'node:tls';
 import type { MissCause } from '../diagnostics.ts';
 import type { LookupResult, SessionStore } from '../session-cache/store.ts';
+import type { SessionCallbacks } from './node-tls.ts';
 import { decodeSessionRecord, encodeSessionRecord } from './session-record.ts';
 
 export interface SessionPolicy {
@@ -20,17 +20,13 @@ export interface SessionPolicy {
 
 const STORE_MISS: Record<string, MissCause> = { unknown: 'unknown', expired: 'expired', timeout: 'store_timeout', error: 'store_error' };
 
-type ResumeCallback = (err: Error | null, session?: Buffer) => void;
-type NewSessionDone = () => void;
-
-export class SessionHooks {
+export class SessionHooks implements SessionCallbacks {
   #policy: SessionPolicy;
   #sni: string;
   #client: string;
   #lookupKey: Buffer | undefined;
   socket: TLSSocket | undefined;
-  /** Outcome of the cache lookup, when one was made. */
-  found = false;
+  /** Why the cache lookup, when one was made, found nothing to resume. */
   miss: MissCause | undefined;
 
   /** `lookupKey`: what to look up instead of Node's legacy session id (the TLS 1.3 PSK identity), or undefined for no lookup. */
@@ -41,18 +37,8 @@ export class SessionHooks {
     this.#lookupKey = lookupKey;
   }
 
-  listenerCount (event: string): number {
-    return event === 'newSession' || event === 'resumeSession' ? 1 : 0;
-  }
-
-  emit (event: string, ...args: unknown[]): boolean {
-    if (event === 'resumeSession') this.#resume(args[1] as ResumeCallback);
-    else if (event === 'newSession') this.#newSession(args[0] as Buffer, args[1] as Buffer, args[2] as NewSessionDone);
-    else return false;
-    return true;
-  }
-
-  #resume (callback: ResumeCallback): void {
+  /** Node's legacy session id is not looked up: the key read from the ClientHello is. */
+  resume (_id: Buffer, callback: Parameters<SessionCallbacks['resume']>[1]): void {
     const key = this.#lookupKey;
     if (key === undefined) { callback(null); return; }
     this.#policy.store.get(key).then((result) => callback(null, this.#accept(result)), () => {
@@ -71,11 +57,10 @@ export class SessionHooks {
     if (record.frontend !== this.#policy.frontend || record.sni !== this.#sni) { this.miss = 'wrong_sni'; return undefined; }
     // Checked here as well as by the store: a Redis entry's expiry was set by another node's clock.
     if (Date.now() - record.created > this.#policy.lifetime) { this.miss = 'expired'; return undefined; }
-    this.found = true;
     return record.session;
   }
 
-  #newSession (id: Buffer, session: Buffer, done: NewSessionDone): void {
+  newSession (id: Buffer, session: Buffer, done: () => void): void {
     // Never hold the handshake on the store: the fast tier is written synchronously
     // inside set(), a slow tier after.
     done();

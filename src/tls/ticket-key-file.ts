@@ -2,7 +2,7 @@
 // The first key encrypts new tickets; every key decrypts.
 import { readFileSync } from 'node:fs';
 import { KeyFileError } from '../errors.ts';
-import { checkSecretFile } from '../config/files.ts';
+import { checkSecretFile } from '../secret-files.ts';
 import { TICKET_KEY_BYTES, type TicketKey } from './ticket-key.ts';
 
 export function formatTicketKeyFile (keys: readonly TicketKey[]): string {
@@ -22,6 +22,19 @@ export function parseTicketKeyFile (text: string, file: string, now = Date.now()
   });
   if (keys.length === 0) throw new KeyFileError(`${file}: no ticket key in the file`);
   return keys;
+}
+
+/**
+ * Why a readable, private ticket-key file does not hold a ring, or undefined when it
+ * does: the check `warmshake check` runs. Names the file and line, never the bytes.
+ */
+export function ticketKeyFileProblem (file: string): string | undefined {
+  try {
+    for (const key of parseTicketKeyFile(readFileSync(file, 'utf8'), file)) key.bytes.fill(0);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** Reads a ring, refusing a file that group or others can read. */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { generateSelfSigned } from '../../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../../src/certs/self-signed.ts';
 import { tempDir } from '../helpers/certs.ts';
 import { BIN } from '../helpers/warmshake.ts';
 

@@ -12,7 +12,7 @@ import { BackendUnavailableError } from '../../src/errors.ts';
 import type { ServerState, StateChange } from '../../src/balancer/pool.ts';
 import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 import type { BackendConfig, BalanceAlgorithm, HealthCheckConfig, ServerConfig } from '../../src/config/types.ts';
-import { generateSelfSigned } from '../../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../../src/certs/self-signed.ts';
 
 function backend (balance: BalanceAlgorithm, servers: Array<Partial<ServerConfig> & { name: string }>, health_check?: HealthCheckConfig): BackendConfig {
   return {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { generateSelfSigned } from '../../src/tls/self-signed.ts';
+import { generateSelfSigned } from '../../src/certs/self-signed.ts';
 
 export interface CertFiles {
   dir: string;

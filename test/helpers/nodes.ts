@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { generateCacheKey } from '../../src/session-cache/seal.ts';
+import { generateCacheKey } from '../../src/redis/seal.ts';
 import { httpBackend } from './backend.ts';
 import { tempDir, writeCert } from './certs.ts';
 import { freePort } from './ports.ts';

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { createRedisClient, waitReady } from '../../src/session-cache/redis-client.ts';
-import type { RedisClient } from '../../src/session-cache/redis-client.ts';
+import { createRedisClient, waitReady } from '../../src/redis/client.ts';
+import type { RedisClient } from '../../src/redis/client.ts';
 import { RedisStore } from '../../src/session-cache/redis-store.ts';
-import { Sealer } from '../../src/session-cache/seal.ts';
+import { Sealer } from '../../src/redis/seal.ts';
 import { SharedMemoryStore } from '../../src/session-cache/shared-memory-store.ts';
 import { DEFAULT_STORE_OPTIONS } from '../../src/session-cache/store.ts';
 import type { LookupResult, SessionStore, StoreEntryInfo, StoreStats } from '../../src/session-cache/store.ts';
@@ -20,7 +20,7 @@ const key = (n: number): Buffer => Buffer.from(`session-${n}`.padEnd(32, '.'));
 const value = (n: number): Buffer => Buffer.from(`value ${n} ${'v'.repeat(100)}`);
 
 async function client (t: TestContext, url: string): Promise<RedisClient> {
-  const c = createRedisClient({ url, key_file: [], timeout: 50, prefix: 'test:', breaker_errors: 3, breaker_backoff: 200 }, { minReconnectDelay: 20, maxReconnectDelay: 100 });
+  const c = createRedisClient({ url }, { minReconnectDelay: 20, maxReconnectDelay: 100 });
   t.after(() => c.disconnect());
   assert.equal(await waitReady(c, 5000), true);
   return c;
@@ -44,7 +44,7 @@ async function setup (t: TestContext): Promise<{ redis: RedisHandle; c: RedisCli
 if (!skip) {
   const redis = await startRedis();
   after(() => redis.stop());
-  const shared = createRedisClient({ url: redis.url, key_file: [], timeout: 200, prefix: 'c:', breaker_errors: 3, breaker_backoff: 200 });
+  const shared = createRedisClient({ url: redis.url });
   after(() => shared.disconnect());
   await waitReady(shared, 5000);
   let stores = 0;

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
-import { createRedisClient, waitReady } from '../../src/session-cache/redis-client.ts';
-import type { RedisClient } from '../../src/session-cache/redis-client.ts';
-import { Sealer } from '../../src/session-cache/seal.ts';
+import { createRedisClient, waitReady } from '../../src/redis/client.ts';
+import type { RedisClient } from '../../src/redis/client.ts';
+import { Sealer } from '../../src/redis/seal.ts';
 import { RedisTicketKeys } from '../../src/tls/redis-ticket-keys.ts';
 import type { RedisTicketKeysOptions } from '../../src/tls/redis-ticket-keys.ts';
 import type { TicketKey } from '../../src/tls/ticket-key.ts';
@@ -18,7 +18,7 @@ const HOUR = 3600_000;
 const T0 = Date.UTC(2030, 0, 1);
 
 async function connect (t: TestContext, url: string): Promise<RedisClient> {
-  const client = createRedisClient({ url, key_file: [], timeout: 50, prefix: 'test:', breaker_errors: 3, breaker_backoff: 200 }, { minReconnectDelay: 20, maxReconnectDelay: 100 });
+  const client = createRedisClient({ url }, { minReconnectDelay: 20, maxReconnectDelay: 100 });
   t.after(() => client.disconnect());
   assert.equal(await waitReady(client, 5000), true);
   return client;

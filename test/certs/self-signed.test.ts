@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { connect, createServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { generateSelfSigned } from '../../src/tls/self-signed.ts';
-import { bitString, integer, namedBits, oid, time } from '../../src/tls/der.ts';
+import { generateSelfSigned } from '../../src/certs/self-signed.ts';
+import { bitString, integer, namedBits, oid, time } from '../../src/certs/der.ts';
 
 const run = promisify(execFile);
 const hex = (b: Buffer): string => b.toString('hex');

@@ -5,9 +5,15 @@
 // traffic away.
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterNode, RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/types.ts';
-
 export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: exactly one of a standalone `url`, `sentinels` with the master's `name`, or `cluster` node URLs. */
+export interface RedisTarget {
+  url?: string;
+  sentinels?: ReadonlyArray<{ host: string; port: number }>;
+  name?: string;
+  cluster?: readonly string[];
+}
 
 export interface RedisClientOptions {
   /** Milliseconds to establish a connection before it counts as failed. */
@@ -36,7 +42,7 @@ export function reconnectDelay (attempt: number, options: Pick<RedisClientOption
 }
 
 /** Connects (in the background) to the Redis that `config` names. */
-export function createRedisClient (config: RedisConfig, options: Partial<RedisClientOptions> = {}): RedisClient {
+export function createRedisClient (config: RedisTarget, options: Partial<RedisClientOptions> = {}): RedisClient {
   const o = { ...DEFAULT_REDIS_CLIENT_OPTIONS, ...options };
   const retry = (attempt: number): number => reconnectDelay(attempt, o);
   const common: RedisOptions = {
@@ -71,7 +77,7 @@ export function createRedisClient (config: RedisConfig, options: Partial<RedisCl
   } else if (config.url) {
     client = new Redis(config.url, common);
   } else {
-    throw new TypeError('session_cache.redis: one of url, sentinels (with name) or cluster is needed');
+    throw new TypeError('a Redis target needs one of url, sentinels (with name) or cluster');
   }
   client.on('error', o.onError);
   return client;

@@ -1,7 +1,7 @@
 // Checks on the files a config names: readable, and for secrets, private to the
 // running user (a cache or ticket key that others can read decrypts recorded traffic).
 import { accessSync, constants, statSync } from 'node:fs';
-import { KeyPermissionsError } from '../errors.ts';
+import { KeyPermissionsError } from './errors.ts';
 
 /** Problem text for an unreadable file, or undefined when it can be read. */
 export function unreadable (file: string): string | undefined {

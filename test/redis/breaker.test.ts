@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CircuitBreaker } from '../../src/session-cache/breaker.ts';
-import type { BreakerState } from '../../src/session-cache/breaker.ts';
+import { CircuitBreaker } from '../../src/redis/breaker.ts';
+import type { BreakerState } from '../../src/redis/breaker.ts';
 
 function setup (errors = 3, backoff = 1000): { breaker: CircuitBreaker; clock: { now: number }; changes: string[] } {
   const clock = { now: 0 };

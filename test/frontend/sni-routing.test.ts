@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backendForSni } from '../../src/balancer/sni-routing.ts';
+import { backendForSni } from '../../src/frontend/sni-routing.ts';
 import { validateConfig } from '../../src/config/schema.ts';
 
 function frontend (rules: Array<{ sni: string; backend: string }>) {

@@ -5,7 +5,7 @@
 // another server; the client sees nothing of it. Once the server has answered, the
 // connection is spliced and only the server's own errors count against it.
 import type { Socket } from 'node:net';
-import type { BackendPool, PoolConnectOptions, ServerState } from './pool.ts';
+import type { BackendPool, PoolConnectOptions, ServerState } from '../balancer/pool.ts';
 import { splice } from './splice.ts';
 
 /** Client bytes kept for a replay; a client that sends more before any answer gets no retry. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KeyFileError, KeyPermissionsError } from '../../src/errors.ts';
-import { generateCacheKey, parseCacheKey, SEAL_OVERHEAD, Sealer } from '../../src/session-cache/seal.ts';
+import { generateCacheKey, parseCacheKey, SEAL_OVERHEAD, Sealer } from '../../src/redis/seal.ts';
 
 const aad = Buffer.from('warmshake:s:0011');
 

@@ -3,7 +3,7 @@
 // node whose clock is off rotates the shared ring early or late. A skew above a couple
 // of seconds is worth a warning to the operator (fix NTP), not a failure.
 import { TIMED_OUT, withDeadline } from './deadline.ts';
-import type { RedisClient } from './redis-client.ts';
+import type { RedisClient } from './client.ts';
 
 /**
  * Local minus Redis time in ms, with the local time taken at the middle of the round

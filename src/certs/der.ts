@@ -11,7 +11,6 @@ export const TAG = {
   OID: 0x06,
   UTF8_STRING: 0x0c,
   PRINTABLE_STRING: 0x13,
-  IA5_STRING: 0x16,
   UTC_TIME: 0x17,
   GENERALIZED_TIME: 0x18,
   SEQUENCE: 0x30,
@@ -116,11 +115,6 @@ export function namedBits (bits: readonly number[]): Buffer {
 
 export function utf8String (text: string): Buffer {
   return tlv(TAG.UTF8_STRING, Buffer.from(text, 'utf8'));
-}
-
-export function ia5String (text: string): Buffer {
-  if (!/^[\x00-\x7f]*$/.test(text)) throw new RangeError('DER IA5String: ASCII only');
-  return tlv(TAG.IA5_STRING, Buffer.from(text, 'ascii'));
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

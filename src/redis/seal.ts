@@ -9,7 +9,7 @@
 // AAD), so a flipped version or key id fails like a flipped ciphertext byte.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkSecretFile, unreadable } from '../config/files.ts';
+import { checkSecretFile, unreadable } from '../secret-files.ts';
 import { KeyFileError } from '../errors.ts';
 
 export const SEAL_KEY_BYTES = 32;
@@ -118,6 +118,18 @@ export function parseCacheKey (content: Buffer): Buffer | undefined {
   // bytes are all printable about once in 10^14).
   if (content.length === SEAL_KEY_BYTES && !/^[\x20-\x7e\s]*$/.test(content.toString('latin1'))) return Buffer.from(content);
   return undefined;
+}
+
+/**
+ * Why a readable, private key file does not hold a cache key, or undefined when it does:
+ * the check `warmshake check` runs. Names the file and the fix, never the bytes.
+ */
+export function cacheKeyFileProblem (file: string): string | undefined {
+  const content = readFileSync(file);
+  const key = parseCacheKey(content);
+  content.fill(0);
+  if (key) { key.fill(0); return undefined; }
+  return `${file} must hold 32 random bytes as 64 hex characters, base64 or 32 raw bytes; create one with: openssl rand -hex 32 > ${file} && chmod 600 ${file}`;
 }
 
 function readCacheKeyFile (file: string): Buffer {

@@ -5,26 +5,23 @@
 // watching the backend's first bytes go by to learn which sessions it now holds. What
 // can and cannot stick: docs/passthrough.md.
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { FrontendConfig } from '../config/types.ts';
-import { channels, type HandshakeEvent } from '../diagnostics.ts';
 import { MemoryStore } from '../session-cache/memory-store.ts';
 import type { SessionStore } from '../session-cache/store.ts';
 import { offersTls13, type ClientHello } from '../tls/client-hello.ts';
-import { readClientHello } from '../tls/hello-reader.ts';
 import type { ServerHello } from '../tls/server-hello.ts';
-import { FrontendListener, type Admitted, type ErrorStage } from './frontend-listener.ts';
-import { createBalancer, type Balancer } from './algorithms.ts';
-import type { BackendPool, ServerState } from './pool.ts';
-import { proxyV2For } from './proxy-protocol.ts';
+import { acceptConnection, helloLimits, type Connection } from './connection.ts';
+import { FrontendListener, type Admitted } from './listener.ts';
+import { createBalancer, type Balancer } from '../balancer/algorithms.ts';
+import type { BackendPool, ServerState } from '../balancer/pool.ts';
 import { ServerFlightReader } from './server-flight.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
 import {
   learnedFromServerHello, lookupsFor, offersSession, resumeMethod, stickKey, versionName,
-} from './stick-keys.ts';
-import { StickTable, type StickEntry, type StickLookup, type StickTableStats } from './stick-table.ts';
-import { TicketKeyProbe } from './ticket-key-probe.ts';
+} from '../balancer/stick-keys.ts';
+import { StickTable, type StickLookup } from '../balancer/stick-table.ts';
+import { TicketKeyProbe } from '../balancer/ticket-key-probe.ts';
 
 export interface PassthroughOptions {
   frontend: FrontendConfig;
@@ -47,7 +44,6 @@ export interface PassthroughOptions {
 }
 
 const TLS13 = 0x0304;
-const DEFAULT_PROBE_EVERY = 60_000;
 
 export const DEFAULT_PASSTHROUGH_OPTIONS = Object.freeze({
   probe: true,
@@ -76,7 +72,7 @@ export class Passthrough {
       const table = new StickTable(store, f.name, f.persist.expire);
       this.#table = table;
       if (f.persist.fallback) this.#fallback = createBalancer(f.persist.fallback);
-      const every = f.persist.probe_every ?? DEFAULT_PROBE_EVERY;
+      const every = f.persist.probe_every;
       if (o.probe && every > 0) {
         const names = new Set([f.backend, ...f.use_backend.map((r) => r.backend)]);
         const pools = [...names].map((n) => options.pools.get(n)).filter((p): p is BackendPool => p !== undefined);
@@ -100,51 +96,23 @@ export class Passthrough {
     return this.#listener.close(drain);
   }
 
-  /** For `show table`: up to `limit` entries, newest first (empty without persistence). */
-  listTable (limit: number): Promise<StickEntry[]> {
-    return this.#table ? this.#table.list(limit) : Promise.resolve([]);
-  }
-
-  /** Counters of this thread (hits, misses, learned) and the shared table's entries; undefined without persistence. */
-  tableStats (): StickTableStats | undefined {
-    return this.#table?.stats();
-  }
-
-  /** One ticket-key probe round now (tests, `warmshake ctl`); resolves with the key names found. */
-  probeTicketKeys (): Promise<number> {
-    return this.#probe ? this.#probe.probeAll() : Promise.resolve(0);
-  }
-
-  #accept ({ raw, address, client }: Admitted): void {
+  #accept (admitted: Admitted): void {
     const f = this.frontend;
-    const started = performance.now();
-    let settled = false;
-    const fail = (stage: ErrorStage, reason: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      this.#listener.error(client, stage, reason);
-      raw.destroy();
-    };
     // One timer from accept to the backend connected: a client that trickles its
     // ClientHello, or a backend that never answers the connect, holds nothing for long.
-    const timer = setTimeout(() => fail('timeout', `ClientHello not relayed within ${f.timeout.handshake} ms`), f.timeout.handshake);
-    readClientHello(raw, { maxBytes: f.limits.max_client_hello, maxRecords: f.limits.max_client_hello_records }, (outcome) => {
-      if (!outcome.ok) { fail('client_hello', outcome.reason); return; }
-      if (settled) return;
-      const connection: Connection = { raw, client, address, hello: outcome.hello, bytes: outcome.bytes, started };
-      this.#route(connection).then((backend) => {
-        if (settled || raw.destroyed) { backend?.socket.destroy(); settled = true; clearTimeout(timer); return; }
-        if (!backend) { fail('backend', 'no backend'); return; }
-        settled = true;
-        clearTimeout(timer);
-        this.#relay(connection, backend.socket, backend.server, backend.pool);
-      }, (err: Error) => fail('backend', err.message));
+    acceptConnection(this.#listener, admitted, `ClientHello not relayed within ${f.timeout.handshake} ms`, (conn, hello, bytes) => {
+      const c: Relayed = { conn, hello, bytes };
+      this.#route(c).then((backend) => {
+        if (conn.settled || conn.raw.destroyed) { backend?.socket.destroy(); conn.settle(); return; }
+        if (!backend) { conn.fail('backend', 'no backend'); return; }
+        conn.settle();
+        this.#relay(c, backend.socket, backend.server, backend.pool);
+      }, (err: Error) => conn.fail('backend', err.message));
     });
   }
 
   /** Chooses a server (stick table, else the fallback algorithm) and connects to it. */
-  async #route (c: Connection): Promise<{ socket: Socket; server: ServerState; pool: BackendPool } | undefined> {
+  async #route (c: Relayed): Promise<{ socket: Socket; server: ServerState; pool: BackendPool } | undefined> {
     const f = this.frontend;
     const pool = this.#pools.get(backendForSni(f, c.hello.serverName));
     if (!pool) return undefined;
@@ -164,27 +132,27 @@ export class Passthrough {
       } else missReason = 'unknown';
     }
     if (!prefer && this.#fallback) {
-      prefer = this.#fallback.pick(pool.servers().filter((s) => s.up && s.config.weight > 0), c.address);
+      prefer = this.#fallback.pick(pool.servers().filter((s) => s.up && s.config.weight > 0), c.conn.address);
     }
-    const connected = await pool.connect(c.address, { connectTimeout: f.timeout.connect, prefer, raw: true });
+    const connected = await pool.connect(c.conn.address, { connectTimeout: f.timeout.connect, prefer, raw: true });
     if (table && stuck) {
-      if (missReason) table.miss(c.client, missReason, stuck.kind, stuck.server);
+      if (missReason) table.miss(c.conn.client, missReason, stuck.kind, stuck.server);
       else if (connected.server === prefer) {
-        table.hit(c.client, stuck.kind, stuck.server);
+        table.hit(c.conn.client, stuck.kind, stuck.server);
         if (table.fresh(stuck)) c.fresh = stuck.key;
-      } else table.miss(c.client, 'connect_failed', stuck.kind, stuck.server);
+      } else table.miss(c.conn.client, 'connect_failed', stuck.kind, stuck.server);
     } else if (table && missReason) {
       // A TLS 1.3 client's legacy session id is random: only a miss if the server picks TLS 1.2 (see #resumed).
-      if (offersRealSession(c.hello)) table.miss(c.client, missReason);
+      if (offersRealSession(c.hello)) table.miss(c.conn.client, missReason);
       else c.unknownId = true;
     }
     return { ...connected, pool };
   }
 
-  #relay (c: Connection, backend: Socket, server: ServerState, pool: BackendPool): void {
+  #relay (c: Relayed, backend: Socket, server: ServerState, pool: BackendPool): void {
     const f = this.frontend;
     if (f.send_proxy === 'v2') {
-      backend.write(proxyV2For(c.raw, { authority: c.hello.serverName }));
+      backend.write(c.conn.proxyHeader({ authority: c.hello.serverName }));
     }
     backend.write(c.bytes);
     this.#watch(c, backend, server);
@@ -192,17 +160,17 @@ export class Passthrough {
     // fails (reset, broken pipe) counts against it. The ClientHello is not replayed on
     // another server here: pass-through keeps a client on the server that holds its session.
     backend.once('data', () => pool.observe(server, undefined));
-    splice(c.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: Math.max(f.timeout.client, f.timeout.server) }, (err, side) => {
+    splice(c.conn.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: Math.max(f.timeout.client, f.timeout.server) }, (err, side) => {
       const code = (err as NodeJS.ErrnoException | undefined)?.code;
       if (side === 'server' && code) pool.observe(server, code);
-      if (err) this.#listener.error(c.client, 'proxy', err.message);
+      if (err) c.conn.error('proxy', err.message);
     });
   }
 
   /** Reads the backend's answer as it is forwarded (a second listener; the pipe is not held back). */
-  #watch (c: Connection, backend: Socket, server: ServerState): void {
+  #watch (c: Relayed, backend: Socket, server: ServerState): void {
     const reader = new ServerFlightReader({
-      limits: { maxBytes: this.frontend.limits.max_client_hello, maxRecords: this.frontend.limits.max_client_hello_records },
+      limits: helloLimits(this.frontend),
       maxBytes: this.#maxFlightBytes,
     });
     const table = this.#table;
@@ -215,20 +183,20 @@ export class Passthrough {
             hello = update.hello;
             if (table) {
               for (const key of learnedFromServerHello(c.hello, hello)) {
-                if (!c.fresh?.equals(key.key)) table.learn(c.client, key, name, 'flight');
+                if (!c.fresh?.equals(key.key)) table.learn(c.conn.client, key, name, 'flight');
               }
             }
             break;
           case 'ticket': {
             const key = stickKey('key_name', update.keyName);
-            if (table && !c.fresh?.equals(key.key)) table.learn(c.client, key, name, 'flight');
+            if (table && !c.fresh?.equals(key.key)) table.learn(c.conn.client, key, name, 'flight');
             break;
           }
           case 'resumed':
             if (hello) this.#resumed(c, hello, update.resumed, name);
             break;
           case 'error':
-            this.#listener.error(c.client, 'backend', `server ${name}: ${update.reason}`);
+            c.conn.error('backend', `server ${name}: ${update.reason}`);
             break;
         }
       }
@@ -238,35 +206,29 @@ export class Passthrough {
   }
 
   /** The handshake outcome, published as the terminator publishes its own (resumption ratio per frontend). */
-  #resumed (c: Connection, hello: ServerHello, resumed: boolean, server: string): void {
+  #resumed (c: Relayed, hello: ServerHello, resumed: boolean, server: string): void {
     // A TLS 1.2 ticket accepted without an echoed session id only shows as an abbreviated handshake.
     const table = this.#table;
-    if (table && c.unknownId && hello.version !== TLS13) table.miss(c.client, 'unknown');
+    if (table && c.unknownId && hello.version !== TLS13) table.miss(c.conn.client, 'unknown');
     if (table && resumed && hello.version !== TLS13 && hello.sessionId.length === 0 && c.hello.sessionTicket) {
       const keyName = c.hello.sessionTicket.subarray(0, 16);
       const key = stickKey('key_name', keyName);
-      if (keyName.length === 16 && !c.fresh?.equals(key.key)) table.learn(c.client, key, server, 'flight');
+      if (keyName.length === 16 && !c.fresh?.equals(key.key)) table.learn(c.conn.client, key, server, 'flight');
     }
-    if (!channels.handshake.hasSubscribers) return;
-    const method = resumeMethod(c.hello, hello, resumed);
-    const event: HandshakeEvent = {
-      frontend: this.frontend.name, client: c.client, sni: c.hello.serverName ?? '', version: versionName(hello.version),
-      cipher: `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`, alpn: hello.alpn ?? '', resumed, method,
+    c.conn.publish({
+      sni: c.hello.serverName ?? '', version: versionName(hello.version),
+      cipher: `0x${hello.cipherSuite.toString(16).padStart(4, '0')}`, alpn: hello.alpn ?? '', resumed,
+      method: resumeMethod(c.hello, hello, resumed),
       miss: !resumed && offeredResumable(c.hello, hello) ? 'unknown' : undefined,
-      duration: performance.now() - c.started,
-    };
-    channels.handshake.publish(event);
+    });
   }
 }
 
-interface Connection {
-  raw: Socket;
-  client: string;
-  address: string;
+interface Relayed {
+  conn: Connection;
   hello: ClientHello;
   /** Every byte read from the client so far: the ClientHello and whatever followed it (0-RTT data). */
   bytes: Buffer;
-  started: number;
   /** The stick key that routed this connection, when it has long enough to live not to be written again. */
   fresh?: Buffer;
   /** The table did not know the offered session id, and whether that was a real offer is up to the version the server picks. */

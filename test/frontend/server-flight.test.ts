@@ -2,7 +2,7 @@
 // byte by byte by the independent encoder of the parser tests, cut at every byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServerFlightReader, type FlightUpdate } from '../../src/balancer/server-flight.ts';
+import { ServerFlightReader, type FlightUpdate } from '../../src/frontend/server-flight.ts';
 import { learnedFromServerHello, lookupsFor, stickKey } from '../../src/balancer/stick-keys.ts';
 import { parseClientHello } from '../../src/tls/client-hello.ts';
 import { HELLO_RETRY_REQUEST_RANDOM, parseServerHello } from '../../src/tls/server-hello.ts';
