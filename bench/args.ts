@@ -10,16 +10,19 @@ export interface RunOptions {
   /** Where the Markdown report goes; undefined = docs/benchmarks.md for a full set, none with --only. */
   out: string | undefined;
   help: boolean;
+  /** Sessions stored in the server cache before the fixed-rate cases; default 100,000 (2,000 with --quick). */
+  fill: number | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only NAME[,NAME...]] [--duration SECONDS] [--out FILE]
-  --quick      short loads and smaller fills (about 3 minutes instead of 10)
-  --only       run these scenarios only (writes no report unless --out is given)
+  --quick      one rate, small fills, 1,000-connection flood (a smoke run; writes no report unless --out is given)
+  --only       run these only: rate, flood, or an older closed-loop scenario (writes no report unless --out is given)
   --duration   seconds per measured load
+  --fill       sessions stored in the cache before measuring (default 100000)
   --out        write the Markdown report here`;
 
 export function parseArgs (argv: readonly string[]): RunOptions {
-  const options: RunOptions = { quick: false, only: [], duration: undefined, out: undefined, help: false };
+  const options: RunOptions = { quick: false, only: [], duration: undefined, out: undefined, help: false, fill: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -33,6 +36,10 @@ export function parseArgs (argv: readonly string[]): RunOptions {
       const d = Number(value());
       if (!(d > 0 && d <= 60)) throw new RangeError('--duration must be between 0 and 60 seconds');
       options.duration = d;
+    } else if (arg === '--fill') {
+      const n = Number(value());
+      if (!(Number.isInteger(n) && n >= 20 && n <= 1_000_000)) throw new RangeError('--fill must be an integer from 20 to 1000000');
+      options.fill = n;
     } else if (arg === '--out') options.out = value();
     else if (arg === '--help' || arg === '-h') options.help = true;
     else throw new RangeError(`unknown argument ${arg}\n${USAGE}`);

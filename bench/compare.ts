@@ -5,7 +5,7 @@ import { emit, measure } from './measure.ts';
 import type { LoadOptions, Row } from './measure.ts';
 import { alternate } from './context.ts';
 import type { BenchContext } from './context.ts';
-import { freePort } from '../test/helpers/ports.ts';
+import { freePort } from './ports.ts';
 import { serverDir, startServer } from './servers/index.ts';
 import type { RunningServer, ServerKind, ServerSpec } from './servers/index.ts';
 

@@ -9,6 +9,8 @@ export interface Environment {
   cpuModel: string;
   kernel: string;
   loadAverage: string;
+  /** The same, read when the run ended (set by run.ts). */
+  loadAverageEnd?: string;
   versions: Record<string, string>;
 }
 
@@ -18,6 +20,10 @@ function firstLine (command: string, args: string[], pattern?: RegExp): string {
   const text = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   const line = text.split('\n').find((l) => (pattern ? pattern.test(l) : l.trim() !== ''));
   return line?.trim() ?? 'unknown';
+}
+
+export function loadAverageNow (): string {
+  return loadavg().map((n) => n.toFixed(2)).join(' ');
 }
 
 export function describeEnvironment (): Environment {
@@ -30,7 +36,7 @@ export function describeEnvironment (): Environment {
     nproc: availableParallelism(),
     cpuModel,
     kernel: release(),
-    loadAverage: loadavg().map((n) => n.toFixed(2)).join(' '),
+    loadAverage: loadAverageNow(),
     versions: {
       warmshake: VERSION,
       node: process.version,

@@ -24,7 +24,7 @@ import { Passthrough } from '../src/frontend/passthrough.ts';
 import { validateConfig } from '../src/config/schema.ts';
 import { SharedMemoryStore } from '../src/session-cache/shared-memory-store.ts';
 import { generateSelfSigned } from '../src/certs/self-signed.ts';
-import { freePort } from '../test/helpers/ports.ts';
+import { freePort } from './ports.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const HAPROXY = '/usr/sbin/haproxy';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TlsVersion } from '../src/cli/handshake.ts';
 import { generateSelfSigned } from '../src/certs/self-signed.ts';
-import { freePort } from '../test/helpers/ports.ts';
+import { freePort } from './ports.ts';
 import { benchOptions } from './measure.ts';
 import { runBench } from '../src/cli/bench/index.ts';
 import { startBackend } from './servers/index.ts';

@@ -10,7 +10,7 @@ import { Sealer } from '../src/redis/seal.ts';
 import { SharedMemoryStore } from '../src/session-cache/shared-memory-store.ts';
 import { DEFAULT_STORE_OPTIONS } from '../src/session-cache/store.ts';
 import { TieredStore } from '../src/session-cache/tiered-store.ts';
-import { redisSkipReason, startRedis } from '../test/helpers/redis-server.ts';
+import { redisSkipReason, startRedis } from './redis-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const WARMUP = 1000;

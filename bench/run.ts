@@ -1,5 +1,7 @@
-// `npm run bench`: warmshake against HAProxy and nginx on this machine, in one run.
-// Prints one JSON line per result and writes docs/benchmarks.md. Bounded: every load
+// `npm run bench`: warmshake (each engine) against HAProxy and nginx on this machine, at
+// fixed handshake rates with a populated cache, then a stalled-connection flood for
+// memory. Prints one JSON line per result and writes docs/benchmarks.md. The older
+// closed-loop scenarios (scenarios.ts) run with `--only NAME`. Bounded: every load
 // stops on its own, and a watchdog ends the run (and every server it started) if the
 // whole exceeds its budget.
 import { execFileSync } from 'node:child_process';
@@ -8,18 +10,24 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSelfSigned } from '../src/certs/self-signed.ts';
-import { redisSkipReason, startRedis } from '../test/helpers/redis-server.ts';
-import type { RedisHandle } from '../test/helpers/redis-server.ts';
+import { redisSkipReason, startRedis } from './redis-server.ts';
+import type { RedisHandle } from './redis-server.ts';
 import { parseArgs, USAGE } from './args.ts';
 import type { BenchContext, CertPair, ScenarioReport } from './context.ts';
-import { describeEnvironment } from './environment.ts';
+import { describeEnvironment, loadAverageNow } from './environment.ts';
 import { processTree } from './proc.ts';
 import { writeReport } from './report.ts';
 import { scenarios } from './scenarios.ts';
+import { lineup } from './contenders.ts';
+import { FILL, fillOf, QUICK_FILL, runFixedRate } from './fixed-rate.ts';
+import { floodScenario } from './flood.ts';
+import { rateSections, rateTargets } from './rate-report.ts';
 import { ALL_SERVERS, defaultRoot, missingReason, startBackend } from './servers/index.ts';
 
 const REPORT = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
-const BUDGET_MINUTES = { full: 20, quick: 8 };
+const BUDGET_MINUTES = { full: 30, quick: 10 };
+/** What a run without --only does: the fixed-rate comparison, then the flood. */
+const DEFAULT_SET = ['rate', 'flood'];
 
 function writeCert (root: string, keyType: 'ec' | 'rsa'): CertPair {
   const { cert, key } = generateSelfSigned({ names: ['localhost', '127.0.0.1'], keyType });
@@ -86,7 +94,7 @@ async function main (): Promise<void> {
     certs: { ec: writeCert(root, 'ec'), rsa: writeCert(root, 'rsa') },
     backendPort: backend.port,
     serverCpus, clientCpus, allCpus,
-    duration: options.duration ?? (options.quick ? 2 : 3),
+    duration: options.duration ?? (options.quick ? 2 : 4),
     servers,
     redisKeyFile,
     async redis () {
@@ -101,10 +109,30 @@ async function main (): Promise<void> {
     redisPid: () => redisPid
   };
 
-  const selected = scenarios().filter((s) => options.only.length === 0 || options.only.includes(s.id));
-  if (selected.length === 0) throw new RangeError(`no scenario named ${options.only.join(', ')}; known: ${scenarios().map((s) => s.id).join(', ')}`);
+  const wanted = options.only.length > 0 ? options.only : DEFAULT_SET;
+  const selected = scenarios().filter((s) => wanted.includes(s.id));
+  const unknown = wanted.filter((id) => !DEFAULT_SET.includes(id) && !selected.some((s) => s.id === id));
+  if (unknown.length > 0) throw new RangeError(`no scenario named ${unknown.join(', ')}; known: ${[...DEFAULT_SET, ...scenarios().map((s) => s.id)].join(', ')}`);
   const reports: ScenarioReport[] = [];
+  const targets: string[] = [];
   try {
+    const { contenders, unavailable } = await lineup(ctx);
+    Object.assign(skipped, unavailable);
+    console.log(JSON.stringify({ bench: 'lineup', contenders: contenders.map((c) => c.label), unavailable }));
+    if (wanted.includes('rate')) {
+      const run = await runFixedRate(ctx, contenders, options.fill === undefined ? {} : { fill: fillOf(options.fill, ctx.quick ? QUICK_FILL : FILL) });
+      reports.push(...rateSections(run, ctx.quick));
+      reports.push({ id: 'fills', title: 'Sessions stored before measuring', setup: 'full handshakes per server instance and pool; returning clients drew from these', columns: [], rows: [], ratios: [], notes: Object.entries(run.fills).map(([k, v]) => `${k}: ${v}`) });
+      targets.push(...rateTargets(run, unavailable));
+    }
+    if (wanted.includes('flood')) {
+      try {
+        reports.push(await floodScenario(ctx, contenders));
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        reports.push({ id: 'flood', title: 'Memory: stalled-connection flood', setup: 'failed', columns: [], rows: [], ratios: [], notes: [`This scenario failed: ${message.slice(0, 500)}`] });
+      }
+    }
     for (const [index, scenario] of selected.entries()) {
       try {
         reports.push(await scenario.run(ctx, index));
@@ -121,12 +149,14 @@ async function main (): Promise<void> {
     clearTimeout(watchdog);
   }
 
-  const out = options.out ?? (options.only.length === 0 ? REPORT : undefined);
+  // A --quick run is a smoke run: its figures do not replace the report unless asked.
+  const out = options.out ?? (options.only.length === 0 && !options.quick ? REPORT : undefined);
+  env.loadAverageEnd = loadAverageNow();
   if (out) {
     writeReport(out, {
       env, startedAt: started, minutes: (Date.now() - started.getTime()) / 60_000, quick: options.quick,
       command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-      skipped, pinning, scenarios: reports
+      skipped, pinning, scenarios: reports, targets
     });
     console.log(JSON.stringify({ bench: 'compare', report: out }));
   }

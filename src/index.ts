@@ -11,6 +11,8 @@ export { MemoryStore } from './session-cache/memory-store.ts';
 export { SharedMemoryStore, sharedStoreBytes } from './session-cache/shared-memory-store.ts';
 export { RedisStore } from './session-cache/redis-store.ts';
 export { TieredStore } from './session-cache/tiered-store.ts';
+export { createStore } from './session-cache/create-store.ts';
+export type { RedisTierOptions } from './session-cache/create-store.ts';
 export { Sealer, generateCacheKey } from './redis/seal.ts';
 export type { SessionStore, StoreOptions, StoreStats, LookupResult, MissReason } from './session-cache/store.ts';
 
@@ -20,7 +22,7 @@ export { parseServerHello } from './tls/server-hello.ts';
 export type { ServerHello } from './tls/server-hello.ts';
 export { generateSelfSigned } from './certs/self-signed.ts';
 export { generateTicketKey } from './tls/ticket-key.ts';
-export type { TicketKey, TicketKeySource } from './tls/ticket-key.ts';
+export type { TicketKey, TicketKeyOrigin, TicketKeySource } from './tls/ticket-key.ts';
 
 export { BackendPool } from './balancer/pool.ts';
 export { encodeProxyV2, decodeProxyV2 } from './balancer/proxy-protocol.ts';

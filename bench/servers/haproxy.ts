@@ -2,6 +2,7 @@
 // is what warmshake is (TLS terminated, plaintext spliced to a TCP backend). Cache size
 // and lifetime are `tune.ssl.cachesize` (blocks of ~200 bytes: one per session without a
 // client certificate) and `tune.ssl.lifetime`; threads are `nbthread`.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CIPHERS, DEFAULT_CIPHERSUITES } from '../../src/config/schema.ts';
@@ -9,6 +10,16 @@ import { spawnPinned, stopProcess, waitServing } from './process.ts';
 import type { RunningServer, ServerSpec } from './types.ts';
 
 export const HAPROXY = '/usr/sbin/haproxy';
+
+/**
+ * HAProxy wants two descriptors per connection (client and server side) and refuses to
+ * start when `maxconn` needs more than it may open; an unprivileged container cannot
+ * raise its hard limit. So `maxconn` is capped to what the limit allows.
+ */
+export function haproxyMaxconn (wanted: number): number {
+  const hard = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim());
+  return Number.isFinite(hard) && hard > 0 ? Math.min(wanted, Math.floor((hard - 100) / 2)) : wanted;
+}
 
 export function haproxyConfig (spec: ServerSpec, pem: string, ticketFile: string | undefined): string {
   const bindOptions = [
@@ -19,7 +30,7 @@ export function haproxyConfig (spec: ServerSpec, pem: string, ticketFile: string
   return [
     'global',
     `  nbthread ${spec.threads}`,
-    '  maxconn 8000',
+    `  maxconn ${haproxyMaxconn(spec.maxConnections ?? 8000)}`,
     `  tune.ssl.cachesize ${spec.cacheSize}`,
     `  tune.ssl.lifetime ${spec.lifetime}`,
     `  ssl-default-bind-ciphers ${DEFAULT_CIPHERS}`,

@@ -25,7 +25,7 @@ export function nginxConfig (spec: ServerSpec, ticketFile: string | undefined): 
     `pid ${join(spec.dir, 'nginx.pid')};`,
     `error_log ${join(spec.dir, 'error.log')} warn;`,
     `load_module ${NGINX_STREAM_MODULE};`,
-    'events { worker_connections 8000; }',
+    `events { worker_connections ${spec.maxConnections ?? 8000}; }`,
     'stream {',
     `  upstream be { server 127.0.0.1:${spec.backendPort}; }`,
     '  server {',

@@ -26,6 +26,12 @@ export interface ServerSpec {
   ticketKeys?: Buffer[];
   /** warmshake only: the Redis tier. */
   redis?: { url: string; keyFile: string };
+  /** warmshake only: `global.engine`; undefined leaves the key out (a build without engines). */
+  engine?: 'node' | 'native';
+  /** warmshake only: an admin socket (to read `show info`). */
+  adminSocket?: string;
+  /** HAProxy `maxconn`, nginx `worker_connections`; default 8000. */
+  maxConnections?: number;
   /** Extra node flags for warmshake (profiling). */
   execArgv?: string[];
   /** Extra environment for the server process. */

@@ -18,7 +18,11 @@ export function warmshakeConfig (spec: ServerSpec): Record<string, unknown> {
     tickets.key_file = file;
   }
   return {
-    global: { workers: spec.threads, log: { level: 'warn' } },
+    global: {
+      workers: spec.threads, log: { level: 'warn' },
+      ...(spec.engine ? { engine: spec.engine } : {}),
+      ...(spec.adminSocket ? { admin: { socket: spec.adminSocket } } : {})
+    },
     session_cache: {
       size: spec.cacheSize,
       lifetime: spec.lifetime,
@@ -33,7 +37,12 @@ export function warmshakeConfig (spec: ServerSpec): Record<string, unknown> {
   };
 }
 
-export async function startWarmshake (spec: ServerSpec, label = spec.redis ? 'warmshake+redis' : 'warmshake'): Promise<RunningServer> {
+export function warmshakeLabel (spec: ServerSpec): string {
+  if (spec.redis) return 'warmshake+redis';
+  return spec.engine ? `warmshake ${spec.engine}` : 'warmshake';
+}
+
+export async function startWarmshake (spec: ServerSpec, label = warmshakeLabel(spec)): Promise<RunningServer> {
   const file = join(spec.dir, 'warmshake.json');
   // JSON is YAML.
   writeFileSync(file, JSON.stringify(warmshakeConfig(spec), null, 2));

@@ -22,7 +22,9 @@ export const USAGE = `usage: warmshake COMMAND [options]
                            reconnect N times, say whether each resumed; exit 0 if all did
   bench HOST:PORT [--connections C] [--duration S] [--resume RATIO] [--clients N]
         [--tls 1.2|1.3] [--no-tickets] [--sni NAME] [--send BYTES] [--threads T] [--json]
+        [--rate R] [--group NAME]
                            concurrent handshake load: handshakes/s, resumed %, latency
+                           (--rate: open loop, R handshakes/s with at most C in flight)
   ctl [-s SOCKET] COMMAND...   send one admin command (show info, show stat, ...)
   keys generate [--count N]    print a new ticket-key file
   --version                version of warmshake, Node.js and OpenSSL
@@ -115,13 +117,15 @@ export function parseArgs (argv: readonly string[]): Command {
     }
     case 'bench': {
       const { flags, positional } = split(rest, new Set(['--no-tickets', '--json']));
-      only(flags, ['--connections', '--duration', '--resume', '--clients', '--tls', '--no-tickets', '--sni', '--send', '--threads', '--count', '--json'], command);
+      only(flags, ['--connections', '--duration', '--resume', '--clients', '--tls', '--no-tickets', '--sni', '--send', '--threads', '--count', '--json', '--rate', '--group'], command);
       const d = DEFAULT_BENCH_OPTIONS;
       return {
         command,
         options: {
           ...d, ...target(positional, command), tls: tlsVersion(flags),
           connections: num(flags, '--connections', d.connections, 1, 10_000),
+          rate: num(flags, '--rate', d.rate, 0, 1_000_000, false),
+          group: str(flags, '--group'),
           duration: num(flags, '--duration', d.duration, 0.1, 3600, false),
           resume: num(flags, '--resume', d.resume, 0, 1, false),
           clients: num(flags, '--clients', d.clients, 1, 10_000_000),

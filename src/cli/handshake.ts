@@ -4,7 +4,7 @@
 
 import { constants as cryptoConstants } from 'node:crypto';
 import tls from 'node:tls';
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { ConnectionOptions, SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
 
 export type TlsVersion = '1.2' | '1.3';
 
@@ -27,6 +27,10 @@ export interface HandshakeOptions {
   send: number;
   /** Source address to connect from (the bench spreads loopback clients over 127.0.0.0/8). */
   localAddress?: string;
+  /** Key-exchange groups to offer (OpenSSL names joined by ':'); undefined = Node's default list. */
+  group?: string;
+  /** A context made once by `clientContext` for many connections; without it each connection builds its own. */
+  secureContext?: SecureContext;
 }
 
 export interface HandshakeSuccess {
@@ -35,6 +39,8 @@ export interface HandshakeSuccess {
   resumed: boolean;
   protocol: string;
   cipher: string;
+  /** Key-exchange group of the handshake (`X25519`, `X25519MLKEM768`...), `none` without one. */
+  group: string;
   /** Settles once the --send exchange is over (at once when `send` is 0). */
   exchange: Promise<ExchangeOutcome>;
   /** Settles after the exchange and the TLS 1.3 ticket wait, with the socket closing. */
@@ -68,21 +74,47 @@ const CLOSE_GRACE_MS = 1000;
 // Covers a busy server's scheduling delay on loopback, where round trips are microseconds.
 const RESUMED_TICKET_WAIT_FLOOR_MS = 10;
 
-export function connectOptions (options: HandshakeOptions): ConnectionOptions {
+/** What belongs to the client's SSL_CTX: version, ticket extension, groups. */
+export function contextOptions (options: Pick<HandshakeOptions, 'tls' | 'tickets' | 'group'>): SecureContextOptions {
   const version = options.tls === undefined ? undefined : (`TLSv${options.tls}` as const);
+  return {
+    ...(version === undefined ? {} : { minVersion: version, maxVersion: version }),
+    // Without the ticket extension a TLS 1.2 server can only resume by session id.
+    // TLS 1.3 has no such switch on the client: the server decides stateless or stateful.
+    ...(options.tickets ? {} : { secureOptions: cryptoConstants.SSL_OP_NO_TICKET }),
+    // Node 24 offers X25519MLKEM768 first; pinning X25519 compares servers whose OpenSSL
+    // predates the hybrid group on equal terms.
+    ...(options.group === undefined ? {} : { ecdhCurve: options.group })
+  };
+}
+
+/**
+ * One context for many connections: building an SSL_CTX per connection (what
+ * tls.connect does without one) costs the load generator more than the handshake's
+ * own crypto, and the load generator's speed bounds the rates the bench can offer.
+ */
+export function clientContext (options: Pick<HandshakeOptions, 'tls' | 'tickets' | 'group'>): SecureContext {
+  return tls.createSecureContext(contextOptions(options));
+}
+
+export function connectOptions (options: HandshakeOptions): ConnectionOptions {
   return {
     host: options.host,
     port: options.port,
     ...(options.servername === undefined ? {} : { servername: options.servername }),
     // A diagnostics tool talks to test and self-signed servers; verification is not its question.
     rejectUnauthorized: false,
-    ...(version === undefined ? {} : { minVersion: version, maxVersion: version }),
-    // Without the ticket extension a TLS 1.2 server can only resume by session id.
-    // TLS 1.3 has no such switch on the client: the server decides stateless or stateful.
-    ...(options.tickets ? {} : { secureOptions: cryptoConstants.SSL_OP_NO_TICKET }),
+    ...(options.secureContext === undefined ? contextOptions(options) : { secureContext: options.secureContext }),
     ...(options.session === undefined ? {} : { session: options.session }),
     ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress })
   };
+}
+
+function groupOf (socket: TLSSocket): string {
+  const info = socket.getEphemeralKeyInfo() as { name?: string; type?: string } | null;
+  const name = info?.name ?? info?.type ?? 'none';
+  // Node names the group `x25519` in TLS 1.2 and `X25519` in TLS 1.3.
+  return name === 'x25519' ? 'X25519' : name;
 }
 
 export function errorKind (error: unknown): string {
@@ -162,6 +194,7 @@ export function handshake (options: HandshakeOptions): Promise<HandshakeOutcome>
         ok: true, handshakeMs, resumed,
         protocol,
         cipher: socket.getCipher()?.standardName ?? 'unknown',
+        group: groupOf(socket),
         exchange, finished
       });
     });

@@ -25,6 +25,7 @@ export class Connection {
   readonly client: string;
   readonly started = performance.now();
   #listener: FrontendListener;
+  #adopt: (socket: Socket) => void;
   #outer: Socket;
   #settled = false;
   #timer: NodeJS.Timeout;
@@ -34,6 +35,7 @@ export class Connection {
     this.raw = admitted.raw;
     this.address = admitted.address;
     this.client = admitted.client;
+    this.#adopt = admitted.adopt;
     this.#outer = admitted.raw;
     this.#timer = setTimeout(() => this.fail('timeout', timeoutReason), listener.frontend.timeout.handshake);
   }
@@ -42,10 +44,14 @@ export class Connection {
   get settled (): boolean { return this.#settled; }
 
   /**
-   * The socket now wrapping `raw` (TLS), which `fail` destroys instead: destroying a raw
-   * socket and then the TLSSocket over it crashes Node 24 (nodejs/node#49327).
+   * The socket now wrapping `raw` (TLS): it holds the connection's slot in the listener
+   * from now on, and `fail` destroys it instead of `raw` (destroying a raw socket and
+   * then the TLSSocket over it crashes Node 24, nodejs/node#49327).
    */
-  wrap (socket: Socket): void { this.#outer = socket; }
+  wrap (socket: Socket): void {
+    this.#outer = socket;
+    this.#adopt(socket);
+  }
 
   /** Ends the handshake phase; false when it had already ended. */
   settle (): boolean {

@@ -5,6 +5,7 @@
 // watching the backend's first bytes go by to learn which sessions it now holds. What
 // can and cannot stick: docs/passthrough.md.
 import type { Socket } from 'node:net';
+import { stickTableOptions } from '../config/store-options.ts';
 import type { FrontendConfig } from '../config/types.ts';
 import { MemoryStore } from '../session-cache/memory-store.ts';
 import type { SessionStore } from '../session-cache/store.ts';
@@ -17,9 +18,8 @@ import type { BackendPool, ServerState } from '../balancer/pool.ts';
 import { ServerFlightReader } from './server-flight.ts';
 import { backendForSni } from './sni-routing.ts';
 import { splice } from './splice.ts';
-import {
-  learnedFromServerHello, lookupsFor, offersSession, resumeMethod, stickKey, versionName,
-} from '../balancer/stick-keys.ts';
+import { stickKey } from '../balancer/stick-keys.ts';
+import { learnedFromServerHello, lookupsFor, offersSession, resumeMethod, versionName } from './stick-learning.ts';
 import { StickTable, type StickLookup } from '../balancer/stick-table.ts';
 import { TicketKeyProbe } from '../balancer/ticket-key-probe.ts';
 
@@ -68,7 +68,7 @@ export class Passthrough {
     this.#listener = new FrontendListener(f, (c) => this.#accept(c));
     if (f.persist) {
       // Without a shared table (tests, a single thread) a table of this thread's own.
-      const store = options.table ?? new MemoryStore({ size: f.persist.size, lifetime: f.persist.expire, maxEntryBytes: 64, maxKeyBytes: 64 });
+      const store = options.table ?? new MemoryStore(stickTableOptions(f)!);
       const table = new StickTable(store, f.name, f.persist.expire);
       this.#table = table;
       if (f.persist.fallback) this.#fallback = createBalancer(f.persist.fallback);

@@ -77,7 +77,6 @@ export class Terminator {
       }
       c.wrap(socket);
       hooks.socket = socket;
-      admitted.adopt(socket);
       const stopListening = onHandshakeError(socket, (err) => c.fail('handshake', err.message));
       const closed = (): void => c.fail('handshake', 'client closed the connection during the handshake');
       socket.once('close', closed);

@@ -6,8 +6,8 @@ import type { RedisClient } from '../redis/client.ts';
 import { Sealer } from '../redis/seal.ts';
 import { RedisTicketKeys } from '../tls/redis-ticket-keys.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { generateTicketKey } from '../tls/ticket-key.ts';
-import { readTicketKeyFile } from '../tls/ticket-key-file.ts';
+import { generateTicketKey, localTicketKeys, type TicketKeyOrigin } from '../tls/ticket-key.ts';
+import { fileTicketKeys } from '../tls/ticket-key-file.ts';
 import type { Logger } from './logger.ts';
 
 export type KeySource = 'file' | 'redis' | 'local';
@@ -21,7 +21,7 @@ export class TicketRotation {
   #log: Logger;
   #timer: NodeJS.Timeout | undefined;
   #client: RedisClient | undefined;
-  #redis: RedisTicketKeys | undefined;
+  #origin: TicketKeyOrigin | undefined;
 
   /** `client`: the main thread's Redis connection, when session_cache.redis is set. */
   constructor (ring: SharedTicketKeys, config: Config, log: Logger, client?: RedisClient) {
@@ -37,13 +37,8 @@ export class TicketRotation {
   }
 
   async start (): Promise<void> {
-    const { tickets, session_cache: cache } = this.#config;
-    if (this.source === 'redis' && cache.redis && this.#client) {
-      this.#redis = new RedisTicketKeys(this.#client, Sealer.fromKeyFiles(cache.redis.key_file), {
-        prefix: cache.redis.prefix, keep: tickets.keep, rotateEvery: tickets.rotate_every, nodeId: `${process.pid}-${Date.now()}`,
-        onWarning: (message: string) => this.#log.warn({ source: 'redis' }, `ticket keys: ${message}`),
-      });
-    }
+    const { tickets } = this.#config;
+    this.#origin = this.#newOrigin();
     await this.#refresh(false);
     // Redis: look often (one GET), so a rotation made by another node arrives within
     // REDIS_POLL; until then a ticket under the new key that roams here is one full handshake.
@@ -70,21 +65,25 @@ export class TicketRotation {
     await this.#refresh(true);
   }
 
+  #newOrigin (): TicketKeyOrigin {
+    const { tickets, session_cache: cache } = this.#config;
+    if (tickets.key_file) return fileTicketKeys(tickets.key_file, tickets.keep);
+    if (!cache.redis || !this.#client) return localTicketKeys(tickets.keep, tickets.rotate_every);
+    // Redis TIME, not this clock, decides when to rotate: skewed nodes still agree.
+    return new RedisTicketKeys(this.#client, Sealer.fromKeyFiles(cache.redis.key_file), {
+      prefix: cache.redis.prefix, keep: tickets.keep, rotateEvery: tickets.rotate_every, nodeId: `${process.pid}-${Date.now()}`,
+      onWarning: (message: string) => this.#log.warn({ source: 'redis' }, `ticket keys: ${message}`),
+    });
+  }
+
   async #refresh (force: boolean): Promise<void> {
-    const { tickets } = this.#config;
+    const origin = this.#origin ??= this.#newOrigin();
     try {
-      if (this.source === 'file') {
-        this.#ring.replace(readTicketKeyFile(tickets.key_file!).slice(0, tickets.keep + 1));
-      } else if (this.#redis) {
-        // Redis TIME, not this clock, decides when to rotate: skewed nodes still agree.
-        const keys = force ? await this.#redis.rotateNow() : await this.#redis.sync(undefined, this.#ring.keys());
-        if (keys) this.#ring.replace(keys);
-        else if (this.#ring.keys().length === 0) this.#ring.push(generateTicketKey());
-      } else if (force || this.#ring.keys().length === 0 || Date.now() - this.#ring.keys()[0].created >= tickets.rotate_every) {
-        this.#ring.push(generateTicketKey());
-      } else {
-        return;
-      }
+      const keys = await origin.refresh(this.#ring.keys(), force);
+      if (keys) this.#ring.replace(keys);
+      // Redis unreachable at start-up: serve a key of our own until it answers.
+      else if (this.#ring.keys().length === 0) this.#ring.push(generateTicketKey());
+      else return;
       if (force) this.#log.info({ source: this.source, keys: this.#ring.keys().length }, 'ticket keys rotated');
     } catch (err) {
       this.#log.error({ source: this.source, err: (err as Error).message }, 'ticket keys not refreshed; the current ring stays in use');
@@ -95,6 +94,6 @@ export class TicketRotation {
   stop (): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#redis = undefined;
+    this.#origin = undefined;
   }
 }

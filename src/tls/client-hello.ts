@@ -49,7 +49,7 @@ export const EXT = {
 const TLS13 = 0x0304;
 const HANDSHAKE_CLIENT_HELLO = 1;
 /** OpenSSL's stateful TLS 1.3 ticket is the session id (SSL_MAX_SSL_SESSION_ID_LENGTH). */
-const MAX_STATEFUL_ID = 32;
+export const MAX_STATEFUL_ID = 32;
 const TICKET_KEY_NAME_BYTES = 16;
 
 export function parseClientHello (buf: Buffer, limits: HelloLimits = DEFAULT_HELLO_LIMITS): HelloResult<ClientHello> {

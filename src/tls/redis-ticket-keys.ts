@@ -12,7 +12,7 @@ import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
 import type { RedisClient } from '../redis/client.ts';
 import type { Sealer } from '../redis/seal.ts';
 import { generateTicketKey, TICKET_KEY_BYTES } from './ticket-key.ts';
-import type { TicketKey } from './ticket-key.ts';
+import type { TicketKey, TicketKeyOrigin } from './ticket-key.ts';
 
 export interface RedisTicketKeysOptions {
   /** Redis key prefix (the ring is `<prefix>tk:ring`, the lock `<prefix>tk:lock`). */
@@ -56,7 +56,8 @@ interface Ring {
   current: boolean;
 }
 
-export class RedisTicketKeys {
+export class RedisTicketKeys implements TicketKeyOrigin {
+  readonly name = 'redis';
   readonly #client: RedisClient;
   readonly #sealer: Sealer;
   readonly #o: RedisTicketKeysOptions;
@@ -69,6 +70,12 @@ export class RedisTicketKeys {
     this.#o = { ...DEFAULT_REDIS_TICKET_KEYS_OPTIONS, ...options };
     this.#ringKey = `${this.#o.prefix}tk:ring`;
     this.#lockKey = `${this.#o.prefix}tk:lock`;
+  }
+
+  /** `rotate keys` rotates now; otherwise `sync`. */
+  refresh (current: readonly TicketKey[], rotate: boolean): Promise<readonly TicketKey[] | undefined> {
+    // The node's own ring seeds a Redis that came back empty.
+    return rotate ? this.rotateNow() : this.sync(undefined, current);
   }
 
   /**

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { KeyFileError } from '../errors.ts';
 import { checkSecretFile } from '../secret-files.ts';
-import { TICKET_KEY_BYTES, type TicketKey } from './ticket-key.ts';
+import { TICKET_KEY_BYTES, type TicketKey, type TicketKeyOrigin } from './ticket-key.ts';
 
 export function formatTicketKeyFile (keys: readonly TicketKey[]): string {
   return `# warmshake ticket keys, newest first: the first encrypts, all decrypt. Keep this file mode 0600.\n${keys.map((k) => k.bytes.toString('base64')).join('\n')}\n`;
@@ -47,4 +47,9 @@ export function readTicketKeyFile (file: string): TicketKey[] {
     throw new KeyFileError(`${file}: cannot read the ticket-key file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
   return parseTicketKeyFile(text, file);
+}
+
+/** The operator's ring: `rotate keys` re-reads the file (the operator rotates it, on every node at once). */
+export function fileTicketKeys (file: string, keep: number): TicketKeyOrigin {
+  return { name: 'file', refresh: async () => readTicketKeyFile(file).slice(0, keep + 1) };
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { echoBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { eventually, handshake, parseInfo } from './helpers.ts';
 

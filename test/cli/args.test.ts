@@ -36,6 +36,11 @@ test('bench parses ratios and counts, and refuses nonsense', () => {
   assert.equal(cmd.options.resume, 0.5);
   assert.equal(cmd.options.clients, 100);
   assert.equal(cmd.options.servername, 'x');
+  assert.equal(cmd.options.rate, 0);
+  assert.equal(cmd.options.group, undefined);
+  const open = parseArgs(['bench', 'h:1', '--rate', '250', '--group', 'X25519']);
+  assert.ok(open.command === 'bench' && open.options.rate === 250 && open.options.group === 'X25519');
+  assert.throws(() => parseArgs(['bench', 'h:1', '--rate', '-1']), /--rate/);
   assert.throws(() => parseArgs(['bench', 'h:1', '--resume', '2']), /--resume expects a number from 0 to 1/);
   assert.throws(() => parseArgs(['bench', 'h:1', '--connections']), /needs a value/);
 });

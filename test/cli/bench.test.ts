@@ -82,7 +82,24 @@ test('refused connections are counted by kind and the command exits 1', async (t
   assert.equal(result.errors.ECONNREFUSED, 20);
 });
 
+test('--rate: a fixed schedule of arrivals, a pinned group, and a pool of stored sessions offered back', async (t) => {
+  const server = await startNodeServer(cert, { tickets: false, sessionCache: true });
+  t.after(() => server.close());
+  const base = { ...DEFAULT_BENCH_OPTIONS, ...small, port: server.port, tls: '1.2' as const, tickets: false, group: 'X25519:P-256' };
+  const filled = await runBench({ ...base, resume: 0, count: 20, clients: 20, duration: 30, collectSessions: true });
+  assert.equal(filled.sessions?.length, 20, formatBench(filled));
+  // 40 arrivals due over 1 s at 40/s, whatever the pace of the server: each is started or dropped.
+  const result = await runBench({ ...base, resume: 1, rate: 40, duration: 1, sessions: filled.sessions });
+  assert.equal(result.targetRate, 40);
+  assert.equal(result.attempts + result.dropped, 40, formatBench(result));
+  assert.equal(result.offered, result.handshakes, formatBench(result));
+  assert.equal(result.resumedPct, 100, formatBench(result));
+  assert.deepEqual(Object.keys(result.groups), ['X25519']);
+  assert.match(formatBench(result), /target 40\/s/);
+});
+
 test('bad options are refused before any thread starts', async () => {
   await assert.rejects(runBench({ ...DEFAULT_BENCH_OPTIONS, resume: 1.5 }), /resume must be between 0 and 1/);
   await assert.rejects(runBench({ ...DEFAULT_BENCH_OPTIONS, connections: 0 }), /connections must be/);
+  await assert.rejects(runBench({ ...DEFAULT_BENCH_OPTIONS, rate: -1 }), /rate must be/);
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
 import { startNodes, type Nodes } from '../helpers/nodes.ts';
-import { redisSkipReason } from '../helpers/redis-server.ts';
+import { redisSkipReason } from '../../bench/redis-server.ts';
 
 const skip = redisSkipReason();
 

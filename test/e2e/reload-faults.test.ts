@@ -12,7 +12,7 @@ import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { listeningSockets } from '../helpers/listeners.ts';
 import { run } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig, type Running } from '../helpers/warmshake.ts';
 
 /** `count` HTTPS requests through curl, each on its own connection; the bodies, one per line. */

@@ -13,7 +13,7 @@ import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { startLoad } from '../helpers/load.ts';
 import { run } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
 const INSIDE = process.env.WARMSHAKE_TEST_NETNS === '1';

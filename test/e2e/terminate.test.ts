@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { echoBackend, httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { decodeProxyV2 } from '../../src/balancer/proxy-protocol.ts';
 

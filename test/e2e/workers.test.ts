@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { pythonResume, sClient } from '../helpers/peers.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig, type LogRecord } from '../helpers/warmshake.ts';
 
 const resumedOn = (logs: LogRecord[]) => new Set(logs.filter((l) => l.resumed === true).map((l) => l.worker));

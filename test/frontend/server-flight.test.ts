@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ServerFlightReader, type FlightUpdate } from '../../src/frontend/server-flight.ts';
-import { learnedFromServerHello, lookupsFor, stickKey } from '../../src/balancer/stick-keys.ts';
+import { stickKey } from '../../src/balancer/stick-keys.ts';
+import { learnedFromServerHello, lookupsFor } from '../../src/frontend/stick-learning.ts';
 import { parseClientHello } from '../../src/tls/client-hello.ts';
 import { HELLO_RETRY_REQUEST_RANDOM, parseServerHello } from '../../src/tls/server-hello.ts';
 import {

@@ -6,8 +6,8 @@ import type { TestContext } from 'node:test';
 import { generateCacheKey } from '../../src/redis/seal.ts';
 import { httpBackend } from './backend.ts';
 import { tempDir, writeCert } from './certs.ts';
-import { freePort } from './ports.ts';
-import { startRedis, type RedisHandle } from './redis-server.ts';
+import { freePort } from '../../bench/ports.ts';
+import { startRedis, type RedisHandle } from '../../bench/redis-server.ts';
 import { startWarmshake, terminateConfig, type Running } from './warmshake.ts';
 
 export interface Nodes { redis: RedisHandle; nodes: Running[]; sockets: string[]; dir: string }

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { adminSocket, rssKb, showInfo, sleep } from './helpers/process.ts';
 import { captureClientHello, hitAndRun, rawClient, type Closed } from './helpers/sockets.ts';

@@ -16,7 +16,7 @@ import { TICKET_KEY_NAME_BYTES } from '../../src/tls/ticket-key.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run, sClient } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../bench/ports.ts';
 import { BIN, startWarmshake, terminateConfig, writeConfig } from '../helpers/warmshake.ts';
 import { adminSocket } from './helpers/process.ts';
 import { findLeaks, pemBody, type Secret } from './helpers/secrets.ts';

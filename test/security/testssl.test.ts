@@ -1,5 +1,5 @@
 // An outside audit: testssl.sh against a running warmshake. A fast subset here (two runs
-// at once, about 30-40 s on this machine); `node bench/audit.ts` runs everything testssl
+// at once, about 30-40 s on this machine); `node test/security/audit.ts` runs everything testssl
 // checks and records the summary in docs/security.md.
 //
 // Two frontends with one CA-signed certificate (the CA handed to testssl with --add-ca):

@@ -12,7 +12,7 @@ import { SharedMemoryStore } from '../../src/session-cache/shared-memory-store.t
 import { DEFAULT_STORE_OPTIONS } from '../../src/session-cache/store.ts';
 import { TieredStore } from '../../src/session-cache/tiered-store.ts';
 import { tempDir } from '../helpers/certs.ts';
-import { redisSkipReason, startRedis } from '../helpers/redis-server.ts';
+import { redisSkipReason, startRedis } from '../../bench/redis-server.ts';
 
 const OPTIONS = { ...DEFAULT_STORE_OPTIONS, size: 100 };
 

@@ -12,7 +12,7 @@ import { checkClockSkew, watchClockSkew } from '../../src/redis/clock.ts';
 import { RedisStore } from '../../src/session-cache/redis-store.ts';
 import type { RedisStoreOptions } from '../../src/session-cache/redis-store.ts';
 import { Sealer } from '../../src/redis/seal.ts';
-import { redisSkipReason, startRedis, startRedisCluster, startRedisSentinel } from '../helpers/redis-server.ts';
+import { redisSkipReason, startRedis, startRedisCluster, startRedisSentinel } from '../../bench/redis-server.ts';
 import { after } from 'node:test';
 import { storeConformance } from './conformance.ts';
 

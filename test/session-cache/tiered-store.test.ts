@@ -11,8 +11,8 @@ import { SharedMemoryStore } from '../../src/session-cache/shared-memory-store.t
 import { DEFAULT_STORE_OPTIONS } from '../../src/session-cache/store.ts';
 import type { LookupResult, SessionStore, StoreEntryInfo, StoreStats } from '../../src/session-cache/store.ts';
 import { TieredStore } from '../../src/session-cache/tiered-store.ts';
-import { redisSkipReason, startRedis } from '../helpers/redis-server.ts';
-import type { RedisHandle } from '../helpers/redis-server.ts';
+import { redisSkipReason, startRedis } from '../../bench/redis-server.ts';
+import type { RedisHandle } from '../../bench/redis-server.ts';
 import { storeConformance } from './conformance.ts';
 
 const skip = redisSkipReason();

@@ -1,5 +1,6 @@
 // The folders of src/ form layers: no folder imports from a folder that imports it,
-// directly or around a longer loop (issue 14). A file at the top of src/ (errors.ts,
+// directly or around a longer loop (issue 14). And bench/ stands on src/ (and its own
+// launchers), never on the tests' helpers. A file at the top of src/ (errors.ts,
 // diagnostics.ts, index.ts) counts as a folder of its own. Type-only imports count too:
 // they tie the folders together just the same.
 import assert from 'node:assert/strict';
@@ -9,6 +10,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const BENCH = fileURLToPath(new URL('../../bench/', import.meta.url));
+const TEST = fileURLToPath(new URL('../', import.meta.url));
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'(\.{1,2}\/[^']+)'/gm;
 
 function sourceFiles (dir: string): string[] {
@@ -65,4 +68,11 @@ test('the import lines are found: frontend/ imports balancer/ and tls/', () => {
 test('no folder of src/ imports from a folder that imports it', () => {
   const loops = cycles(folderGraph());
   assert.deepEqual(loops, [], `import cycles between folders:\n${loops.map((l) => l.join('\n  ')).join('\n')}`);
+});
+
+test('bench/ imports nothing from test/', () => {
+  const found = sourceFiles(BENCH).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(IMPORT)]
+    .filter(([, spec]) => resolve(dirname(file), spec!).startsWith(TEST))
+    .map(([, spec]) => `${relative(BENCH, file)} imports ${spec}`));
+  assert.deepEqual(found, []);
 });

@@ -10,8 +10,8 @@ import { Sealer } from '../../src/redis/seal.ts';
 import { RedisTicketKeys } from '../../src/tls/redis-ticket-keys.ts';
 import type { RedisTicketKeysOptions } from '../../src/tls/redis-ticket-keys.ts';
 import type { TicketKey } from '../../src/tls/ticket-key.ts';
-import { redisSkipReason, startRedis } from '../helpers/redis-server.ts';
-import type { RedisHandle } from '../helpers/redis-server.ts';
+import { redisSkipReason, startRedis } from '../../bench/redis-server.ts';
+import type { RedisHandle } from '../../bench/redis-server.ts';
 
 const skip = redisSkipReason();
 const HOUR = 3600_000;

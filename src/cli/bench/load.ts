@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { addEncoded, newHistogram, summarize } from './histogram.ts';
 import type { BenchOptions, BenchResult, WorkerPlan, WorkerReport } from './options.ts';
+import { packSessions, sliceFor, unpackSessions } from './sessions.ts';
 
 const WORKER_URL = new URL('./load-worker.ts', import.meta.url);
 
@@ -18,6 +19,7 @@ function validate (options: BenchOptions): void {
   if (!Number.isInteger(options.clients) || options.clients < 1) problems.push('clients must be an integer >= 1');
   if (!Number.isInteger(options.send) || options.send < 0) problems.push('send must be an integer >= 0');
   if (!Number.isInteger(options.count) || options.count < 0) problems.push('count must be an integer >= 0');
+  if (!(options.rate >= 0 && Number.isFinite(options.rate))) problems.push('rate must be a number >= 0');
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) problems.push('threads must be an integer >= 1');
   if (problems.length > 0) throw new RangeError(`bench: ${problems.join('; ')}`);
 }
@@ -57,9 +59,13 @@ export async function runBench (options: BenchOptions): Promise<BenchResult> {
   const runs = Array.from({ length: threads }, (_, index) => runWorker({
     handshake: {
       host: options.host, port: options.port, servername: options.servername, tls: options.tls,
-      tickets: options.tickets, timeoutMs: options.timeoutMs, ticketWaitMs: options.ticketWaitMs, send: options.send
+      tickets: options.tickets, timeoutMs: options.timeoutMs, ticketWaitMs: options.ticketWaitMs, send: options.send,
+      group: options.group
     },
     connections: share(options.connections, threads, index),
+    rate: options.rate / threads,
+    ...(options.sessions && options.sessions.length > 0 ? { sessions: packSessions(sliceFor(options.sessions, threads, index)) } : {}),
+    collect: options.collectSessions === true,
     clients: clientsPerThread(index),
     resume: options.resume,
     durationMs: options.duration * 1000,
@@ -85,19 +91,25 @@ function merge (options: BenchOptions, reports: WorkerReport[], threads: number,
   const all = newHistogram();
   const errors: Record<string, number> = {};
   const protocols: Record<string, number> = {};
+  const groups: Record<string, number> = {};
   let handshakes = 0; let resumed = 0; let offered = 0; let ticketsMissing = 0; let elapsedMs = 0;
+  let attempts = 0; let dropped = 0;
+  const sessions: Buffer[] = [];
   for (const report of reports) {
     handshakes += report.handshakes; resumed += report.resumed; offered += report.offered;
-    ticketsMissing += report.ticketsMissing;
+    ticketsMissing += report.ticketsMissing; attempts += report.attempts; dropped += report.dropped;
+    sessions.push(...unpackSessions(report.sessions));
     elapsedMs = Math.max(elapsedMs, report.elapsedMs);
     addEncoded(full, report.fullHistogram);
     addEncoded(resumedHistogram, report.resumedHistogram);
     for (const [kind, n] of Object.entries(report.errors)) errors[kind] = (errors[kind] ?? 0) + n;
     for (const [name, n] of Object.entries(report.protocols)) protocols[name] = (protocols[name] ?? 0) + n;
+    for (const [name, n] of Object.entries(report.groups)) groups[name] = (groups[name] ?? 0) + n;
   }
   all.add(full);
   all.add(resumedHistogram);
-  const seconds = elapsedMs / 1000;
+  // Open loop: the rate is over the arrival window, not the tail that drains the last ones.
+  const seconds = options.rate > 0 ? Math.min(elapsedMs / 1000, options.duration) : elapsedMs / 1000;
   const rate = (n: number): number => (seconds > 0 ? Math.round((n / seconds) * 10) / 10 : 0);
   const notes: string[] = [];
   if (!options.tickets && (options.tls === '1.3' || (protocols['TLSv1.3'] ?? 0) > 0)) {
@@ -105,6 +117,7 @@ function merge (options: BenchOptions, reports: WorkerReport[], threads: number,
   }
   if (ticketsMissing > 0) notes.push(`${ticketsMissing} TLS 1.3 full handshakes got no ticket within ${options.ticketWaitMs} ms`);
   if (options.resume > 0 && offered === 0) notes.push('no session was ever offered: the server gave none');
+  if (dropped > 0) notes.push(`${dropped} arrivals were not started: ${options.connections} connections were already in flight`);
   return {
     target: `${options.host}:${options.port}`,
     tls: options.tls ?? 'any',
@@ -119,11 +132,16 @@ function merge (options: BenchOptions, reports: WorkerReport[], threads: number,
     offered,
     resumedPct: offered > 0 ? Math.round((resumed / offered) * 10000) / 100 : 0,
     handshakesPerSecond: rate(handshakes),
+    targetRate: options.rate,
+    attempts,
+    dropped,
     fullPerSecond: rate(handshakes - resumed),
     resumedPerSecond: rate(resumed),
     latency: { all: summarize(all), full: summarize(full), resumed: summarize(resumedHistogram) },
     errors,
     protocols,
-    notes
+    groups,
+    notes,
+    ...(options.collectSessions ? { sessions } : {})
   };
 }

@@ -2,14 +2,24 @@
 // coordinator, the worker threads and the report share one definition.
 
 import type { TlsVersion } from '../handshake.ts';
+import type { PackedSessions } from './sessions.ts';
 
 export type { TlsVersion } from '../handshake.ts';
 
 export interface BenchOptions {
   host: string;
   port: number;
-  /** Handshakes in flight at any time, over all threads. */
+  /** Handshakes in flight at any time, over all threads (with `rate`: the most in flight). */
   connections: number;
+  /**
+   * Open loop: start this many connections per second over all threads, whatever the
+   * server's pace, at most `connections` in flight (an arrival that finds them all busy
+   * is counted in `dropped`, not queued). 0 = closed loop: `connections` lanes, each
+   * starting its next handshake when the last one ends.
+   */
+  rate: number;
+  /** Key-exchange group(s) offered, OpenSSL names joined by ':' (e.g. X25519); undefined = Node's default list. */
+  group: string | undefined;
   /** Seconds of load; new connections stop at the deadline, those in flight finish. */
   duration: number;
   /** Share of connections that offer a saved session (0..1). */
@@ -32,12 +42,18 @@ export interface BenchOptions {
   /** After a TLS 1.3 handshake whose session is kept, how long to wait for the ticket. */
   ticketWaitMs: number;
   json: boolean;
+  /** In-process callers only: saved sessions the clients start with (one identity each; `clients` is raised to their count). */
+  sessions?: readonly Buffer[];
+  /** In-process callers only: return every identity's latest session in `BenchResult.sessions`. */
+  collectSessions?: boolean;
 }
 
 export const DEFAULT_BENCH_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   host: '127.0.0.1',
   port: 8443,
   connections: 50,
+  rate: 0,
+  group: undefined,
   duration: 10,
   resume: 0.8,
   tls: undefined,
@@ -78,6 +94,12 @@ export interface BenchResult {
   /** resumed / offered, in percent (0 when nothing was offered). */
   resumedPct: number;
   handshakesPerSecond: number;
+  /** Open loop: the rate asked for (0 = closed loop). */
+  targetRate: number;
+  /** Connections started (handshakes + errors). */
+  attempts: number;
+  /** Open loop: arrivals not started because `connections` were already in flight. */
+  dropped: number;
   fullPerSecond: number;
   resumedPerSecond: number;
   latency: { all: LatencySummary; full: LatencySummary; resumed: LatencySummary };
@@ -85,7 +107,11 @@ export interface BenchResult {
   errors: Record<string, number>;
   /** Negotiated protocol versions. */
   protocols: Record<string, number>;
+  /** Negotiated key-exchange groups. */
+  groups: Record<string, number>;
   notes: string[];
+  /** With `collectSessions`: the latest session of every identity that has one. */
+  sessions?: Buffer[];
 }
 
 /** What each worker thread reports back once it has stopped. */
@@ -99,7 +125,13 @@ export interface WorkerReport {
   resumedHistogram: string;
   errors: Record<string, number>;
   protocols: Record<string, number>;
+  /** Negotiated key-exchange groups. */
+  groups: Record<string, number>;
   ticketsMissing: number;
+  attempts: number;
+  dropped: number;
+  /** With `collect`: packed sessions (see sessions.ts). */
+  sessions?: PackedSessions;
 }
 
 /** What each worker thread gets in `workerData`. */
@@ -113,8 +145,14 @@ export interface WorkerPlan {
     timeoutMs: number;
     ticketWaitMs: number;
     send: number;
+    group: string | undefined;
   };
   connections: number;
+  /** Open-loop arrivals per second for this thread; 0 = closed loop. */
+  rate: number;
+  /** Sessions this thread's first identities start with. */
+  sessions?: PackedSessions;
+  collect: boolean;
   clients: number;
   resume: number;
   durationMs: number;

@@ -14,9 +14,11 @@ export function formatBench (result: BenchResult): string {
   const lines = [
     `bench ${result.target}  tls=${result.tls}  tickets=${result.tickets ? 'offered' : 'not offered'}  ` +
       `connections=${result.connections}  threads=${result.threads}  clients=${result.clients}  ${result.duration.toFixed(2)} s`,
-    `handshakes/s  ${result.handshakesPerSecond}  (full ${result.fullPerSecond}, resumed ${result.resumedPerSecond})`,
+    `handshakes/s  ${result.handshakesPerSecond}  (full ${result.fullPerSecond}, resumed ${result.resumedPerSecond})` +
+      (result.targetRate > 0 ? `  target ${result.targetRate}/s, ${result.dropped} arrivals dropped` : ''),
     `handshakes    ${result.handshakes}  full ${result.full}  resumed ${result.resumed} of ${result.offered} offered (${result.resumedPct}%)`,
     `protocols     ${Object.entries(result.protocols).map(([p, n]) => `${p} ${n}`).join(', ') || '-'}`,
+    `groups        ${Object.entries(result.groups).map(([g, n]) => `${g} ${n}`).join(', ') || '-'}`,
     'latency ms        p50      p90      p99      max',
     latencyLine('all', result.latency.all),
     latencyLine('full', result.latency.full),

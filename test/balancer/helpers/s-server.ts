@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import type { CertFiles } from '../../helpers/certs.ts';
 import { run } from '../../helpers/peers.ts';
-import { freePort } from '../../helpers/ports.ts';
+import { freePort } from '../../../bench/ports.ts';
 
 export interface SServer {
   port: number;

@@ -1,6 +1,6 @@
 // testssl.sh (Debian package testssl.sh, `/usr/bin/testssl`) as an outside auditor: run
 // it with a JSON report, read the findings back. Shared by the test (a fast subset) and
-// bench/audit.ts (the full run that writes docs/security.md).
+// test/security/audit.ts (the full run that writes docs/security.md).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';

@@ -1,9 +1,9 @@
 // The testssl summary in docs/security.md: the section between two markers is rewritten,
 // the threat model around it is left as written.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { BASE_ARGS, bySeverity, finding, type Audit, type Finding } from '../test/security/helpers/testssl.ts';
+import { BASE_ARGS, bySeverity, finding, type Audit, type Finding } from './helpers/testssl.ts';
 
-export const BEGIN = '<!-- testssl:begin (written by node bench/audit.ts) -->';
+export const BEGIN = '<!-- testssl:begin (written by node test/security/audit.ts) -->';
 export const END = '<!-- testssl:end -->';
 
 const command = (a: Audit): string => `testssl ${[...BASE_ARGS, ...a.args].join(' ')} HOST:PORT`;

@@ -1,6 +1,7 @@
+// A free loopback port, for servers that cannot listen on port 0 and report it back
+// (HAProxy, nginx, redis). The bench's own copy: bench/ imports nothing from test/.
 import { createServer } from 'node:net';
 
-/** A port free right now on 127.0.0.1 (for servers that cannot listen on port 0 and report back). */
 export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,5 +1,5 @@
-// A real redis-server for tests, on a free loopback port, stopped in `t.after`. Redis
-// needs a concrete port (it has no `--port 0`), so a free one is found by binding port 0
+// A real redis-server for the tests and the bench, on a free loopback port, stopped in
+// `t.after` (tests) or by `stop()` (bench). Redis needs a concrete port (it has no `--port 0`), so a free one is found by binding port 0
 // and closing it; if another process takes it first, redis exits and we try another.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

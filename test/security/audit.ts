@@ -1,4 +1,4 @@
-// `node bench/audit.ts`: the full testssl audit the test suite only samples
+// `node test/security/audit.ts`: the full testssl audit the test suite only samples
 // (test/security/testssl.test.ts). Starts warmshake with its default policy behind a
 // CA-signed certificate, runs every check testssl runs by default against it (about two
 // minutes here) and the server-defaults checks against a TLS 1.2-only frontend (see the
@@ -7,11 +7,11 @@
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { versions } from '../src/version.ts';
-import { bySeverity, finding, runTestssl, severe, startAuditTarget, testsslMissing, type Audit } from '../test/security/helpers/testssl.ts';
+import { versions } from '../../src/version.ts';
+import { bySeverity, finding, runTestssl, severe, startAuditTarget, testsslMissing, type Audit } from './helpers/testssl.ts';
 import { renderAudit, writeAuditSection } from './audit-report.ts';
 
-const DOC = fileURLToPath(new URL('../docs/security.md', import.meta.url));
+const DOC = fileURLToPath(new URL('../../docs/security.md', import.meta.url));
 
 /** The test helpers clean up through `t.after`; here the hooks run when the audit ends. */
 function cleanupContext (): { t: TestContext; cleanUp (): Promise<void> } {

@@ -1,0 +1,95 @@
+// The fixed-rate run as report sections and target lines: each row's CPU per handshake
+// over HAProxy's at the same case and rate, and each issue-11 target as met or missed
+// with its figures, per warmshake engine and per rate. A row that missed its rate is
+// shown but compared with nothing.
+import type { Column, ScenarioReport } from './context.ts';
+import type { RateRun } from './fixed-rate.ts';
+import { RATE_TOLERANCE } from './fixed-rate.ts';
+import type { Row } from './measure.ts';
+import { rateCases } from './rate-cases.ts';
+
+export const RATE_COLUMNS: Column[] = [
+  { key: 'server', title: 'server' },
+  { key: 'extra.rate', title: 'target /s' },
+  { key: 'handshakesPerSecond', title: 'achieved /s' },
+  { key: 'errors', title: 'errors' },
+  { key: 'extra.dropped', title: 'dropped' },
+  { key: 'resumedPct', title: 'resumed %' },
+  { key: 'cpuUsPerHandshake', title: 'server CPU µs/handshake' },
+  { key: 'extra.vsHaproxy', title: '× HAProxy' },
+  { key: 'serverCpuPct', title: 'server CPU %' },
+  { key: 'clientCpuPct', title: 'client CPU %' },
+  { key: 'p50Ms', title: 'p50 ms' },
+  { key: 'p99Ms', title: 'p99 ms' },
+  { key: 'extra.group', title: 'group' },
+  { key: 'extra.compared', title: 'compared' }
+];
+
+const valid = (row: Row | undefined): boolean => row !== undefined && row.extra.valid === true && row.cpuUsPerHandshake > 0;
+const atRate = (rows: Row[] | undefined, server: string, rate: number): Row | undefined =>
+  rows?.find((r) => r.server === server && r.extra.rate === rate);
+
+function annotate (rows: Row[]): void {
+  for (const row of rows) {
+    const rate = Number(row.extra.rate);
+    row.extra.compared = valid(row) ? 'yes' : row.extra.serverFailure !== undefined ? 'no: server failed' : `no: achieved ${rate > 0 ? Math.round((row.handshakesPerSecond / rate) * 100) : 0}% of the rate`;
+    const haproxy = atRate(rows, 'haproxy', rate);
+    if (valid(row) && haproxy && valid(haproxy)) row.extra.vsHaproxy = `${(row.cpuUsPerHandshake / haproxy.cpuUsPerHandshake).toFixed(2)}×`;
+  }
+}
+
+export function rateSections (run: RateRun, quick: boolean): ScenarioReport[] {
+  return rateCases(quick).map((c) => {
+    const rows = run.rows.get(c.id) ?? [];
+    annotate(rows);
+    return {
+      id: c.id, title: `${c.title} — fixed rates ${c.rates.join(' and ')}/s`, columns: RATE_COLUMNS, rows, ratios: [],
+      setup: `${c.setup}; TLS ${c.load.tls}; ${c.load.group ? 'groups offered X25519 then P-256 (key share X25519)' : 'client\'s default groups'}`,
+      notes: []
+    };
+  });
+}
+
+interface RateTarget { text: string; case: string; limit: number; base?: string }
+
+const TARGETS: RateTarget[] = [
+  { text: 'resumed TLS 1.2 by session id ≤ 0.9× HAProxy', case: 'rate-tls12-ids', limit: 0.9 },
+  { text: 'resumed TLS 1.2 by ticket ≤ 0.9× HAProxy', case: 'rate-tls12-tickets', limit: 0.9 },
+  { text: 'full TLS 1.2 handshake (ECDSA) ≤ 1.0× HAProxy', case: 'rate-tls12-full', limit: 1.0 },
+  { text: 'resumed TLS 1.3 by ticket (X25519) ≤ 1.0× HAProxy', case: 'rate-tls13-tickets', limit: 1.0 },
+  { text: 'resumed TLS 1.3 stateful (X25519) ≤ 1.0× HAProxy', case: 'rate-tls13-stateful', limit: 1.0 },
+  { text: 'CPU per resumed TLS 1.2 handshake with 2 workers ≤ 1.1× with 1', case: 'rate-tls12-ids-2-workers', base: 'rate-tls12-ids', limit: 1.1 }
+];
+
+function targetLine (run: RateRun, t: RateTarget, engine: string): string {
+  const rates = [...new Set((run.rows.get(t.case) ?? []).filter((r) => r.server === engine).map((r) => Number(r.extra.rate)))];
+  const parts: string[] = [];
+  let met = 0; let missed = 0;
+  for (const rate of rates) {
+    const ours = atRate(run.rows.get(t.case), engine, rate);
+    const ref = t.base ? atRate(run.rows.get(t.base), engine, rate) : atRate(run.rows.get(t.case), 'haproxy', rate);
+    const refName = t.base ? '1 worker' : 'HAProxy';
+    if (!ours || !ref || !valid(ours) || !valid(ref)) {
+      const which = !valid(ours) ? engine : refName;
+      parts.push(`${rate}/s not compared (${which} ${ours === undefined || ref === undefined ? 'not measured' : `missed the rate by more than ${RATE_TOLERANCE * 100}% or failed`})`);
+      continue;
+    }
+    const ratio = ours.cpuUsPerHandshake / ref.cpuUsPerHandshake;
+    const ok = ratio <= t.limit;
+    if (ok) met++; else missed++;
+    parts.push(`${rate}/s ${ratio.toFixed(2)}× (${ours.cpuUsPerHandshake} vs ${ref.cpuUsPerHandshake} µs) ${ok ? 'met' : 'missed'}`);
+  }
+  const verdict = missed > 0 ? '**missed**' : met > 0 ? '**met**' : 'not measured';
+  return `- ${engine}: ${t.text} — ${verdict}${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`;
+}
+
+/** One line per (warmshake engine, target). */
+export function rateTargets (run: RateRun, unavailable: Record<string, string>): string[] {
+  const engines = [...new Set([...run.rows.values()].flat().map((r) => r.server).filter((s) => s.startsWith('warmshake')))];
+  const lines: string[] = [];
+  for (const engine of engines) {
+    for (const t of TARGETS) lines.push(targetLine(run, t, engine));
+  }
+  for (const [label, why] of Object.entries(unavailable)) lines.push(`- ${label}: ${why}; its targets are not measured.`);
+  return lines;
+}
