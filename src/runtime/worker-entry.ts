@@ -9,6 +9,7 @@ import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, openSyslog } from './logger.ts';
 import { observe } from './observe.ts';
+import { FloodWatch } from './after-flood.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { threadSessionStore, threadStickTable } from './stores.ts';
 
@@ -53,7 +54,12 @@ for (const pool of set.pools.values()) {
 // Open connections per frontend and thread, for `show info` (CurrConns) and /metrics.
 const connections = (f: { frontend: { name: string }; connections: number }, n = f.connections): void =>
   counters.set(metricKey('warmshake_connections_current', { frontend: f.frontend.name, worker: String(init.index) }), n);
-const gauges = setInterval(() => set.frontends.forEach((f) => connections(f)), 1000);
+// After a flood (many connections, then few), one full collection frees the native memory of the dead ones.
+const flood = new FloodWatch();
+const gauges = setInterval(() => {
+  set.frontends.forEach((f) => connections(f));
+  if (flood.sample(set.frontends.reduce((n, f) => n + f.connections, 0))) log.info('connections fell after a flood: memory of the closed ones released');
+}, 1000);
 gauges.unref();
 
 redisTiersReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
