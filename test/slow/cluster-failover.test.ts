@@ -25,6 +25,14 @@ async function clusterNodes (port: number): Promise<Node[]> {
 
 test('Cluster: the master holding the ticket ring killed under cross-node load fails no handshake; resumption comes back on its promoted replica', { skip: redisSkipReason(), timeout: 600_000 }, async (t) => {
   const cluster = await startRedisCluster(t, 1);
+  // A replica takes over only once it has synced with its master.
+  for (let i = 0; ; i++) {
+    const roles = await Promise.all(cluster.ports.map(async (p) => await cli(p, 'info', 'replication')));
+    const replicas = roles.filter((r) => /role:slave/.test(r));
+    if (replicas.length === 3 && replicas.every((r) => /master_link_status:up/.test(r))) break;
+    assert.ok(i < 600, `the replicas did not sync within 120 s: ${roles.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const slot = Number((await cli(cluster.ports[0]!, 'cluster', 'keyslot', RING)).trim());
   const owner = async (port: number) => (await clusterNodes(port)).find((n) => n.master && !n.failed && n.slots.some(([a, b]) => slot >= a && slot <= b));
   const victim = (await owner(cluster.ports[0]!))!.port;
@@ -33,7 +41,7 @@ test('Cluster: the master holding the ticket ring killed under cross-node load f
     kill: () => cluster.kill(victim),
     promoted: async () => {
       const now = await owner(witness);
-      assert.ok(now && now.port !== victim, 'a replica owns the ring slot');
+      assert.ok(now && now.port !== victim, `a replica owns the ring slot: ${await cli(witness, 'cluster', 'nodes')}`);
       assert.match(await cli(witness, 'cluster', 'info'), /cluster_state:ok/);
     },
   });

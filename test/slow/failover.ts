@@ -25,10 +25,11 @@ const newestKey = async (socket: string): Promise<string | undefined> => /^0 ([0
 
 async function until<T> (what: string, probe: () => Promise<T | undefined>, seconds = FAILOVER_DEADLINE): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    const value = await probe().catch((err: unknown) => { last = err; return undefined; });
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s${last ? ` (${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
