@@ -95,7 +95,7 @@ function topGroup (groups: Record<string, number>): string {
 }
 
 /** One case at one rate; the pool is replaced by the sessions the clients hold afterwards (TLS 1.3 stateful tickets are single-use). */
-async function atRate (ctx: BenchContext, server: RunningServer, label: string, c: RateCase, rate: number, pools: Map<Pool, Buffer[]>, duration: number): Promise<Row> {
+async function atRate (server: RunningServer, label: string, c: RateCase, rate: number, pools: Map<Pool, Buffer[]>, duration: number): Promise<Row> {
   const sessions = c.pool ? pools.get(c.pool) ?? [] : [];
   const load: LoadOptions = {
     ...c.load, rate, connections: IN_FLIGHT, duration,
@@ -115,10 +115,10 @@ async function atRate (ctx: BenchContext, server: RunningServer, label: string, 
   return row;
 }
 
-function failedRow (server: string, why: string): Row {
+function failedRow (server: string, rate: number, why: string): Row {
   return {
     server, handshakes: 0, handshakesPerSecond: 0, resumedPct: 0, resumedOfAllPct: 0, cpuUsPerHandshake: 0,
-    serverCpuPct: 0, p50Ms: 0, p99Ms: 0, errors: 0, extra: { valid: false, serverFailure: why }
+    serverCpuPct: 0, p50Ms: 0, p99Ms: 0, errors: 0, extra: { rate, valid: false, serverFailure: why }
   };
 }
 
@@ -149,7 +149,7 @@ export async function runFixedRate (ctx: BenchContext, contenders: Contender[], 
       } catch (err) {
         // One server that cannot start must not cost the others their rows.
         const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300);
-        for (const c of mine) rows.get(c.id)!.push(failedRow(contender.label, `did not start: ${message}`));
+        for (const c of mine) for (const rate of c.rates) rows.get(c.id)!.push(failedRow(contender.label, rate, `did not start: ${message}`));
         continue;
       }
       try {
@@ -163,15 +163,22 @@ export async function runFixedRate (ctx: BenchContext, contenders: Contender[], 
           fills[`${contender.label} ${instance} ${pool}`] = `${f.sessions.length} of ${count} in ${f.seconds.toFixed(0)} s${f.errors > 0 ? `, ${f.errors} errors` : ''}`;
         }
         // JIT for warmshake, OpenSSL's and the kernel's caches for all.
-        await atRate(ctx, server, contender.label, mine[0], mine[0].rates[0], pools, WARMUP_SECONDS);
+        await atRate(server, contender.label, mine[0], mine[0].rates[0], pools, WARMUP_SECONDS);
         for (const c of mine) {
           for (const rate of c.rates) {
-            const row = await atRate(ctx, server, contender.label, c, rate, pools, ctx.duration);
+            const row = await atRate(server, contender.label, c, rate, pools, ctx.duration);
             const failure = server.failure();
             if (failure !== undefined) row.extra.serverFailure = failure;
             emit(c.id, row);
             rows.get(c.id)!.push(row);
           }
+        }
+      } catch (err) {
+        // A fill or load that failed (the server died, say) fails this server's remaining rows only.
+        const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300);
+        for (const c of mine) {
+          const have = new Set(rows.get(c.id)!.filter((r) => r.server === contender.label).map((r) => r.extra.rate));
+          for (const rate of c.rates.filter((r) => !have.has(r))) rows.get(c.id)!.push(failedRow(contender.label, rate, message));
         }
       } finally {
         await server.stop();

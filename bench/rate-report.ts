@@ -38,12 +38,25 @@ function annotate (rows: Row[]): void {
   }
 }
 
+/** The 2-worker rows against the same engine's 1-worker row at the same rate. */
+function againstOneWorker (rows: Row[], oneWorker: Row[] | undefined): void {
+  for (const row of rows) {
+    const one = atRate(oneWorker, row.server, Number(row.extra.rate));
+    if (valid(row) && one && valid(one)) row.extra.vsOneWorker = `${(row.cpuUsPerHandshake / one.cpuUsPerHandshake).toFixed(2)}×`;
+  }
+}
+
+const ONE_WORKER_COLUMN: Column = { key: 'extra.vsOneWorker', title: '× 1 worker' };
+
 export function rateSections (run: RateRun, quick: boolean): ScenarioReport[] {
   return rateCases(quick).map((c) => {
     const rows = run.rows.get(c.id) ?? [];
     annotate(rows);
+    const twoWorkers = c.instance === 'workers2';
+    if (twoWorkers) againstOneWorker(rows, run.rows.get('rate-tls12-ids'));
+    const columns = twoWorkers ? RATE_COLUMNS.flatMap((col) => (col.key === 'extra.vsHaproxy' ? [ONE_WORKER_COLUMN] : [col])) : RATE_COLUMNS;
     return {
-      id: c.id, title: `${c.title} — fixed rates ${c.rates.join(' and ')}/s`, columns: RATE_COLUMNS, rows, ratios: [],
+      id: c.id, title: `${c.title} — fixed rates ${c.rates.join(' and ')}/s`, columns, rows, ratios: [],
       setup: `${c.setup}; TLS ${c.load.tls}; ${c.load.group ? 'groups offered X25519 then P-256 (key share X25519)' : 'client\'s default groups'}`,
       notes: []
     };

@@ -73,11 +73,12 @@ function table (report: ScenarioReport): string[] {
 
 const HOW_TO_READ = [
   '**Fixed rates.** Every server gets the same handshakes per second from an open-loop load generator (`warmshake bench --rate R`: arrivals on a fixed schedule, at most 256 in flight; an arrival that finds 256 in flight is dropped and counted). CPU per handshake depends on the rate on these VMs (fixed costs spread over more handshakes), so servers are compared only at the same rate. A row whose achieved rate is more than 3% under its target (drops, errors) is shown but compared with nothing.',
-  '**Server CPU µs/handshake** = utime + stime of the whole server process tree (`/proc/PID/stat`, all threads), before and after, over completed handshakes. `× HAProxy` is that over HAProxy\'s at the same case and rate.',
+  '**Server CPU µs/handshake** = CPU time of the whole server process tree, every thread (`/proc/PID/task/TID/schedstat`, nanoseconds, user and kernel), before and after, over completed handshakes. `× HAProxy` is that over HAProxy\'s at the same case and rate.',
   '**Populated cache.** Before measuring, the server stores its sessions by full handshakes (the fill lines say how many, from the load generator on both cores since nothing is measured then); returning clients then offer sessions drawn at random from what was stored. TLS 1.2 ids and TLS 1.3 stateful tickets are lookups in that cache; stateless tickets need no lookup, so their pool is smaller.',
   '**Key exchange.** Node 24\'s client offers X25519MLKEM768 first; Node\'s OpenSSL 3.5 (warmshake) takes it, OpenSSL 3.0 (HAProxy 2.6, nginx 1.22) cannot and takes X25519. Every row pins X25519 (P-256 listed after it, for the ECDSA certificate in TLS 1.2) except the one labelled hybrid; the `group` column shows what was negotiated.',
   '**Same setup for every server**: ECDSA P-256 certificate, cache room for 120,000 sessions, lifetime 300 s, same ciphers, same thread count, the same TCP backend (a tiny Node server on the load generator\'s core) reached once per handshake: HAProxy `mode tcp` + `bind ... ssl`, nginx `stream` + `listen ... ssl` + `proxy_pass`, warmshake `mode: terminate` (log level `warn`). No request is sent: what is measured is the handshake plus the backend connect. One server runs at a time; the order rotates from instance to instance.',
-  '**Machine**: shared with other engineers\' builds and tests; the load average at start is above. Rerun on a quiet machine for figures to quote.'
+  '**Machine**: shared with other engineers\' builds and tests; the load average at start and end is above. Rerun on a quiet machine for figures to quote.',
+  '**Running it**: `npm run bench` (this report; `--fill N` stores N sessions instead of 100,000), `npm run bench -- --quick` (one rate, small pools: a smoke run that writes no report), `npm run bench -- --only rate|flood|NAME` (one part, or one of the older closed-loop scenarios of bench/scenarios.ts), `warmshake bench HOST:PORT --rate R --group X25519` (the load generator alone).'
 ];
 
 export function renderReport (input: ReportInput): string {
@@ -110,8 +111,8 @@ export function renderReport (input: ReportInput): string {
     if (report.rows.length > 0) out.push(...table(report), '');
     const ratios = ratioLines(report);
     if (ratios.length > 0) out.push(...ratios, '');
-    const failures = report.rows.filter((r) => r.extra.serverFailure !== undefined)
-      .map((r) => `- **${r.server} exited during the run**: ${String(r.extra.serverFailure).replace(/\s+/g, ' ').slice(0, 400)}`);
+    const failures = [...new Set(report.rows.filter((r) => r.extra.serverFailure !== undefined)
+      .map((r) => `- **${r.server} failed during the run**: ${String(r.extra.serverFailure).replace(/\s+/g, ' ').slice(0, 400)}`))];
     if (failures.length > 0) out.push(...failures, '');
     if (report.notes.length > 0) out.push(...report.notes.map((n) => `- ${n}`), '');
   }

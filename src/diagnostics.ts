@@ -30,13 +30,15 @@ export interface HandshakeEvent {
   offered?: string;
   /** ms from accept to handshake done. */
   duration: number;
+  /** Set by the native engine (engine node leaves it out). */
+  engine?: 'native';
 }
 
 export interface ConnectionErrorEvent {
   frontend: string;
   client: string;
   /** Stage at which it failed. */
-  stage: 'access' | 'limit' | 'client_hello' | 'handshake' | 'timeout' | 'backend' | 'proxy';
+  stage: 'access' | 'limit' | 'client_hello' | 'handshake' | 'timeout' | 'backend' | 'proxy' | 'shutdown';
   reason: string;
 }
 

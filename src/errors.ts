@@ -34,7 +34,10 @@ export class SessionStoreUnavailableError extends WarmshakeError {
   constructor (message: string, options?: ErrorOptions) { super('WS_ERR_SESSION_STORE_UNAVAILABLE', message, options); }
 }
 
-
+/** The native engine refused its config (a certificate, a cipher list, a bind) or could not start its thread. */
+export class NativeEngineError extends WarmshakeError {
+  constructor (message: string, options?: ErrorOptions) { super('WS_ERR_NATIVE_ENGINE', message, options); }
+}
 
 /** Command-line arguments that do not make sense. */
 export class UsageError extends WarmshakeError {
@@ -46,9 +49,19 @@ export class AdminCommandError extends WarmshakeError {
   constructor (message: string) { super('WS_ERR_ADMIN_COMMAND', message); }
 }
 
+/** `warmshake ctl` found no admin socket answering at the path it tried; the message names the path and where the sockets are. */
+export class AdminUnreachableError extends WarmshakeError {
+  constructor (message: string) { super('WS_ERR_ADMIN_UNREACHABLE', message); }
+}
+
 /** warmshake could not start serving (a port in use, a worker that failed to start). */
 export class StartupError extends WarmshakeError {
   constructor (message: string, options?: ErrorOptions) { super('WS_ERR_STARTUP', message, options); }
+}
+
+/** An address warmshake must listen on (a frontend bind, the admin socket or HTTP port) is held by another process; the message names it when it can, and the fix. */
+export class AddressInUseError extends WarmshakeError {
+  constructor (message: string) { super('WS_ERR_ADDRESS_IN_USE', message); }
 }
 
 /** Every server of a backend is down or failed to connect; `attempts` says why for each one tried. */

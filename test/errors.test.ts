@@ -24,3 +24,12 @@ test('no error code is defined outside src/errors.ts', () => {
   const files = execFileSync('grep', ['-rl', "super('WS_ERR_", 'src'], { cwd: root, encoding: 'utf8' }).trim().split('\n');
   assert.deepEqual(files, ['src/errors.ts']);
 });
+
+test('docs/errors.md lists only errors that can happen: every class is raised somewhere in src/', () => {
+  const source = readFileSync(new URL('src/errors.ts', root), 'utf8');
+  const classes = [...source.matchAll(/export class (\w+) extends WarmshakeError/g)].map((m) => m[1]);
+  for (const name of classes) {
+    const users = execFileSync('grep', ['-rl', '--include=*.ts', `new ${name}(`, 'src'], { cwd: root, encoding: 'utf8' }).trim().split('\n');
+    assert.ok(users.some((f) => f !== 'src/errors.ts'), `${name} is never raised`);
+  }
+});

@@ -2,9 +2,11 @@
 // unknown command or a bad argument is one error line, never an exception, so the
 // socket server needs no error handling of its own.
 import { StickTable } from '../balancer/stick-table.ts';
-import { AdminCommandError } from '../errors.ts';
+import { AdminCommandError, SessionStoreUnavailableError } from '../errors.ts';
 import { ticketKeyName } from '../tls/ticket-key.ts';
+import type { StoreEntryInfo } from '../session-cache/store.ts';
 import type { AdminContext } from './context.ts';
+import type { SessionTier } from './source.ts';
 import { formatInfo, infoFields } from './info.ts';
 import { statCsv } from './stat-csv.ts';
 
@@ -32,6 +34,11 @@ function noArgs (args: string[], usage: string): void {
 
 const sec = (ms: number): string => `${Math.round(ms / 1000)}s`;
 
+/** The session cache's tiers, fastest first; the shared tier alone when the source names none. */
+function tiersOf (ctx: AdminContext): SessionTier[] {
+  return ctx.source.sessionTiers?.() ?? [{ name: 'shared', store: ctx.source.store }];
+}
+
 const COMMANDS: Record<string, Command> = {
   'help': {
     usage: 'help',
@@ -50,24 +57,52 @@ const COMMANDS: Record<string, Command> = {
   },
   'show sessions': {
     usage: 'show sessions [N]',
-    help: `newest N cached sessions (default ${DEFAULT_LIST}): id prefix, bytes, age, ttl`,
+    help: `newest N cached sessions of every tier (default ${DEFAULT_LIST}): id prefix, bytes, age, ttl, tier`,
     async run (args, ctx) {
       const limit = count(args, 'show sessions [N]');
-      const stats = ctx.source.store.stats();
-      const list = await ctx.source.store.list(limit);
+      const entries = ctx.source.store.stats().entries;
+      const found = new Map<string, { entry: StoreEntryInfo; tiers: string[] }>();
+      const notes: string[] = [];
+      for (const { name, store } of tiersOf(ctx)) {
+        try {
+          const list = await store.list(limit);
+          notes.push(name === 'shared' ? `shared: ${entries} entries` : `${name}: ${list.length} listed`);
+          for (const entry of list) {
+            const id = entry.key.toString('hex');
+            const seen = found.get(id);
+            if (seen) seen.tiers.push(name); else found.set(id, { entry, tiers: [name] });
+          }
+        } catch (err) {
+          notes.push(`${name}: unavailable (${(err as Error).message})`);
+        }
+      }
+      const shown = [...found.values()].sort((a, b) => a.entry.age - b.entry.age).slice(0, limit);
       // A prefix is enough to tell sessions apart; the whole id is a resumption handle.
-      const lines = list.map((e) => `${e.key.subarray(0, 8).toString('hex')}… bytes=${e.bytes} age=${sec(e.age)} ttl=${sec(e.ttl)}\n`);
-      return `# id bytes age ttl (${list.length} of ${stats.entries} shown)\n${lines.join('')}`;
+      const lines = shown.map(({ entry: e, tiers }) => `${e.key.subarray(0, 8).toString('hex')}… bytes=${e.bytes} age=${sec(e.age)} ttl=${sec(e.ttl)} tier=${tiers.join('+')}\n`);
+      return `# id bytes age ttl tier (${shown.length} shown; ${notes.join('; ')})\n${lines.join('')}`;
     },
   },
   'clear sessions': {
     usage: 'clear sessions',
-    help: 'empty the shared session cache (clients then make full handshakes)',
+    help: 'empty every tier of the session cache (clients then make full handshakes)',
     async run (args, ctx) {
       noArgs(args, 'clear sessions');
-      const n = await ctx.source.store.clear();
-      ctx.log.warn({ removed: n }, 'admin: session cache cleared');
-      return `cleared ${n} sessions\n`;
+      // The slowest tier first: cleared the other way, a worker could refill the shared
+      // tier from Redis in between.
+      const done: string[] = [];
+      let total = 0;
+      for (const { name, store } of tiersOf(ctx).reverse()) {
+        try {
+          const n = await store.clear();
+          total = Math.max(total, n);
+          done.unshift(`${name}: ${n}`);
+        } catch (err) {
+          // Answered (and logged) as `Error: ...` by runCommand.
+          throw new SessionStoreUnavailableError(`${name} tier not cleared (${(err as Error).message}); ${done.length ? `cleared ${done.join('; ')}` : 'nothing cleared'}`, { cause: err });
+        }
+      }
+      ctx.log.warn({ removed: total, tiers: done }, 'admin: session cache cleared');
+      return `cleared ${total} sessions (${done.join('; ')})\n`;
     },
   },
   'show keys': {

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HostPort } from '../config/types.ts';
+import { AddressInUseError, StartupError } from '../errors.ts';
+import { heldBy, holderOfPort } from '../runtime/address-holder.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { AdminContext } from './context.ts';
 import { renderMetrics } from './metrics.ts';
@@ -43,8 +45,9 @@ export function handleAdminRequest (ctx: AdminContext, req: IncomingMessage, res
       send(req, res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(ctx));
       return;
     case '/healthz': {
-      const running = ctx.source.workers().filter((w) => w.state === 'running').length;
-      if (running > 0) send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      const workers = ctx.source.workers();
+      if (workers.some((w) => w.state === 'running')) send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      else if (workers.some((w) => w.state === 'stopping')) send(req, res, 503, 'text/plain; charset=utf-8', 'draining\n');
       else send(req, res, 503, 'text/plain; charset=utf-8', 'no worker running\n');
       return;
     }
@@ -75,8 +78,10 @@ export async function listenAdminHttp (address: HostPort, ctx: AdminContext, log
   server.requestTimeout = 30_000;
   server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => { server.off('error', reject); resolve(); });
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
+      ? new AddressInUseError(`admin http ${address.host}:${address.port} is already in use${heldBy(holderOfPort(address.port))}; stop that process or change global.admin.http`)
+      : new StartupError(`admin http ${address.host}:${address.port}: ${err.message}; check global.admin.http`, { cause: err })));
+    server.listen(address.port, address.host, () => { server.removeAllListeners('error'); resolve(); });
   });
   server.on('error', (err) => log.error({ err: err.message }, 'admin http error'));
   const port = (server.address() as { port: number }).port;

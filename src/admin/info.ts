@@ -1,6 +1,8 @@
 // `show info`: one `Name: value` per line, HAProxy's names where HAProxy has the number
 // (SslCacheLookups, SslFrontendSessionReuse_pct, ...). The reuse ratio here is the true
 // ratio over the last 60 s, where HAProxy's is a one-second key-rate estimate.
+import { chooseEngine } from '../native/choice.ts';
+import type { Config } from '../config/types.ts';
 import { VERSION } from '../version.ts';
 import { REUSE_WINDOW_MS, RATE_WINDOW_MS, type AdminContext } from './context.ts';
 import { currentConnections, redisView } from './published.ts';
@@ -15,6 +17,13 @@ export function formatUptime (sec: number): string {
   const m = Math.floor((sec % 3600) / 60);
   const s = Math.floor(sec % 60);
   return `${d}d ${h}h${String(m).padStart(2, '0')}m${String(s).padStart(2, '0')}s`;
+}
+
+/** `native`, `node`, or `native (node: passthrough)` when some frontends fall back. */
+function engineLine (config: Config): string {
+  const choice = chooseEngine(config);
+  const fallback = Object.keys(choice.fallback);
+  return fallback.length === 0 ? choice.engine : `${choice.engine} (node: ${fallback.join(', ')})`;
 }
 
 const pct = (ratio: number | null): number => (ratio === null ? 0 : Math.round(ratio * 1000) / 10);
@@ -39,6 +48,7 @@ export function infoFields (ctx: AdminContext, now = Date.now()): InfoField[] {
     ['Version', VERSION],
     ['Node_version', process.versions.node],
     ['OpenSSL_version', process.versions.openssl ?? ''],
+    ['Engine', engineLine(config)],
     ['Pid', process.pid],
     ['Uptime', formatUptime(uptime)],
     ['Uptime_sec', uptime],
@@ -92,6 +102,16 @@ export function infoFields (ctx: AdminContext, now = Date.now()): InfoField[] {
     ['TicketKeyAge_sec', keys.length > 0 ? Math.floor((now - keys[0].created) / 1000) : 0],
     ['ResumptionAlertBelow_pct', pct(config.global.resumption_alert_below)],
   );
+  const r = source.reloads;
+  if (r) {
+    fields.push(
+      ['ConfigHash', r.hash],
+      ['Reloads', r.ok],
+      ['ReloadsFailed', r.failed],
+      ['LastReload', r.last ? new Date(r.last.at).toISOString() : 'never'],
+      ['LastReloadResult', r.last ? (r.last.ok ? 'ok' : `failed: ${r.last.error ?? ''}`) : 'none'],
+    );
+  }
   const below = [...monitor.alerts()].filter(([, s]) => s.below);
   fields.push(['ResumptionAlert', below.length === 0 ? 'none' : below.map(([fe, s]) => `${fe}: ${s.cause}`).join('; ')]);
   return fields;

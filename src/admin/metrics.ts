@@ -3,12 +3,15 @@
 // with HELP and TYPE, plus the cache, key and worker numbers the main thread reads
 // itself. The handshake-duration buckets are counted per bucket in the workers (one
 // Atomics.add per handshake) and made cumulative here.
+import { certificateExpiries, type CertificateExpiry } from '../config/checks.ts';
+import type { Config } from '../config/types.ts';
 import { metricKey } from '../runtime/counters.ts';
 import { DURATION_BUCKETS } from '../runtime/observe.ts';
 import { ticketKeyName } from '../tls/ticket-key.ts';
 import { VERSION } from '../version.ts';
 import { REUSE_WINDOW_MS, type AdminContext } from './context.ts';
 import { parseSeries } from './series.ts';
+import { serverUpShare } from './source.ts';
 import { readTotals, reuseRatio } from './totals.ts';
 
 type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -121,6 +124,15 @@ function addCounters (ex: Exposition, snapshot: Map<string, number>): void {
   for (const [base, parts] of histograms) addHistograms(ex, base, parts);
 }
 
+/** Read once per configuration: the workers loaded these files at start or reload, not at each scrape. */
+const EXPIRIES = new WeakMap<Config, CertificateExpiry[]>();
+
+function expiries (config: Config): CertificateExpiry[] {
+  let list = EXPIRIES.get(config);
+  if (!list) EXPIRIES.set(config, (list = certificateExpiries(config)));
+  return list;
+}
+
 export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
   const { source, monitor } = ctx;
   const { config } = source;
@@ -158,9 +170,27 @@ export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
   keys.forEach((k, i) => ex.add('warmshake_ticket_key_age_seconds', 'gauge', 'Age of each ticket key, by key name (public: tickets carry it in the clear).',
     { key: ticketKeyName(k).toString('hex'), role: i === 0 ? 'encrypt' : 'decrypt' }, Math.floor((now - k.created) / 1000)));
 
+  for (const e of expiries(config)) {
+    ex.add('warmshake_cert_expiry_timestamp_seconds', 'gauge', 'notAfter of each frontend certificate, seconds since the epoch (as loaded at start or the last reload).',
+      { frontend: e.frontend, cert: e.cert }, Math.floor(e.notAfter / 1000));
+  }
+
   const servers = source.servers?.();
   if (servers) {
-    for (const s of servers) ex.add('warmshake_backend_server_up', 'gauge', '1 when the health checks see the server up.', { backend: s.backend, server: s.server }, s.up ? 1 : 0);
+    for (const s of servers) {
+      ex.add('warmshake_backend_server_up', 'gauge', 'Share of worker threads whose health checks see the server up: 1 all, 0 none.', { backend: s.backend, server: s.server }, serverUpShare(s));
+    }
+  }
+
+  const r = source.reloads;
+  if (r) {
+    ex.add('warmshake_reloads_total', 'counter', 'Reloads (SIGHUP) by result.', { result: 'ok' }, r.ok);
+    ex.add('warmshake_reloads_total', 'counter', 'Reloads (SIGHUP) by result.', { result: 'failed' }, r.failed);
+    if (r.last) {
+      ex.add('warmshake_last_reload_timestamp_seconds', 'gauge', 'Time of the last reload, seconds since the epoch.', {}, Math.floor(r.last.at / 1000));
+      ex.add('warmshake_last_reload_success', 'gauge', '1 when the last reload succeeded, 0 when it failed.', {}, r.last.ok ? 1 : 0);
+    }
+    ex.add('warmshake_config_info', 'gauge', 'The running configuration: first 16 hex digits of the SHA-256 of its file.', { hash: r.hash }, 1);
   }
 
   const workers = source.workers();

@@ -1,18 +1,16 @@
 // Numbers only the worker threads know (their Redis tier, their open connections),
 // which they publish in the shared counters under these names. The admin side reads
 // them when they are there and leaves them out when not.
+import { REDIS_SERIES } from '../runtime/redis-metrics.ts';
 import { parseSeries } from './series.ts';
 
 export const PUBLISHED = {
-  /** Added by workers: `{tier="redis",result="hit|miss|error"}` (the shared tier's come from the store's stats). */
-  cacheLookups: 'warmshake_session_cache_lookups_total',
-  /** Added by workers: Redis lookups that hit the timeout. */
-  redisTimeouts: 'warmshake_session_cache_redis_timeouts_total',
-  /** Set by each worker: `{worker="N"}` 0 closed, 1 half-open, 2 open. */
-  redisBreaker: 'warmshake_session_cache_redis_breaker_state',
-  /** Added by workers: `{le}` NON-cumulative like the handshake buckets, plus the sum in µs. */
-  redisLatencyBucket: 'warmshake_session_cache_redis_latency_seconds_bucket',
-  redisLatencySum: 'warmshake_session_cache_redis_latency_microseconds_sum',
+  /** The Redis tier's series, as runtime/redis-metrics.ts writes them. */
+  cacheLookups: REDIS_SERIES.lookups,
+  redisTimeouts: REDIS_SERIES.timeouts,
+  redisBreaker: REDIS_SERIES.breaker,
+  redisLatencyBucket: REDIS_SERIES.latencyBucket,
+  redisLatencySum: REDIS_SERIES.latencySum,
   /** Set by each worker: `{frontend,worker}` open client connections. */
   connections: 'warmshake_connections_current',
   /** Added by workers: `{backend,server}` connections made / failed to a server. */

@@ -3,7 +3,8 @@
 // commands can empty the cache and rotate keys.
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { StartupError } from '../errors.ts';
+import { AddressInUseError, StartupError } from '../errors.ts';
+import { heldBy, holderOfSocket } from '../runtime/address-holder.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { MAX_COMMAND_BYTES } from './commands.ts';
 
@@ -42,7 +43,7 @@ async function removeStale (path: string): Promise<void> {
     probe.once('connect', () => { probe.destroy(); resolve(true); });
     probe.once('error', () => resolve(false));
   });
-  if (alive) throw new StartupError(`admin socket ${path}: another process is listening on it (another warmshake?)`);
+  if (alive) throw new AddressInUseError(`admin socket ${path} is already in use${heldBy(holderOfSocket(path))}; stop that process or change global.admin.socket`);
   await unlink(path);
 }
 
@@ -84,8 +85,8 @@ export async function listenAdminSocket (
   server.maxConnections = o.maxConnections;
   await removeStale(path);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => { server.off('error', reject); resolve(); });
+    server.once('error', (err) => reject(new StartupError(`admin socket ${path}: ${err.message}; check global.admin.socket and its directory`, { cause: err })));
+    server.listen(path, () => { server.removeAllListeners('error'); resolve(); });
   });
   await chmod(path, o.mode);
   server.on('error', (err) => log.error({ err: err.message, path }, 'admin socket error'));

@@ -17,6 +17,12 @@ export interface StoreSource {
   clear (): Promise<number>;
 }
 
+/** One tier of the session cache as the admin commands reach it (`shared`, `redis`). */
+export interface SessionTier {
+  name: string;
+  store: Pick<StoreSource, 'list' | 'clear'>;
+}
+
 export interface KeyRing {
   /** Newest first: index 0 encrypts, the rest only decrypt. */
   keys (): readonly TicketKey[];
@@ -40,11 +46,27 @@ export interface WorkerView {
 export interface ServerState {
   backend: string;
   server: string;
+  /** Up in at least one worker thread (it still gets connections). */
   up: boolean;
+  /** Worker threads that see it up, of those that reported (absent: one view only). */
+  upWorkers?: number;
+  workers?: number;
   /** Why it is down (last failed check). */
   reason?: string;
   /** ms since the epoch of the last up/down change. */
   since?: number;
+}
+
+/** `UP`, `DOWN`, or `UP k/n` while k of n worker threads see it up. */
+export function serverStatus (s: ServerState): string {
+  if (!s.up) return 'DOWN';
+  return s.workers !== undefined && s.upWorkers !== undefined && s.upWorkers < s.workers ? `UP ${s.upWorkers}/${s.workers}` : 'UP';
+}
+
+/** The `warmshake_backend_server_up` value: the share of worker threads that see the server up. */
+export function serverUpShare (s: ServerState): number {
+  if (s.workers === undefined || s.upWorkers === undefined || s.workers === 0) return s.up ? 1 : 0;
+  return s.upWorkers / s.workers;
 }
 
 export interface AdminSource {
@@ -58,10 +80,22 @@ export interface AdminSource {
   /** Port each frontend really listens on (the config may say 0). */
   readonly ports?: Record<string, number>;
   workers (): WorkerView[];
+  /**
+   * Every tier the workers' session cache has, fastest first, for `show sessions` and
+   * `clear sessions` (absent: `store` is the only one).
+   */
+  sessionTiers? (): SessionTier[];
   /** Health-check state of every server (absent: no health checks known here). */
   servers? (): ServerState[];
   /** Pass-through stick tables by frontend name (the stores the workers share). */
   readonly tables?: ReadonlyMap<string, SessionStore>;
+  /** Reload counts, the last reload, the running config's hash. */
+  readonly reloads?: {
+    readonly ok: number;
+    readonly failed: number;
+    readonly last?: { at: number; ok: boolean; error?: string };
+    readonly hash: string;
+  };
   /** `debug dev panic N`: worker N dies of an uncaught exception; false when there is none. */
   panic? (index: number): boolean;
 }

@@ -5,6 +5,7 @@
 import type { AdminContext } from './context.ts';
 import { REUSE_WINDOW_MS } from './context.ts';
 import { currentConnections, PUBLISHED } from './published.ts';
+import { serverStatus } from './source.ts';
 import { parseSeries } from './series.ts';
 import { readTotals, missCount, reuseRatio } from './totals.ts';
 
@@ -69,7 +70,7 @@ export function statCsv (ctx: AdminContext, now = Date.now()): string {
       if (since !== undefined) lastchg = lastchg === undefined ? since : Math.min(lastchg, since);
       rows.push({
         pxname: b.name, svname: s.name, stot: counts?.stot, econ: counts?.econ,
-        status: state ? (state.up ? 'UP' : 'DOWN') : b.health_check ? 'UNKNOWN' : 'no check',
+        status: state ? serverStatus(state) : b.health_check ? 'UNKNOWN' : 'no check',
         weight: s.weight, act: isUp ? 1 : 0, lastchg: since, pid: process.pid, type: 2, addr: `${s.address.host}:${s.address.port}`,
         check_desc: state?.reason,
       });

@@ -4,6 +4,7 @@ import { VERSION } from '../version.ts';
 import { RATE_WINDOW_MS, REUSE_WINDOW_MS, type AdminContext } from './context.ts';
 import { currentConnections, redisView, type RedisView } from './published.ts';
 import { emptyFrontend, readTotals, reuseRatio } from './totals.ts';
+import { serverStatus } from './source.ts';
 
 export interface FrontendStats {
   name: string;
@@ -39,7 +40,7 @@ export interface StatsSnapshot {
   evictionSeries: Array<[number, number]>;
   redis: (RedisView & { target: string }) | null;
   keys: { source: string; enabled: boolean; list: Array<{ name: string; ageSec: number; role: string }> };
-  backends: Array<{ name: string; balance: string; servers: Array<{ name: string; address: string; up: boolean | null; reason: string | null }> }>;
+  backends: Array<{ name: string; balance: string; servers: Array<{ name: string; address: string; up: boolean | null; status: string | null; reason: string | null; lastChangeSec: number | null }> }>;
 }
 
 export function buildStats (ctx: AdminContext, now = Date.now()): StatsSnapshot {
@@ -96,7 +97,10 @@ export function buildStats (ctx: AdminContext, now = Date.now()): StatsSnapshot 
       balance: b.balance,
       servers: b.servers.map((s) => {
         const st = states.get(`${b.name}/${s.name}`);
-        return { name: s.name, address: `${s.address.host}:${s.address.port}`, up: st ? st.up : null, reason: st?.reason ?? null };
+        return {
+          name: s.name, address: `${s.address.host}:${s.address.port}`, up: st ? st.up : null, status: st ? serverStatus(st) : null,
+          reason: st?.reason ?? null, lastChangeSec: st?.since === undefined ? null : Math.floor((now - st.since) / 1000),
+        };
       }),
     })),
   };

@@ -17,12 +17,14 @@ export interface SelfSignedOptions {
   keyType?: 'ec' | 'rsa';
   /** Days of validity from now. */
   days?: number;
+  /** An explicit end of validity instead of `days` (tests make expired certificates with it); starts a day before. */
+  notAfter?: Date;
 }
 
 export const DEFAULT_SELF_SIGNED_OPTIONS = {
   keyType: 'ec',
   days: 365,
-} as const satisfies Omit<Required<SelfSignedOptions>, 'names'>;
+} as const satisfies Omit<Required<SelfSignedOptions>, 'names' | 'notAfter'>;
 
 export interface SelfSigned {
   /** The certificate, PEM. */
@@ -75,7 +77,7 @@ function keyPair (keyType: 'ec' | 'rsa'): { publicKey: KeyObject; privateKey: Ke
 }
 
 export function generateSelfSigned (options: SelfSignedOptions): SelfSigned {
-  const { names, keyType, days } = { ...DEFAULT_SELF_SIGNED_OPTIONS, ...options };
+  const { names, keyType, days, notAfter: until } = { ...DEFAULT_SELF_SIGNED_OPTIONS, ...options };
   if (names.length === 0) throw new TypeError('generateSelfSigned: at least one name is needed');
   if (!(days > 0)) throw new RangeError('generateSelfSigned: days must be positive');
   for (const name of names) {
@@ -94,8 +96,8 @@ export function generateSelfSigned (options: SelfSignedOptions): SelfSigned {
 
   // Back-dated an hour so a client whose clock runs a little behind still accepts it.
   const now = Date.now();
-  const notBefore = new Date(now - 3_600_000);
-  const notAfter = new Date(now + days * 86_400_000);
+  const notAfter = until ?? new Date(now + days * 86_400_000);
+  const notBefore = new Date(Math.min(now - 3_600_000, notAfter.getTime() - 86_400_000));
 
   // SKI is method 1 of RFC 5280 §4.2.1.2: SHA-1 of the subjectPublicKey bits. The SPKI
   // DER ends with that BIT STRING, whose content after the unused-bits byte is the key.

@@ -17,12 +17,16 @@ async function main (argv: string[]): Promise<number> {
       return 0;
     case 'version': {
       const v = versions();
-      out(`warmshake ${v.warmshake}\nnode ${v.node}\nopenssl ${v.openssl}`);
+      const { loadAddon } = await import('../native/addon.ts');
+      const addon = loadAddon();
+      out(`warmshake ${v.warmshake}\nnode ${v.node}\nopenssl ${v.openssl}\nengine ${addon.ok ? 'native' : `node (${addon.reason})`}`);
       return 0;
     }
     case 'check': {
-      const { warnings } = loadConfigFile(cmd.config);
+      const { config, warnings } = loadConfigFile(cmd.config);
       for (const w of warnings) out(`warning: ${w}`);
+      const { chooseEngine, describeChoice } = await import('../native/choice.ts');
+      for (const line of describeChoice(chooseEngine(config))) out(line);
       out('configuration is valid');
       return 0;
     }
@@ -35,7 +39,8 @@ async function main (argv: string[]): Promise<number> {
     case 'bench':
       return (await (await import('./bench/report.ts')).runBenchCommand(cmd.options, out)).exitCode;
     case 'ctl': {
-      out(await (await import('./ctl.ts')).sendAdminCommand(cmd.socket ?? './warmshake.sock', cmd.line));
+      const ctl = await import('./ctl.ts');
+      out(await ctl.sendAdminCommand(cmd.socket ?? ctl.DEFAULT_SOCKET, cmd.line));
       return 0;
     }
     case 'run': {
@@ -64,5 +69,7 @@ main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: u
   } else {
     process.stderr.write(`warmshake: ${(err as Error)?.stack ?? String(err)}\n`);
   }
-  process.exitCode = 1;
+  // A failed start has released what it took; exit now rather than wait on a timer or
+  // a connection nobody will close.
+  process.exit(1);
 });

@@ -138,11 +138,44 @@ export function kernelWarnings (config: Config, max = somaxconn()): string[] {
     : []);
 }
 
+export interface CertificateExpiry {
+  frontend: string;
+  /** The certificate file. */
+  cert: string;
+  /** Path in the config. */
+  at: string;
+  /** ms since the epoch (the certificate's notAfter). */
+  notAfter: number;
+}
+
+/** The notAfter of every frontend certificate that parses (the others are keyProblems'). */
+export function certificateExpiries (config: Config): CertificateExpiry[] {
+  return config.frontends.flatMap((f, i) => f.certificates.flatMap((c, j) => {
+    try {
+      return [{ frontend: f.name, cert: c.cert, at: `frontends[${i}].certificates[${j}].cert`, notAfter: Date.parse(new X509Certificate(readFileSync(c.cert)).validTo) }];
+    } catch {
+      return [];
+    }
+  }));
+}
+
+const DAY = 86_400_000;
+
+/** Expired certificates, and those expiring within `global.cert_expiry_warn_days`: clients refuse an expired one. */
+export function certificateWarnings (config: Config, now = Date.now()): string[] {
+  const days = config.global.cert_expiry_warn_days;
+  return certificateExpiries(config).flatMap((e) => {
+    const date = new Date(e.notAfter).toISOString();
+    if (e.notAfter <= now) return [`${e.at}: ${e.cert} expired on ${date} (${Math.floor((now - e.notAfter) / DAY)} days ago): clients will refuse it; renew it`];
+    const left = Math.floor((e.notAfter - now) / DAY);
+    return e.notAfter - now <= days * DAY ? [`${e.at}: ${e.cert} expires on ${date}, in ${left} days (cert_expiry_warn_days: ${days}); renew it`] : [];
+  });
+}
 
 /** Every problem (refuse) and warning (say) the machine checks find. */
 export function machineChecks (config: Config): { problems: string[]; warnings: string[] } {
   return {
     problems: [...resourceProblems(config), ...cipherProblems(config), ...fileProblems(config), ...keyProblems(config), ...keyFileContentProblems(config)],
-    warnings: kernelWarnings(config),
+    warnings: [...kernelWarnings(config), ...certificateWarnings(config)],
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -9,6 +10,8 @@ import type { Config } from './types.ts';
 export interface LoadResult {
   config: Config;
   warnings: string[];
+  /** First 16 hex digits of the SHA-256 of the file's bytes (`show info` ConfigHash). */
+  hash: string;
 }
 
 /** Freezes the config all the way down: nothing may change it after validation. */
@@ -18,6 +21,11 @@ export function deepFreeze<T> (value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** First 16 hex digits of the SHA-256 of the config file's bytes (`show info` ConfigHash). */
+export function configHash (text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** Parses YAML text and validates it; throws ConfigInvalidError listing every problem. */
@@ -30,7 +38,7 @@ export function parseConfig (text: string, source: string, baseDir: string): Loa
   if (!config) throw new ConfigInvalidError(errors);
   const machine = machineChecks(config);
   if (machine.problems.length > 0) throw new ConfigInvalidError(machine.problems);
-  return { config: deepFreeze(config), warnings: [...warnings, ...machine.warnings] };
+  return { config: deepFreeze(config), warnings: [...warnings, ...machine.warnings], hash: configHash(text) };
 }
 
 export function loadConfigFile (file: string): LoadResult {

@@ -58,6 +58,7 @@ const limits = object({
 const frontend = object({
   name: field(name, { required: true }),
   bind: field(hostPort(true), { required: true }),
+  shared_port: field(boolean, { default: false }),
   mode: field(oneOf('terminate', 'passthrough'), { default: 'terminate' }),
   certificates: field(list(object({
     cert: field(filePath, { required: true }),
@@ -130,6 +131,9 @@ const root = object({
     }), { empty: true }),
     resumption_alert_below: field(number(0, 1), { default: 0.1 }),
     shutdown_timeout: field(duration(0), { default: 10_000 }),
+    // No default: unset means native where the addon loads (src/native/choice.ts).
+    engine: field(oneOf('native', 'node')),
+    cert_expiry_warn_days: field(integer(0, 3650), { default: 30 }),
   }), { empty: true }),
   session_cache: field(object({
     size: field(integer(0, 100_000_000), { default: 100_000 }),

@@ -94,6 +94,8 @@ export interface UseBackendRule {
 export interface FrontendConfig {
   name: string;
   bind: HostPort;
+  /** Start even when another process already listens on `bind` (SO_REUSEPORT shares it); off by default. */
+  shared_port: boolean;
   mode: 'terminate' | 'passthrough';
   certificates: CertificateConfig[];
   backend: string;
@@ -168,6 +170,10 @@ export interface GlobalConfig {
   resumption_alert_below: number;
   /** Grace period for connections to drain on SIGTERM. */
   shutdown_timeout: number;
+  /** Data plane of terminate-mode frontends; unset = native where the addon loads. */
+  engine?: 'native' | 'node';
+  /** `check`, start and reload warn about a frontend certificate expiring within this many days (0: only expired ones). */
+  cert_expiry_warn_days: number;
 }
 
 export interface Config {

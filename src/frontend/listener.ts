@@ -55,7 +55,13 @@ export class FrontendListener {
   /** Stops accepting; open connections go on until they end or `drain` ms elapse. */
   close (drain: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { for (const s of this.#sockets) s.destroy(); }, drain);
+      // Each connection still open at the deadline is cut, and said so (stage `shutdown`).
+      const timer = setTimeout(() => {
+        for (const s of this.#sockets) {
+          this.error(`${s.remoteAddress ?? ''}:${s.remotePort ?? ''}`, 'shutdown', `still open after shutdown_timeout (${drain} ms): cut`);
+          s.destroy();
+        }
+      }, drain);
       timer.unref();
       this.#server.close(() => { clearTimeout(timer); resolve(); });
       if (this.#sockets.size === 0) clearTimeout(timer);

@@ -7,6 +7,10 @@ import { loadCertificate } from '../tls/certificates.ts';
 import { Terminator } from '../frontend/terminator.ts';
 import type { TicketKeySource } from '../tls/ticket-key.ts';
 import { Passthrough } from '../frontend/passthrough.ts';
+import type { NativeAddon } from '../native/types.ts';
+import { NativeEngine, NativeFrontend } from '../native/engine.ts';
+import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 
 /** What every frontend mode offers its thread. */
 export interface Frontend {
@@ -25,6 +29,8 @@ export interface ThreadServices {
   first: boolean;
   /** TLS client to backend servers with `tls`, resuming through a store all threads share. */
   backendTls?: BackendTls;
+  /** The native engine, and the frontends it serves (src/native/choice.ts chose them). */
+  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys };
 }
 
 export interface FrontendSet {
@@ -37,7 +43,8 @@ export function buildFrontends (config: Config, services: ThreadServices): Front
   const usesProxy = (backend: string): boolean => config.frontends.some((f) => f.send_proxy !== undefined &&
     (f.backend === backend || f.use_backend.some((r) => r.backend === backend)));
   const pools = new Map(config.backends.map((b) => [b.name, new BackendPool(b, { checkSendProxy: usesProxy(b.name), backendTls: services.backendTls })]));
-  const frontends: Frontend[] = config.frontends.map((f) => f.mode === 'terminate'
+  const native = nativeFrontends(config, services, pools);
+  const frontends: Frontend[] = config.frontends.map((f) => native.get(f.name) ?? (f.mode === 'terminate'
     ? new Terminator({
       frontend: f,
       certificates: f.certificates.map(loadCertificate),
@@ -47,8 +54,24 @@ export function buildFrontends (config: Config, services: ThreadServices): Front
       lifetime: config.session_cache.lifetime,
       pools,
     })
-    : new Passthrough({ frontend: f, pools, table: services.tables.get(f.name), probe: services.first }));
+    : new Passthrough({ frontend: f, pools, table: services.tables.get(f.name), probe: services.first })));
   return { frontends, pools };
+}
+
+/** One engine for all of this thread's native frontends, started when the first listens. */
+function nativeFrontends (config: Config, services: ThreadServices, pools: ReadonlyMap<string, BackendPool>): Map<string, Frontend> {
+  const out = new Map<string, Frontend>();
+  const n = services.native;
+  if (!n || n.frontends.length === 0) return out;
+  const chosen = config.frontends.filter((f) => n.frontends.includes(f.name));
+  const engine = new NativeEngine(n.addon, {
+    config, pools, store: n.store, keys: n.keys,
+    frontends: chosen.map((f) => ({ frontend: f, certificates: f.certificates.map(loadCertificate) })),
+  });
+  let ports: Record<string, number> | undefined;
+  const start = (): Record<string, number> => (ports ??= engine.start());
+  chosen.forEach((f, i) => out.set(f.name, new NativeFrontend(f, engine, i, start)));
+  return out;
 }
 
 /** Listens on every frontend; resolves with the port each got. */

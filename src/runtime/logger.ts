@@ -26,6 +26,27 @@ export function openSyslog (config: Pick<LogConfig, 'syslog'>): SyslogStream | u
   return config.syslog ? createSyslogStream({ target: config.syslog.target, facility: config.syslog.facility }) : undefined;
 }
 
+/** The stdout destination of each logger, so its last lines can be waited for. */
+const destinations = new WeakMap<Logger, ReturnType<typeof pino.destination>>();
+
+/**
+ * Resolves once every line `log` wrote has reached stdout, and ends its destination: for
+ * a thread or process about to end (pino's flush() does not wait for an asynchronous write
+ * in progress, and a terminated thread loses it).
+ */
+export function endLog (log: Logger): Promise<void> {
+  const dest = destinations.get(log);
+  if (!dest) return Promise.resolve();
+  destinations.delete(log);
+  // A line logged after this would write to a closed destination, which throws.
+  log.level = 'silent';
+  return new Promise((resolve) => {
+    dest.once('close', () => resolve());
+    dest.once('error', () => resolve());
+    dest.end();
+  });
+}
+
 /** Logs to stdout (asynchronously), and also to `also` (syslog) when given. */
 export function createLogger (config: Pick<LogConfig, 'level' | 'format'>, bindings: Record<string, unknown> = {}, also?: DestinationStream): Logger {
   const stdout = pino.destination({ dest: 1, sync: false, minLength: 0 });
@@ -33,5 +54,7 @@ export function createLogger (config: Pick<LogConfig, 'level' | 'format'>, bindi
   const out = format(stdout);
   const extra = also && format(also);
   const stream: DestinationStream = extra ? { write: (line: string) => { out.write(line); extra.write(line); } } : out;
-  return pino({ level: config.level, base: bindings, timestamp: pino.stdTimeFunctions.epochTime }, stream);
+  const log = pino({ level: config.level, base: bindings, timestamp: pino.stdTimeFunctions.epochTime }, stream);
+  destinations.set(log, stdout);
+  return log;
 }

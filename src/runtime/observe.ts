@@ -38,7 +38,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
     if (!enabled('info')) return;
     logger.info({
       frontend: e.frontend, client: e.client, sni: e.sni, version: e.version, cipher: e.cipher, alpn: e.alpn || undefined,
-      resumed: e.resumed, method: e.method, miss: e.miss, offered: e.offered, ms: Math.round(e.duration * 100) / 100,
+      resumed: e.resumed, method: e.method, miss: e.miss, offered: e.offered, engine: e.engine, ms: Math.round(e.duration * 100) / 100,
     }, e.miss ? `handshake full: resumption missed (${e.miss})` : e.resumed ? `handshake resumed by ${e.method}` : 'handshake full');
   };
   const onError = (message: unknown): void => {
@@ -46,7 +46,8 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
     errors.add([e.frontend, e.stage]);
     // A backend unreachable is news; a connection cut mid-stream (a reset, an idle
     // timeout) is routine and counted, and a server that keeps doing it is marked DOWN
-    // with a warning of its own, so one line per such connection only at `debug`.
+    // with a warning of its own, so one line per such connection only at `debug`. One
+    // line per connection cut at shutdown too: the worker then says how many at warn.
     const level = e.stage === 'backend' ? 'warn' : e.stage === 'proxy' ? 'debug' : 'info';
     if (level !== 'warn' && !enabled(level)) return;
     logger[level]({ frontend: e.frontend, client: e.client, stage: e.stage, reason: e.reason }, `connection closed at ${e.stage}: ${e.reason}`);

@@ -1,5 +1,6 @@
 // What the main thread hands to each worker: the config and the shared buffers.
 import type { Config } from '../config/types.ts';
+import type { ServerReport } from './server-states.ts';
 
 export interface SharedBuffers {
   store: SharedArrayBuffer;
@@ -26,6 +27,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; ports: Record<string, number> }
   | { type: 'failed'; message: string }
-  /** A server went up or down in this worker (health checks, live traffic), and why. */
-  | { type: 'server'; backend: string; server: string; up: boolean; reason: string }
+  /** A backend server changed state in this thread (and once per server at start). */
+  | ({ type: 'server' } & ServerReport)
   | { type: 'stopped' };

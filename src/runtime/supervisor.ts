@@ -7,7 +7,9 @@ import type { Config } from '../config/types.ts';
 import { StartupError } from '../errors.ts';
 import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { metricKey, SharedCounters } from './counters.ts';
+import { SharedCounters } from './counters.ts';
+import { ServerStates, type AggregatedServer } from './server-states.ts';
+import { ReloadRecord } from './reload-record.ts';
 import type { Logger } from './logger.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
@@ -70,10 +72,11 @@ export class Supervisor {
   #redis: RedisLink | undefined;
   #stopCacheWatch: (() => void) | undefined;
   #slots: Slot[] = [];
-  /** The last up/down change a worker reported for each `backend/server`, with its reason. */
-  #serverChanges = new Map<string, { reason: string; since: number }>();
+  #serverStates = new ServerStates();
   #stopping = false;
   readonly started = Date.now();
+  /** Reload counts, the last reload and the running config's hash (kept by the caller that reads the file). */
+  readonly reloads = new ReloadRecord();
 
   constructor (config: Config, log: Logger) {
     this.#config = config;
@@ -110,16 +113,16 @@ export class Supervisor {
     return this.#slots.find((s) => s.state === 'running')?.ports ?? {};
   }
 
-  /** Up/down of every server, as the workers' health checks last published it. */
-  servers (): Array<{ backend: string; server: string; up: boolean; reason?: string; since?: number }> {
-    const published = this.#counters.snapshot();
-    return this.#config.backends.flatMap((b) => b.servers.map((s) => {
-      const up = published.get(metricKey('warmshake_server_up', { backend: b.name, server: s.name }));
-      const change = this.#serverChanges.get(`${b.name}/${s.name}`);
-      // Servers start up (as in HAProxy) until a worker says otherwise.
-      const isUp = up === undefined || up === 1;
-      return { backend: b.name, server: s.name, up: isUp, reason: isUp ? undefined : change?.reason, since: change?.since };
-    }));
+  /** Up/down of every server, aggregated over the running workers' health checks, with the reason and the time of the last change. */
+  servers (): AggregatedServer[] {
+    const running = this.#slots.filter((s) => s.state === 'running').map((s) => s.threadId);
+    return this.#serverStates.view(this.#config.backends, running);
+  }
+
+  /** The session cache's tiers, fastest first: what `show sessions` and `clear sessions` reach. */
+  sessionTiers (): Array<{ name: string; store: Pick<SharedMemoryStore, 'list' | 'clear'> }> {
+    const redis = this.#redis?.sessions;
+    return [{ name: 'shared', store: this.#store }, ...(redis ? [{ name: 'redis', store: redis }] : [])];
   }
 
   workers (): WorkerInfo[] {
@@ -127,7 +130,7 @@ export class Supervisor {
   }
 
   async start (): Promise<void> {
-    this.#redis = await openRedisLink(this.#config, this.#log);
+    this.#redis = await openRedisLink(this.#config, this.#log, () => this.#store.clear());
     try {
       await this.#rotation.reconfigure(this.#keys, this.#config, this.#redis?.client);
     } catch (err) {
@@ -168,10 +171,10 @@ export class Supervisor {
           slot.state = 'running';
           slot.ports = message.ports;
           resolve();
+        } else if (message.type === 'server') {
+          this.#serverStates.report(slot.threadId, message);
         } else if (message.type === 'failed') {
           reject(new Error(`worker ${index}: ${message.message}`));
-        } else if (message.type === 'server') {
-          this.#serverChanges.set(`${message.backend}/${message.server}`, { reason: message.reason, since: Date.now() });
         }
       });
       worker.on('error', (err) => {
@@ -189,6 +192,7 @@ export class Supervisor {
   }
 
   #exited (slot: Slot, code: number): void {
+    this.#serverStates.forget(slot.threadId);
     // A worker that died holding a shared-memory lock must not stall the others.
     const stores = [['session cache', this.#store], ['backend sessions', this.#backendSessions], ['ticket keys', this.#keys], ['counters', this.#counters],
       ...[...this.#tables].map(([f, t]) => [`stick table ${f}`, t] as const)] as const;
@@ -253,7 +257,7 @@ export class Supervisor {
     }
     this.#config = next;
     await this.#redis?.close();
-    this.#redis = await openRedisLink(next, this.#log);
+    this.#redis = await openRedisLink(next, this.#log, () => this.#store.clear());
     await this.#rotation.reconfigure(this.#keys, next, this.#redis?.client);
     const count = next.global.workers;
     for (let i = 0; i < Math.max(count, this.#slots.length); i++) {

@@ -5,11 +5,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
 import { createStore, redisTiersReady } from '../session-cache/create-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
+import { loadAddon } from '../native/addon.ts';
+import { chooseEngine } from '../native/choice.ts';
 import { CounterFamily, metricKey, SharedCounters } from './counters.ts';
 import { buildFrontends, closeAll, listenAll } from './frontends.ts';
-import { createLogger, openSyslog } from './logger.ts';
+import { createLogger, endLog, openSyslog } from './logger.ts';
+import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
 import { observe } from './observe.ts';
 import { FloodWatch } from './after-flood.ts';
+import { redisTierMetrics } from './redis-metrics.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { threadSessionStore, threadStickTable } from './stores.ts';
 
@@ -19,27 +23,31 @@ const syslog = openSyslog(init.config.global.log);
 const log = createLogger(init.config.global.log, { worker: init.index }, syslog);
 const counters = SharedCounters.attach(init.shared.counters);
 observe(counters, log);
-const store = threadSessionStore(init.config, init.shared.store, log);
+const store = threadSessionStore(init.config, init.shared.store, log, init.config.session_cache.redis ? redisTierMetrics(counters, init.index) : undefined);
 const tables = new Map(init.config.frontends.filter((f) => init.shared.tables[f.name])
   .map((f) => [f.name, threadStickTable(init.config, f, init.shared.tables[f.name], log)]));
 const backendTls = init.shared.backendSessions
   ? new BackendTls({ store: createStore(init.shared.backendSessions), lifetime: init.config.session_cache.lifetime })
   : undefined;
-const set = buildFrontends(init.config, { store, keys: SharedTicketKeys.attach(init.shared.keys), tables, first: init.index === 0, backendTls });
+const keys = SharedTicketKeys.attach(init.shared.keys);
+const choice = chooseEngine(init.config);
+const addon = loadAddon();
+const native = choice.engine === 'native' && addon.ok
+  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys }
+  : undefined;
+const set = buildFrontends(init.config, { store, keys, tables, first: init.index === 0, backendTls, native });
 const send = (message: FromWorker): void => port.postMessage(message);
 
 const backendConnections = new CounterFamily(counters, 'warmshake_backend_connections_total', ['backend', 'server']);
 const backendErrors = new CounterFamily(counters, 'warmshake_backend_errors_total', ['backend', 'server']);
 
 // Each thread checks its own servers: its up/down state also follows the connects that
-// failed in this thread, and only its own checks can bring such a server back.
-const serverUp = (backend: string, server: string, up: boolean): void =>
-  counters.set(metricKey('warmshake_server_up', { backend, server }), up ? 1 : 0);
+// failed in this thread, and only its own checks can bring such a server back. The main
+// thread aggregates the threads' views (server-states.ts).
 for (const pool of set.pools.values()) {
-  for (const server of pool.servers()) serverUp(pool.name, server.config.name, server.up);
+  for (const server of pool.servers()) send({ type: 'server', backend: pool.name, server: server.config.name, up: server.up, at: Date.now() });
   pool.on('state', ({ backend, server, up, reason }) => {
-    serverUp(backend, server.config.name, up);
-    send({ type: 'server', backend, server: server.config.name, up, reason });
+    send({ type: 'server', backend, server: server.config.name, up, reason, at: Date.now() });
     log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
   });
   pool.on('attempt', ({ backend, server, ok }) => (ok ? backendConnections : backendErrors).add([backend, server.config.name]));
@@ -67,14 +75,27 @@ redisTiersReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready
   send({ type: 'failed', message: err.message });
 });
 
+/** Counts the connections the frontends cut at the drain deadline (stage `shutdown`). */
+function countCuts (): { stop (): number } {
+  let n = 0;
+  const onError = (m: unknown): void => { if ((m as ConnectionErrorEvent).stage === 'shutdown') n++; };
+  channels.connectionError.subscribe(onError);
+  return { stop: () => { channels.connectionError.unsubscribe(onError); return n; } };
+}
+
 port.on('message', (message: ToWorker) => {
   if (message.type === 'stop') {
-    clearInterval(gauges);
+    // The gauges keep going while connections drain, so `show info` shows the drain.
+    const cut = countCuts();
     closeAll(set, message.drain).then(async () => {
+      clearInterval(gauges);
       set.frontends.forEach((f) => connections(f, 0));
+      const n = cut.stop();
+      if (n > 0) log.warn({ cut: n, shutdownTimeout: message.drain }, `${n} connections still open after shutdown_timeout (${message.drain} ms) were cut`);
       await store.close();
       for (const table of tables.values()) await table.close();
-      log.flush();
+      // The thread ends once `stopped` arrives: its last lines must be out first.
+      await endLog(log);
       syslog?.close();
       send({ type: 'stopped' });
     });

@@ -5,7 +5,7 @@
 import type { BreakerState } from '../redis/breaker.ts';
 import { createRedisClient, waitReady, type RedisTarget } from '../redis/client.ts';
 import { Sealer } from '../redis/seal.ts';
-import { RedisStore } from './redis-store.ts';
+import { RedisStore, type RedisLookupResult } from './redis-store.ts';
 import { SharedMemoryStore, type SharedStoreInput } from './shared-memory-store.ts';
 import type { SessionStore } from './store.ts';
 import { TieredStore } from './tiered-store.ts';
@@ -23,6 +23,8 @@ export interface RedisTierOptions {
   breakerBackoff: number;
   /** Told of each breaker state change (to log once per change, never per connection). */
   onBreaker?: (state: BreakerState, previous: BreakerState) => void;
+  /** Told of each lookup that reached Redis: (result, ms, whether it timed out); for metrics. */
+  onLookup?: (result: RedisLookupResult, ms: number, timedOut: boolean) => void;
 }
 
 /** How long `redisTiersReady` waits for a new Redis connection. */
@@ -49,6 +51,8 @@ export function createStore (shared: SharedStoreInput | SharedArrayBuffer, redis
   });
   const onBreaker = redis.onBreaker;
   if (onBreaker) slow.on('breaker', (state, previous) => onBreaker(state, previous));
+  const onLookup = redis.onLookup;
+  if (onLookup) slow.on('lookup', (result, ms, timedOut) => onLookup(result, ms, timedOut));
   return new TieredStore(fast, slow);
 }
 

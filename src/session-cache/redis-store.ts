@@ -59,9 +59,14 @@ export interface RedisStoreStats extends StoreStats {
   breaker: BreakerState;
 }
 
+/** How one handshake-path lookup ended: `error` covers timeouts, refusals by the open breaker and values that failed to open. */
+export type RedisLookupResult = 'hit' | 'miss' | 'error';
+
 export interface RedisStoreEvents {
   /** The breaker changed state: (state, previous). */
   breaker: [BreakerState, BreakerState];
+  /** One `get` ended: (result, milliseconds it took, whether it hit the timeout). For metrics; never per-lookup logs. */
+  lookup: [RedisLookupResult, number, boolean];
 }
 
 /**
@@ -101,6 +106,14 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Sessio
   }
 
   async get (key: Buffer): Promise<LookupResult> {
+    const start = performance.now();
+    const result = await this.#get(key);
+    const outcome = result.value ? 'hit' : result.miss === 'error' || result.miss === 'timeout' ? 'error' : 'miss';
+    this.emit('lookup', outcome, performance.now() - start, result.miss === 'timeout');
+    return result;
+  }
+
+  async #get (key: Buffer): Promise<LookupResult> {
     this.#stats.lookups++;
     if (key.length === 0 || key.length > this.#o.maxKeyBytes) return this.#miss('unknown');
     const name = this.#name(key);

@@ -81,6 +81,11 @@ export class SharedMemoryStore extends SyncSessionStore {
     return this.#buffer;
   }
 
+  /** Region offsets, for the native engine (which never recomputes them). */
+  get layout (): Readonly<Layout> {
+    return this.#layout;
+  }
+
   get options (): Readonly<SharedStoreOptions> {
     return this.#layout.options;
   }
@@ -130,11 +135,6 @@ export class SharedMemoryStore extends SyncSessionStore {
       this.#lock.release();
     }
   }
-
-
-
-
-
 
   /**
    * For the supervisor, when a worker exits: if that thread died holding the lock, take

@@ -40,6 +40,12 @@ export function lockTag (thread: number): number {
   return thread + 1;
 }
 
+/**
+ * The native engine's thread of a worker takes the lock with the worker's tag plus this
+ * bit (it is another thread, but dies with its worker), so `recover(worker)` frees both.
+ */
+export const NATIVE_LOCK_BIT = 0x40000000;
+
 export class ShmLock {
   readonly #words: Int32Array;
   readonly #at: ShmLockWords;
@@ -89,7 +95,8 @@ export class ShmLock {
   recover (deadThreadId: number): boolean {
     const dead = lockTag(deadThreadId);
     if (dead === this.#tag) return false;
-    if (Atomics.compareExchange(this.#words, this.#at.lock, dead, this.#tag) !== dead) return false;
+    if (Atomics.compareExchange(this.#words, this.#at.lock, dead, this.#tag) !== dead &&
+      Atomics.compareExchange(this.#words, this.#at.lock, dead | NATIVE_LOCK_BIT, this.#tag) !== (dead | NATIVE_LOCK_BIT)) return false;
     this.#tookOver();
     this.release();
     return true;

@@ -4,7 +4,8 @@
 //
 // Layout: u8 version | f64 created ms | u8 frontend length | frontend | u8 sni length | sni | session
 
-const VERSION = 1;
+export const SESSION_RECORD_VERSION = 1;
+const VERSION = SESSION_RECORD_VERSION;
 
 export interface SessionRecord {
   created: number;

@@ -14,12 +14,17 @@ import type { ShmLockOptions } from '../session-cache/shm-lock.ts';
 import { TICKET_KEY_BYTES } from './ticket-key.ts';
 import type { TicketKey, TicketKeySource } from './ticket-key.ts';
 
-const MAGIC = 0x5753544b; // 'WSTK'
-const H = Object.freeze({ MAGIC: 0, MAX_KEYS: 1, GENERATION: 2, LOCK: 3, LOCK_SEQ: 4, WAITERS: 5 });
-const HEADER_WORDS = 8;
+// Exported: the native engine's C header is generated from these (src/native/layout.ts).
+export const TICKET_RING_MAGIC = 0x5753544b; // 'WSTK'
+export const TICKET_RING_H = Object.freeze({ MAGIC: 0, MAX_KEYS: 1, GENERATION: 2, LOCK: 3, LOCK_SEQ: 4, WAITERS: 5 });
+export const TICKET_RING_HEADER_WORDS = 8;
+const MAGIC = TICKET_RING_MAGIC;
+const H = TICKET_RING_H;
+const HEADER_WORDS = TICKET_RING_HEADER_WORDS;
 const KEY_WORDS = TICKET_KEY_BYTES / 4;
 /** Key bytes, then `created` as two words (low, high) since it does not fit in 32 bits. */
-const SLOT_WORDS = KEY_WORDS + 2;
+export const TICKET_RING_SLOT_WORDS = KEY_WORDS + 2;
+const SLOT_WORDS = TICKET_RING_SLOT_WORDS;
 const TWO_32 = 0x1_0000_0000;
 
 function copyWords (maxKeys: number): number {

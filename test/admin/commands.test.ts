@@ -64,14 +64,14 @@ test('show sessions (bounded, id prefix only) and clear sessions', async (t) => 
   for (const id of ids) source.store.setSync(id, randomBytes(200));
   const text = await runCommand('show sessions 3', ctx);
   const lines = text.trimEnd().split('\n');
-  assert.match(lines[0], /^# id bytes age ttl \(3 of 5 shown\)/);
+  assert.match(lines[0], /^# id bytes age ttl tier \(3 shown; shared: 5 entries\)/);
   assert.equal(lines.length, 4);
   for (const line of lines.slice(1)) {
-    assert.match(line, /^[0-9a-f]{16}… bytes=\d+ age=\d+s ttl=\d+s$/);
+    assert.match(line, /^[0-9a-f]{16}… bytes=\d+ age=\d+s ttl=\d+s tier=shared$/);
     assert.ok(!ids.some((id) => line.includes(id.toString('hex'))), 'never the whole id');
   }
   assert.match(await runCommand('show sessions 0', ctx), /^usage: show sessions/);
-  assert.equal(await runCommand('clear sessions', ctx), 'cleared 5 sessions\n');
+  assert.equal(await runCommand('clear sessions', ctx), 'cleared 5 sessions (shared: 5)\n');
   assert.equal(source.store.stats().entries, 0);
 });
 

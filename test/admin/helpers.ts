@@ -33,6 +33,10 @@ export interface HarnessOptions {
   session_cache?: Record<string, unknown>;
   tickets?: Record<string, unknown>;
   frontend?: Record<string, unknown>;
+  /** Added to backend `app` (its first server is the echo backend). */
+  backend?: Record<string, unknown>;
+  /** More servers of backend `app`. */
+  servers?: Array<Record<string, unknown>>;
   admin?: Partial<AdminOptions>;
   /** Where log lines go (default: nowhere worth reading). */
   logStream?: { write (line: string): void };
@@ -47,7 +51,7 @@ export async function startHarness (t: TestContext, o: HarnessOptions = {}): Pro
     session_cache: { size: 1000, lifetime: 300, ...o.session_cache },
     tickets: { enabled: true, rotate_every: '12h', keep: 2, ...o.tickets },
     frontends: [{ name: 'https', bind: '127.0.0.1:0', certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', ...o.frontend }],
-    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
+    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }, ...(o.servers ?? [])], ...o.backend }],
   };
   const { config, errors } = validateConfig(raw, dir, 'test');
   if (!config) throw new Error(errors.join('\n'));

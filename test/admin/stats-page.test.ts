@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { tempDir } from '../helpers/certs.ts';
+import { freePort } from '../../bench/ports.ts';
 import { eventually, handshake, startHarness } from './helpers.ts';
 import { parsePrometheus, sumOf } from './prom-parser.ts';
 
@@ -17,7 +18,11 @@ const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/stats-page.png', impor
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('the stats page shows the handshake counts of /metrics and a chart with data', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing` }, async (t) => {
-  const h = await startHarness(t, { tickets: { enabled: false } });
+  // A second server nobody listens on: the page must say it is DOWN, since when and why.
+  const h = await startHarness(t, {
+    tickets: { enabled: false }, servers: [{ name: 's2', address: `127.0.0.1:${await freePort()}` }],
+    backend: { health_check: { interval: '200ms', rise: 1, fall: 1, timeout: '500ms' } },
+  });
   const first = await handshake(h.port);
   await handshake(h.port);
   for (let i = 0; i < 5; i++) assert.equal((await handshake(h.port, first.session)).resumed, true);
@@ -55,6 +60,10 @@ test('the stats page shows the handshake counts of /metrics and a chart with dat
   assert.match((await page.locator('[data-metric="cache-fill"]').textContent()) ?? '', new RegExp(`^${entries} of 1,000 sessions`));
   assert.match((await page.locator('#alert').textContent()) ?? '', /Resumption OK/);
   assert.equal(await page.locator('#keys td[data-metric="key-age"]').count(), sumOf(after, 'warmshake_ticket_keys'));
+  const down = page.locator('td[data-server="app/s2"]');
+  await down.filter({ hasText: /^DOWN/ }).waitFor({ timeout: 15_000 });
+  assert.match((await down.textContent()) ?? '', /^DOWN for [^:]+: 1 failures in a row, last: .*ECONNREFUSED/);
+  assert.match((await page.locator('td[data-server="app/s1"]').textContent()) ?? '', /^UP for [^:]+$/);
   await page.screenshot({ path: process.env.WARMSHAKE_UPDATE_SCREENSHOT === '1' ? DOCS_SCREENSHOT : join(tempDir(t), 'stats-page.png'), fullPage: true });
   assert.deepEqual(external, [], 'no request leaves the admin server');
   assert.deepEqual(errors, []);

@@ -76,6 +76,9 @@ test('fixed-rate targets: per engine and rate, met or missed with figures; a row
   assert.deepEqual(ids.rows.map((r) => [r.extra.vsHaproxy, r.extra.compared]), [
     ['1.00×', 'yes'], ['0.80×', 'yes'], ['1.00×', 'yes'], [undefined, 'no: achieved 90% of the rate']
   ]);
+  const two = sections.find((s) => s.id === 'rate-tls12-ids-2-workers')!;
+  assert.equal(two.rows[0].extra.vsOneWorker, '1.05×');
+  assert.ok(two.columns.some((c) => c.title === '× 1 worker') && !two.columns.some((c) => c.title === '× HAProxy'));
   const lines = rateTargets(run, { 'warmshake node': 'not available: test' });
   assert.ok(lines.includes('- warmshake native: resumed TLS 1.2 by session id ≤ 0.9× HAProxy — **met**: 200/s 0.80× (400 vs 500 µs) met; 500/s not compared (warmshake native missed the rate by more than 3% or failed)'), lines.join('\n'));
   assert.ok(lines.includes('- warmshake native: CPU per resumed TLS 1.2 handshake with 2 workers ≤ 1.1× with 1 — **met**: 200/s 1.05× (420 vs 400 µs) met'), lines.join('\n'));

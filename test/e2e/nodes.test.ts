@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
-import { startNodes, type Nodes } from '../helpers/nodes.ts';
+import { redisCluster, type Cluster } from '../helpers/redis-nodes.ts';
 import { redisSkipReason } from '../../bench/redis-server.ts';
 
 const skip = redisSkipReason();
 
-const cluster = startNodes;
+const cluster = redisCluster;
 
-const ports = (c: Nodes) => c.nodes.map((n) => n.ports.https);
+const ports = (c: Cluster) => c.nodes.map((n) => n.ports.https);
 
 for (const [name, tls, tickets] of [['TLS 1.2 session ids', '1.2', false], ['TLS 1.3 stateful tickets', '1.3', false], ['TLS 1.3 stateless tickets', '1.3', true]] as const) {
   test(`${name}: a session made on node A resumes on node B`, { skip }, async (t) => {

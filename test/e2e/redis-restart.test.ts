@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { startNodes } from '../helpers/nodes.ts';
+import { redisCluster } from '../helpers/redis-nodes.ts';
 import { run, sClient } from '../helpers/peers.ts';
 import { redisSkipReason } from '../../bench/redis-server.ts';
 
 const skip = redisSkipReason();
 
 test('tickets issued before an empty Redis restart resume on both nodes after it', { skip }, async (t) => {
-  const c = await startNodes(t, 2, true);
+  const c = await redisCluster(t, 2, true);
   const [a, b] = c.nodes.map((n) => n.ports.https);
   const sess = join(c.dir, 'before.sess');
   assert.equal((await sClient({ port: a!, tls: '1.3', sessOut: sess })).fresh, 1);

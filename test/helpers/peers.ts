@@ -3,10 +3,19 @@ import { spawn } from 'node:child_process';
 
 export interface Run { code: number | null; stdout: string; stderr: string }
 
+/**
+ * The environment for peers: without the sanitizer run's LD_PRELOAD (docs/native.md),
+ * which is meant for warmshake and the test runner, not for openssl, curl or Python.
+ */
+function peerEnv (): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _preload, ...env } = process.env;
+  return env;
+}
+
 /** Runs a command with `input` on stdin, killed after `timeoutMs`. */
 export function run (cmd: string, args: string[], input = '', timeoutMs = 20_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: cmd === process.execPath ? process.env : peerEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
@@ -29,6 +38,8 @@ export interface SClientOptions {
   noTicket?: boolean;
   /** Bytes to send once connected (an HTTP/1.0 request by default, so the server closes). */
   input?: string;
+  /** More s_client flags (`-msg`, `-no_middlebox`, ...). */
+  extra?: string[];
 }
 
 /** One `openssl s_client` run; `reused` counts the connections that said `Reused`. */
@@ -41,6 +52,7 @@ export async function sClient (o: SClientOptions): Promise<Run & { reused: numbe
   if (o.sessIn) args.push('-sess_in', o.sessIn);
   if (o.reconnect) args.push('-reconnect');
   if (o.noTicket) args.push('-no_ticket');
+  if (o.extra) args.push(...o.extra);
   const r = await run('openssl', args, o.reconnect ? '' : o.input ?? 'GET / HTTP/1.0\r\n\r\n');
   return { ...r, reused: (r.stdout.match(/^Reused,/gm) ?? []).length, fresh: (r.stdout.match(/^New,/gm) ?? []).length };
 }

@@ -79,9 +79,9 @@ export async function startWarmshake (t: TestContext, dir: string, config: unkno
 }
 
 /** A minimal valid config: one terminating frontend on 127.0.0.1:`port` in front of `backendPort`. */
-export function terminateConfig (o: { port: number; backendPort: number; cert: string; key: string; workers?: number; size?: number; lifetime?: string | number; tickets?: boolean; keep?: number; extraCerts?: Array<{ cert: string; key: string }>; frontend?: Record<string, unknown>; global?: Record<string, unknown>; session_cache?: Record<string, unknown> }): Record<string, unknown> {
+export function terminateConfig (o: { engine?: 'native' | 'node'; port: number; backendPort: number; cert: string; key: string; workers?: number; size?: number; lifetime?: string | number; tickets?: boolean; keep?: number; extraCerts?: Array<{ cert: string; key: string }>; frontend?: Record<string, unknown>; global?: Record<string, unknown>; session_cache?: Record<string, unknown> }): Record<string, unknown> {
   return {
-    global: { workers: o.workers ?? 1, log: { level: 'info', format: 'json' }, ...o.global },
+    global: { workers: o.workers ?? 1, log: { level: 'info', format: 'json' }, ...(o.engine ? { engine: o.engine } : {}), ...o.global },
     session_cache: { size: o.size ?? 1000, lifetime: o.lifetime ?? 300, ...o.session_cache },
     tickets: { enabled: o.tickets ?? true, rotate_every: '12h', keep: o.keep ?? 2 },
     frontends: [{ name: 'https', bind: `127.0.0.1:${o.port}`, certificates: [{ cert: o.cert, key: o.key }, ...(o.extraCerts ?? [])], backend: 'app', ...o.frontend }],

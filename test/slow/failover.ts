@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { startLoad } from '../helpers/load.ts';
-import { startFleet } from '../helpers/nodes.ts';
+import { redisFleet } from '../helpers/redis-nodes.ts';
 
 /** Seconds a failover may take here before the test gives up (a bound for a busy 2-core machine, not the measure). */
 export const FAILOVER_DEADLINE = 120;
@@ -36,7 +36,7 @@ async function until<T> (what: string, probe: () => Promise<T | undefined>, seco
 
 /** Runs the scenario on `tier` (session_cache.redis keys); returns the seconds cross-node resumption was gone. */
 export async function masterKilledUnderLoad (t: TestContext, tier: Record<string, unknown>, failover: Failover): Promise<number> {
-  const fleet = await startFleet(t, 2, false, tier);
+  const fleet = await redisFleet(t, 2, false, tier);
   const [a, b] = fleet.sockets as [string, string];
   const ports = fleet.nodes.map((n) => n.ports.https!);
   const ring = await until('both nodes on one ring', async () => {

@@ -1,0 +1,358 @@
+/* N-API surface of the engine: start (config in, listening ports out), drain the event
+ * ring, connection count, stop with a drain period, join. The engine thread reaches JS
+ * only through a thread-safe function that says "events waiting" or "stopped". */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "addon.h"
+#include "conn.h"
+
+#define EVENT_RING 4096
+
+typedef struct engine_handle {
+  ws_engine e;
+  napi_env env;
+  napi_threadsafe_function tsfn;
+  napi_ref store_ref, ring_ref, up_ref;
+  int joined;
+} engine_handle;
+
+static void notify (ws_engine *e) {
+  engine_handle *h = (engine_handle *)e;
+  napi_call_threadsafe_function(h->tsfn, NULL, napi_tsfn_nonblocking);
+}
+
+static void call_js (napi_env env, napi_value cb, void *context, void *data) {
+  (void)context; (void)data;
+  if (!env || !cb) return;
+  napi_value global;
+  napi_get_global(env, &global);
+  napi_call_function(env, global, cb, 0, NULL, NULL);
+}
+
+static void *thread_main (void *arg) {
+  ws_engine *e = arg;
+  ws_engine_run(e);
+  __atomic_store_n(&e->stopped, 1, __ATOMIC_SEQ_CST);
+  notify(e);
+  return NULL;
+}
+
+static void release (engine_handle *h) {
+  ws_engine *e = &h->e;
+  if (e->started && !h->joined) {
+    __atomic_store_n(&e->stopping, 1, __ATOMIC_SEQ_CST);
+    ws_engine_wake(e);
+    pthread_join(e->thread, NULL);
+  }
+  h->joined = 1;
+  e->started = 0;
+  for (int f = 0; f < e->nfe; f++) {
+    for (int c = 0; c < e->fe[f].ncerts; c++) { SSL_CTX_free(e->fe[f].certs[c].ctx); e->fe[f].certs[c].ctx = NULL; }
+    if (e->fe[f].listen_fd >= 0) { close(e->fe[f].listen_fd); e->fe[f].listen_fd = -1; }
+  }
+  e->nfe = 0;
+  if (e->epfd >= 0) { close(e->epfd); e->epfd = -1; }
+  if (e->wakefd >= 0) { close(e->wakefd); e->wakefd = -1; }
+  if (e->bound) { OPENSSL_cleanse(e->bound, sizeof *e->bound * WS_MAX_FRONTENDS); free(e->bound); e->bound = NULL; }
+  OPENSSL_cleanse(e->keys, sizeof e->keys);
+  ws_events_free(&e->events);
+  if (h->tsfn) { napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort); h->tsfn = NULL; }
+  if (h->store_ref) { napi_delete_reference(h->env, h->store_ref); h->store_ref = NULL; }
+  if (h->ring_ref) { napi_delete_reference(h->env, h->ring_ref); h->ring_ref = NULL; }
+  if (h->up_ref) { napi_delete_reference(h->env, h->up_ref); h->up_ref = NULL; }
+}
+
+static void cleanup_hook (void *arg) { release(arg); }
+
+static void finalize (napi_env env, void *data, void *hint) {
+  (void)hint;
+  engine_handle *h = data;
+  release(h);
+  napi_remove_env_cleanup_hook(env, cleanup_hook, h);
+  free(h);
+}
+
+static int tls_version (const char *v) {
+  return strcmp(v, "TLSv1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
+
+static int resolve (const char *host, int port, ws_server *out) {
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai = NULL;
+  char service[16];
+  snprintf(service, sizeof service, "%d", port);
+  if (getaddrinfo(host, service, &hints, &ai) != 0 || ai->ai_addrlen > sizeof out->addr) { if (ai) freeaddrinfo(ai); return -1; }
+  memcpy(&out->addr, ai->ai_addr, ai->ai_addrlen);
+  out->len = ai->ai_addrlen;
+  freeaddrinfo(ai);
+  return 0;
+}
+
+static int element (napi_env env, napi_value arr, uint32_t i, napi_value *out) {
+  return napi_get_element(env, arr, i, out) == napi_ok ? 0 : -1;
+}
+
+/* Reads one frontend's options; -1 with an exception pending on a bad one. */
+static int read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, int32_t *up, size_t up_words) {
+  char host[64], sid[64], ciphers[2048], suites[512], minv[16], maxv[16], err[256];
+  int64_t port, backlog;
+  napi_value certs, names, servers, timeouts;
+  uint8_t *alpn;
+  size_t alpn_len;
+  if (ws_get_string(env, o, "name", f->name, sizeof f->name) || ws_get_string(env, o, "backend", f->backend, sizeof f->backend) || ws_get_string(env, o, "host", host, sizeof host) ||
+      ws_get_int(env, o, "port", &port) || ws_get_int(env, o, "backlog", &backlog) || ws_get_string(env, o, "sidCtx", sid, sizeof sid) ||
+      ws_get_double(env, o, "lifetime", &f->lifetime_ms) || ws_get_bool(env, o, "tickets", &f->tickets) ||
+      ws_get_bool(env, o, "sendProxy", &f->send_proxy) || ws_get_int(env, o, "maxConnections", &port) || (f->max_conns = (int)port, 0) ||
+      ws_get_int(env, o, "port", &port) ||
+      ws_get_string(env, o, "minVersion", minv, sizeof minv) || ws_get_string(env, o, "maxVersion", maxv, sizeof maxv) ||
+      ws_get_string(env, o, "ciphers", ciphers, sizeof ciphers) || ws_get_string(env, o, "ciphersuites", suites, sizeof suites) ||
+      ws_get_bytes(env, o, "alpn", &alpn, &alpn_len, NULL) || ws_get_prop(env, o, "certs", &certs) ||
+      ws_get_prop(env, o, "names", &names) || ws_get_prop(env, o, "servers", &servers) || ws_get_prop(env, o, "timeouts", &timeouts) ||
+      ws_get_double(env, timeouts, "handshake", &f->t_handshake) || ws_get_double(env, timeouts, "client", &f->t_client) ||
+      ws_get_double(env, timeouts, "server", &f->t_server) || ws_get_double(env, timeouts, "connect", &f->t_connect)) return -1;
+  f->engine = e;
+  f->name_len = strlen(f->name);
+  f->listen_fd = -1;
+  if (alpn_len > sizeof f->alpn) { ws_throw(env, "native engine: ALPN list too long"); return -1; }
+  if (alpn_len > 0) memcpy(f->alpn, alpn, alpn_len);
+  f->alpn_len = alpn_len;
+  uint32_t n;
+  if (ws_array_length(env, certs, &n)) return -1;
+  if (n == 0 || n > WS_MAX_CERTS) { ws_throw(env, "native engine: 1 to 16 certificates per frontend"); return -1; }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value c;
+    uint8_t *cert, *key, *info;
+    size_t cl, kl, il;
+    if (element(env, certs, i, &c) || ws_get_bytes(env, c, "cert", &cert, &cl, NULL) || ws_get_bytes(env, c, "key", &key, &kl, NULL) ||
+        ws_get_bytes(env, c, "info", &info, &il, NULL)) return -1;
+    if (il > sizeof f->certs[i].info) { ws_throw(env, "native engine: ticket binding too long"); return -1; }
+    memcpy(f->certs[i].info, info, il);
+    f->certs[i].info_len = il;
+    f->certs[i].ctx = ws_tls_ctx_new(f, cert, cl, key, kl, ciphers, suites, tls_version(minv), tls_version(maxv), sid, err, sizeof err);
+    f->ncerts = (int)i + 1;
+    if (!f->certs[i].ctx) { ws_throw(env, err); return -1; }
+  }
+  if (ws_array_length(env, names, &n)) return -1;
+  for (uint32_t i = 0; i < n && i < WS_MAX_NAMES; i++) {
+    napi_value v;
+    int64_t cert;
+    ws_name *name = &f->names[f->nnames];
+    if (element(env, names, i, &v) || ws_get_string(env, v, "name", name->name, sizeof name->name) ||
+        ws_get_int(env, v, "cert", &cert) || ws_get_bool(env, v, "wildcard", &name->wildcard)) return -1;
+    if (cert < 0 || cert >= f->ncerts) continue;
+    name->cert = (int)cert;
+    f->nnames++;
+  }
+  if (ws_array_length(env, servers, &n)) return -1;
+  if (n == 0 || n > WS_MAX_SERVERS) { ws_throw(env, "native engine: 1 to 64 servers per backend"); return -1; }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    char shost[256];
+    int64_t sport;
+    if (element(env, servers, i, &v) || ws_get_string(env, v, "host", shost, sizeof shost) || ws_get_int(env, v, "port", &sport)) return -1;
+    if (resolve(shost, (int)sport, &f->servers[i]) != 0) { ws_throw(env, "native engine: cannot resolve a server address"); return -1; }
+    f->nservers = (int)i + 1;
+  }
+  int64_t up_at;
+  if (ws_get_int(env, o, "upOffset", &up_at)) return -1;
+  if (up && up_at >= 0 && (size_t)up_at + (size_t)f->nservers <= up_words) f->up = up + up_at;
+  if (ws_engine_listen(e, f, host, (int)port, (int)backlog, err, sizeof err) != 0) { ws_throw(env, err); return -1; }
+  return 0;
+}
+
+/* engineStart({ frontends, store?, layout?, tag, ring? }, onEvents) */
+static napi_value engine_start (napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], frontends, v;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return ws_throw(env, "engineStart(options, onEvents)");
+  engine_handle *h = calloc(1, sizeof *h);
+  if (!h) return ws_throw(env, "out of memory");
+  ws_engine *e = &h->e;
+  h->env = env;
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  e->bound = calloc(WS_MAX_FRONTENDS, sizeof *e->bound);
+  e->nkeys = -1;
+  e->notify = notify;
+  napi_value ext;
+  if (napi_create_external(env, h, finalize, NULL, &ext) != napi_ok) { free(h); return NULL; }
+  napi_add_env_cleanup_hook(env, cleanup_hook, h);
+  if (e->epfd < 0 || e->wakefd < 0 || !e->bound || ws_events_init(&e->events, EVENT_RING) != 0) return ws_throw(env, "native engine: out of resources");
+  e->wh = (ws_handle){ WS_HK_WAKE, e };
+  struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &e->wh };
+  epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &wev);
+  int64_t tag;
+  if (ws_get_int(env, argv[0], "tag", &tag)) return NULL;
+  bool has = false;
+  if (napi_has_named_property(env, argv[0], "store", &has) == napi_ok && has) {
+    uint8_t *base;
+    size_t len;
+    ws_store_offsets o;
+    if (ws_get_bytes(env, argv[0], "store", &base, &len, &v) || ws_get_prop(env, argv[0], "layout", &frontends) ||
+        ws_read_offsets(env, frontends, &o)) return NULL;
+    if (ws_store_attach(&e->store, base, len, &o, (int32_t)tag) != 0) return ws_throw(env, "native engine: not a shared store of this layout");
+    napi_create_reference(env, v, 1, &h->store_ref);
+    e->has_store = 1;
+  }
+  if (napi_has_named_property(env, argv[0], "ring", &has) == napi_ok && has) {
+    uint8_t *base;
+    size_t len;
+    if (ws_get_bytes(env, argv[0], "ring", &base, &len, &v)) return NULL;
+    e->ring = (int32_t *)(void *)base;
+    e->ring_words = len / 4;
+    napi_create_reference(env, v, 1, &h->ring_ref);
+  }
+  int32_t *up = NULL;
+  size_t up_words = 0;
+  if (napi_has_named_property(env, argv[0], "serverUp", &has) == napi_ok && has) {
+    uint8_t *base;
+    size_t len;
+    if (ws_get_bytes(env, argv[0], "serverUp", &base, &len, &v)) return NULL;
+    up = (int32_t *)(void *)base;
+    up_words = len / 4;
+    napi_create_reference(env, v, 1, &h->up_ref);
+  }
+  uint32_t n;
+  if (ws_get_prop(env, argv[0], "frontends", &frontends) || ws_array_length(env, frontends, &n)) return NULL;
+  if (n == 0 || n > WS_MAX_FRONTENDS) return ws_throw(env, "native engine: 1 to 16 frontends");
+  for (uint32_t i = 0; i < n; i++) {
+    if (element(env, frontends, i, &v)) return NULL;
+    e->fe[i].index = (int)i;
+    e->nfe = (int)i + 1;
+    if (read_frontend(env, v, e, &e->fe[i], up, up_words)) return NULL;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "warmshake native engine", NAPI_AUTO_LENGTH, &name);
+  NAPI_OK(napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &h->tsfn));
+  napi_unref_threadsafe_function(env, h->tsfn);
+  ws_tickets_refresh(e);
+  if (pthread_create(&e->thread, NULL, thread_main, e) != 0) return ws_throw(env, "native engine: cannot start its thread");
+  e->started = 1;
+  return ext;
+}
+
+static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  void *p = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || !p) { ws_throw(env, "expected an engine handle"); return NULL; }
+  return p;
+}
+
+static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
+static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error" };
+static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit" };
+
+static napi_value event_object (napi_env env, const ws_event *ev) {
+  napi_value o, b, d;
+  NAPI_OK(napi_create_object(env, &o));
+  ws_set_str(env, o, "kind", ev->kind == WS_EV_HANDSHAKE ? "handshake" : ev->kind == WS_EV_STORED ? "stored" : "error");
+  ws_set_int(env, o, "frontend", ev->frontend);
+  ws_set_str(env, o, "client", ev->client);
+  if (ev->kind == WS_EV_STORED) {
+    napi_get_boolean(env, ev->resumed != 0, &b);
+    napi_set_named_property(env, o, "stored", b);
+    ws_set_str(env, o, "reason", ev->reason);
+    return o;
+  }
+  if (ev->kind == WS_EV_ERROR) {
+    ws_set_str(env, o, "stage", STAGES[ev->stage < 6 ? ev->stage : 0]);
+    ws_set_str(env, o, "reason", ev->reason);
+    return o;
+  }
+  ws_set_str(env, o, "sni", ev->sni);
+  ws_set_str(env, o, "version", ev->version);
+  ws_set_str(env, o, "cipher", ev->cipher);
+  ws_set_str(env, o, "alpn", ev->alpn);
+  napi_get_boolean(env, ev->resumed != 0, &b);
+  napi_set_named_property(env, o, "resumed", b);
+  ws_set_str(env, o, "method", METHODS[ev->method < 4 ? ev->method : 0]);
+  ws_set_str(env, o, "miss", MISSES[ev->miss < 8 ? ev->miss : 0]);
+  ws_set_str(env, o, "offered", ev->offered);
+  napi_create_double(env, ev->duration_ms, &d);
+  napi_set_named_property(env, o, "duration", d);
+  return o;
+}
+
+static napi_value engine_drain (napi_env env, napi_callback_info info) {
+  napi_value argv[1], result, list, b;
+  engine_handle *h = handle_of(env, info, 1, argv);
+  if (!h) return NULL;
+  NAPI_OK(napi_create_object(env, &result));
+  NAPI_OK(napi_create_array(env, &list));
+  uint32_t at = 0;
+  ws_event batch[64];
+  size_t n;
+  while (h->e.events.slots && (n = ws_events_pop(&h->e.events, batch, 64)) > 0) {
+    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, event_object(env, &batch[i]));
+  }
+  napi_set_named_property(env, result, "events", list);
+  napi_get_boolean(env, __atomic_load_n(&h->e.stopped, __ATOMIC_SEQ_CST) != 0, &b);
+  napi_set_named_property(env, result, "stopped", b);
+  return result;
+}
+
+static napi_value engine_connections (napi_env env, napi_callback_info info) {
+  napi_value argv[1], r;
+  engine_handle *h = handle_of(env, info, 1, argv);
+  if (!h) return NULL;
+  NAPI_OK(napi_create_array(env, &r));
+  for (int i = 0; i < h->e.nfe; i++) {
+    napi_value v;
+    napi_create_int32(env, __atomic_load_n(&h->e.fe[i].nconns, __ATOMIC_SEQ_CST), &v);
+    napi_set_element(env, r, (uint32_t)i, v);
+  }
+  return r;
+}
+
+static napi_value engine_ports (napi_env env, napi_callback_info info) {
+  napi_value argv[1], arr, v;
+  engine_handle *h = handle_of(env, info, 1, argv);
+  if (!h) return NULL;
+  NAPI_OK(napi_create_array(env, &arr));
+  for (int i = 0; i < h->e.nfe; i++) {
+    napi_create_int32(env, h->e.fe[i].port, &v);
+    napi_set_element(env, arr, (uint32_t)i, v);
+  }
+  return arr;
+}
+
+static napi_value engine_stop (napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  engine_handle *h = handle_of(env, info, 2, argv);
+  if (!h) return NULL;
+  double drain = 0;
+  napi_get_value_double(env, argv[1], &drain);
+  if (!h->e.started || h->joined) return NULL;
+  h->e.drain_ms = drain;
+  /* Keep the worker alive until the engine says it stopped. */
+  napi_ref_threadsafe_function(env, h->tsfn);
+  __atomic_store_n(&h->e.stopping, 1, __ATOMIC_SEQ_CST);
+  ws_engine_wake(&h->e);
+  return NULL;
+}
+
+static napi_value engine_join (napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  engine_handle *h = handle_of(env, info, 1, argv);
+  if (!h) return NULL;
+  release(h);
+  return NULL;
+}
+
+int ws_init_engine (napi_env env, napi_value exports) {
+  napi_property_descriptor d[] = {
+    { "engineStart", NULL, engine_start, NULL, NULL, NULL, napi_default, NULL },
+    { "engineDrain", NULL, engine_drain, NULL, NULL, NULL, napi_default, NULL },
+    { "engineConnections", NULL, engine_connections, NULL, NULL, NULL, napi_default, NULL },
+    { "enginePorts", NULL, engine_ports, NULL, NULL, NULL, napi_default, NULL },
+    { "engineStop", NULL, engine_stop, NULL, NULL, NULL, napi_default, NULL },
+    { "engineJoin", NULL, engine_join, NULL, NULL, NULL, napi_default, NULL },
+  };
+  return napi_define_properties(env, exports, sizeof d / sizeof d[0], d) == napi_ok ? 0 : -1;
+}

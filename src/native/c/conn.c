@@ -1,0 +1,365 @@
+/* A connection's life: handshake, then a backend connect (round robin, the next server
+ * on failure), then both directions spliced with half-close, until both sides are done,
+ * a timeout fires, or an error. Everything ends in ws_conn_close. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include "conn.h"
+#include "proxy_v2.h"
+
+void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  size_t i = 0;
+  for (; i < n && 2 * i + 2 < cap; i++) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  out[2 * i] = 0;
+}
+
+void ws_conn_publish (ws_conn *c, ws_event *ev) {
+  ws_engine *e = c->fe->engine;
+  ev->frontend = (int16_t)c->fe->index;
+  ws_copy(ev->client, sizeof ev->client, c->client);
+  ev->duration_ms = ws_mono_ms() - c->started;
+  if (ws_events_push(&e->events, ev) && e->notify) e->notify(e);
+}
+
+static void watch (ws_conn *c, int fd, ws_handle *h, uint32_t *current, uint32_t want) {
+  if (fd < 0 || *current == want) return;
+  struct epoll_event ev = { .events = want, .data.ptr = h };
+  epoll_ctl(c->fe->engine->epfd, EPOLL_CTL_MOD, fd, &ev);
+  *current = want;
+}
+
+void ws_conn_close (ws_conn *c, int stage, const char *reason) {
+  ws_engine *e = c->fe->engine;
+  if (stage >= 0) {
+    ws_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = WS_EV_ERROR;
+    ev.stage = (uint8_t)stage;
+    ws_copy(ev.reason, sizeof ev.reason, reason);
+    ws_conn_publish(c, &ev);
+  }
+  if (c->ssl) {
+    /* A session whose handshake completed stays good however the connection ends: without
+     * this, SSL_free would remove it from the cache when the client closed after our
+     * close_notify without sending its own (nginx does the same in ngx_ssl_shutdown). */
+    if (c->state != WS_CS_HANDSHAKE) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(c->ssl);
+  }
+  if (c->cfd >= 0) close(c->cfd);
+  if (c->bfd >= 0) close(c->bfd);
+  c->ssl = NULL;
+  c->cfd = c->bfd = -1;
+  if (c->prev) c->prev->next = c->next; else e->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  __atomic_fetch_sub(&e->nconns, 1, __ATOMIC_SEQ_CST);
+  __atomic_fetch_sub(&c->fe->nconns, 1, __ATOMIC_SEQ_CST);
+  c->closed = 1;
+  c->prev = NULL;
+  c->next = e->closed;
+  e->closed = c;
+}
+
+void ws_conn_free_closed (ws_engine *e) {
+  while (e->closed) {
+    ws_conn *c = e->closed;
+    e->closed = c->next;
+    e->closed_since_trim++;
+    OPENSSL_cleanse(c->c2b, sizeof c->c2b);
+    OPENSSL_cleanse(c->b2c, sizeof c->b2c);
+    free(c);
+  }
+}
+
+ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, socklen_t peer_len) {
+  (void)peer_len;
+  ws_engine *e = f->engine;
+  ws_conn *c = malloc(sizeof *c);
+  if (!c) { close(fd); return NULL; }
+  memset(c, 0, offsetof(ws_conn, c2b));
+  c->fe = f;
+  c->state = WS_CS_HANDSHAKE;
+  c->cfd = fd;
+  c->bfd = -1;
+  c->ch = (ws_handle){ WS_HK_CLIENT, c };
+  c->bh = (ws_handle){ WS_HK_BACKEND, c };
+  c->started = c->last_client = c->last_backend = ws_mono_ms();
+  c->deadline = c->started + f->t_handshake;
+  c->server = -1;
+  char ip[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  if (peer->sa_family == AF_INET) {
+    const struct sockaddr_in *a = (const void *)peer;
+    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+  } else if (peer->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const void *)peer;
+    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+    port = ntohs(a->sin6_port);
+  }
+  snprintf(c->client, sizeof c->client, "%s:%d", ip, port);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c->next = e->conns;
+  if (e->conns) e->conns->prev = c;
+  e->conns = c;
+  __atomic_fetch_add(&e->nconns, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_add_fetch(&f->nconns, 1, __ATOMIC_SEQ_CST) > f->max_conns && f->max_conns > 0) {
+    char reason[96];
+    snprintf(reason, sizeof reason, "more than %d concurrent connections on this frontend", f->max_conns);
+    ws_conn_close(c, WS_ST_LIMIT, reason);
+    return NULL;
+  }
+  c->ssl = SSL_new(f->certs[0].ctx);
+  if (!c->ssl || !SSL_set_fd(c->ssl, fd)) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return NULL; }
+  SSL_set_app_data(c->ssl, c);
+  SSL_set_accept_state(c->ssl);
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->ch };
+  c->cmask = EPOLLIN;
+  if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "epoll_ctl failed"); return NULL; }
+  return c;
+}
+
+/* OpenSSL's reason ("wrong version number", "http request"), never key material. */
+static void tls_reason (char *out, size_t cap, const char *fallback) {
+  unsigned long code = ERR_get_error();
+  const char *reason = code ? ERR_reason_error_string(code) : NULL;
+  ws_copy(out, cap, reason ? reason : fallback);
+  ERR_clear_error();
+}
+
+static int handshake_done (ws_conn *c);
+
+static int server_up (const ws_frontend *f, int i) {
+  return !f->up || __atomic_load_n(&f->up[i], __ATOMIC_RELAXED) != 0;
+}
+
+/* The next server in round robin that the health checks have not marked down. */
+static int start_connect (ws_conn *c) {
+  ws_frontend *f = c->fe;
+  while (c->tries < f->nservers) {
+    c->tries++;
+    c->server = (int)(f->rr++ % (unsigned)f->nservers);
+    if (!server_up(f, c->server)) continue;
+    const ws_server *s = &f->servers[c->server];
+    int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (const struct sockaddr *)&s->addr, s->len) != 0 && errno != EINPROGRESS) { close(fd); continue; }
+    c->bfd = fd;
+    c->bmask = EPOLLOUT;
+    struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->bh };
+    if (epoll_ctl(f->engine->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { close(fd); c->bfd = -1; continue; }
+    c->state = WS_CS_CONNECTING;
+    c->deadline = ws_mono_ms() + f->t_connect;
+    return 0;
+  }
+  return -1;
+}
+
+/* After a failed connect: the next server, or the end (engine node's words). */
+static void connect_failed (ws_conn *c, const char *why) {
+  if (c->bfd >= 0) { close(c->bfd); c->bfd = -1; }
+  if (start_connect(c) != 0) {
+    char reason[160];
+    snprintf(reason, sizeof reason, "backend %.64s: every server failed (last: %.48s)", c->fe->backend, why);
+    ws_conn_close(c, WS_ST_BACKEND, reason);
+  }
+}
+
+static int connected (ws_conn *c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) { connect_failed(c, strerror(err)); return -1; }
+  c->state = WS_CS_SPLICE;
+  c->last_backend = c->last_client = ws_mono_ms();
+  if (c->fe->send_proxy) {
+    /* Goes out before any client byte: c2b is empty until the splice reads. */
+    size_t n = ws_proxy_v2(c, c->c2b, sizeof c->c2b);
+    c->c2b_len = n;
+    c->c2b_off = 0;
+  }
+  return 0;
+}
+
+/* Moves bytes while anything moves; 0 to go on, -1 when the connection was closed. */
+static int pump (ws_conn *c) {
+  for (int progress = 1; progress;) {
+    progress = 0;
+    if (!c->client_eof && c->c2b_len == 0) {
+      int n = SSL_read(c->ssl, c->c2b, sizeof c->c2b);
+      if (n > 0) { c->c2b_len = (size_t)n; c->c2b_off = 0; c->last_client = ws_mono_ms(); progress = 1; }
+      else {
+        int err = SSL_get_error(c->ssl, n);
+        if (err == SSL_ERROR_WANT_WRITE) c->want_write = 1;
+        else if (err == SSL_ERROR_ZERO_RETURN) { c->client_eof = 1; progress = 1; }
+        else if (err != SSL_ERROR_WANT_READ) {
+          char reason[160];
+          tls_reason(reason, sizeof reason, "client connection reset");
+          ws_conn_close(c, WS_ST_PROXY, reason);
+          return -1;
+        }
+      }
+    }
+    if (c->state == WS_CS_SPLICE && c->c2b_len > c->c2b_off) {
+      ssize_t w = send(c->bfd, c->c2b + c->c2b_off, c->c2b_len - c->c2b_off, MSG_NOSIGNAL);
+      if (w > 0) {
+        c->c2b_off += (size_t)w;
+        if (c->c2b_off == c->c2b_len) c->c2b_len = c->c2b_off = 0;
+        c->last_backend = ws_mono_ms();
+        progress = 1;
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) { ws_conn_close(c, WS_ST_PROXY, strerror(errno)); return -1; }
+    }
+    if (c->state == WS_CS_SPLICE && c->client_eof && c->c2b_len == 0 && !c->backend_shut) {
+      shutdown(c->bfd, SHUT_WR);
+      c->backend_shut = 1;
+    }
+    if (c->state == WS_CS_SPLICE && !c->backend_eof && c->b2c_len == 0) {
+      ssize_t r = recv(c->bfd, c->b2c, sizeof c->b2c, 0);
+      if (r > 0) { c->b2c_len = (size_t)r; c->b2c_off = 0; c->last_backend = ws_mono_ms(); progress = 1; }
+      else if (r == 0) { c->backend_eof = 1; progress = 1; }
+      else if (errno != EAGAIN && errno != EWOULDBLOCK) { ws_conn_close(c, WS_ST_PROXY, strerror(errno)); return -1; }
+    }
+    if (c->b2c_len > c->b2c_off) {
+      int n = SSL_write(c->ssl, c->b2c + c->b2c_off, (int)(c->b2c_len - c->b2c_off));
+      if (n > 0) {
+        c->b2c_off += (size_t)n;
+        if (c->b2c_off == c->b2c_len) c->b2c_len = c->b2c_off = 0;
+        c->last_client = ws_mono_ms();
+        progress = 1;
+      } else {
+        int err = SSL_get_error(c->ssl, n);
+        if (err == SSL_ERROR_WANT_WRITE) c->want_write = 1;
+        else if (err != SSL_ERROR_WANT_READ) {
+          char reason[160];
+          tls_reason(reason, sizeof reason, "client connection reset");
+          ws_conn_close(c, WS_ST_PROXY, reason);
+          return -1;
+        }
+      }
+    }
+    if (c->backend_eof && c->b2c_len == 0 && !c->client_shut) {
+      SSL_shutdown(c->ssl); /* close_notify, best effort */
+          ERR_clear_error();
+      shutdown(c->cfd, SHUT_WR);
+      c->client_shut = 1;
+      progress = 1;
+    }
+  }
+  if (c->client_eof && c->client_shut && c->backend_eof && c->backend_shut) { ws_conn_close(c, -1, NULL); return -1; }
+  return 0;
+}
+
+static void rearm (ws_conn *c) {
+  uint32_t cm = 0, bm = 0;
+  if (c->want_write) cm |= EPOLLOUT;
+  if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write) cm |= EPOLLIN; }
+  else if (!c->client_eof && c->c2b_len == 0) cm |= EPOLLIN;
+  if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
+  else if (c->state == WS_CS_SPLICE && !(c->backend_eof && c->backend_shut)) {
+    if (!c->backend_eof && c->b2c_len == 0) bm |= EPOLLIN;
+    if (c->c2b_len > c->c2b_off) bm |= EPOLLOUT;
+  }
+  watch(c, c->cfd, &c->ch, &c->cmask, cm);
+  watch(c, c->bfd, &c->bh, &c->bmask, bm);
+}
+
+static int handshake (ws_conn *c) {
+  int n = SSL_do_handshake(c->ssl);
+  if (n == 1) return handshake_done(c);
+  int err = SSL_get_error(c->ssl, n);
+  if (err == SSL_ERROR_WANT_READ) return 0;
+  if (err == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }
+  char reason[160], why[120];
+  unsigned long code = ERR_peek_error();
+  int eof = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
+    (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+  if (eof && !c->hello_seen) {
+    /* The same words as engine node's hello reader. */
+    ERR_clear_error();
+    ws_copy(why, sizeof why, BIO_number_read(SSL_get_rbio(c->ssl)) > 0
+      ? "connection closed in the middle of the ClientHello" : "connection closed before any byte");
+  } else {
+    tls_reason(why, sizeof why, eof ? "client closed the connection during the handshake" : "handshake failed");
+  }
+  snprintf(reason, sizeof reason, "%s%s", c->hello_v2 ? "SSLv2 ClientHello: " : "", why);
+  ws_conn_close(c, c->hello_seen && !c->hello_v2 ? WS_ST_HANDSHAKE : WS_ST_CLIENT_HELLO, reason);
+  return -1;
+}
+
+void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
+  if (c->closed) return;
+  c->want_write = 0;
+  if (c->state == WS_CS_HANDSHAKE) {
+    if (handshake(c) != 0) return;
+    if (c->state == WS_CS_HANDSHAKE) { rearm(c); return; }
+    kind = 0; /* the backend socket is fresh: wait for its own event */
+  }
+  if (c->state == WS_CS_CONNECTING && kind == WS_HK_BACKEND) {
+    if (connected(c) != 0) return;
+  }
+  if (pump(c) != 0) return;
+  if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_BACKEND && c->state == WS_CS_SPLICE) {
+    /* The backend is gone both ways: nothing more will come from it. */
+    c->backend_eof = c->backend_shut = 1;
+    if (pump(c) != 0) return;
+  } else if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_CLIENT && c->state != WS_CS_HANDSHAKE) {
+    ws_conn_close(c, -1, NULL);
+    return;
+  }
+  rearm(c);
+}
+
+static int handshake_done (ws_conn *c) {
+  SSL *ssl = c->ssl;
+  ws_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = WS_EV_HANDSHAKE;
+  ev.resumed = (uint8_t)SSL_session_reused(ssl);
+  int tls13 = SSL_version(ssl) == TLS1_3_VERSION;
+  if (ev.resumed) ev.method = c->cache_hit ? (tls13 ? WS_M_STATEFUL : WS_M_ID) : WS_M_TICKET;
+  else if (c->ticket_state == WS_TK_UNKNOWN_KEY) ev.miss = WS_MC_UNKNOWN_KEY;
+  else if (c->ticket_state == WS_TK_DECRYPTED) ev.miss = WS_MC_TICKET_REJECTED;
+  else if (c->cache_hit) ev.miss = WS_MC_REJECTED;
+  else if (c->lookup_done) ev.miss = (uint8_t)c->cache_miss;
+  if (ev.miss) ws_copy(ev.offered, sizeof ev.offered, c->offered);
+  ws_copy(ev.sni, sizeof ev.sni, c->sni);
+  ws_copy(ev.version, sizeof ev.version, SSL_get_version(ssl));
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+  ws_copy(ev.cipher, sizeof ev.cipher, cipher ? SSL_CIPHER_standard_name(cipher) : "");
+  const unsigned char *alpn = NULL;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  if (alpn_len > 0 && alpn_len < sizeof ev.alpn) { memcpy(ev.alpn, alpn, alpn_len); ev.alpn[alpn_len] = 0; }
+  ws_conn_publish(c, &ev);
+  if (start_connect(c) == 0) return 0;
+  char reason[160];
+  snprintf(reason, sizeof reason, "backend %.64s: no server is available (all marked down)", c->fe->backend);
+  ws_conn_close(c, WS_ST_BACKEND, reason);
+  return -1;
+}
+
+void ws_conn_tick (ws_conn *c, double now) {
+  const ws_frontend *f = c->fe;
+  char reason[96];
+  if (c->state == WS_CS_HANDSHAKE && now > c->deadline) {
+    snprintf(reason, sizeof reason, "handshake not done within %.0f ms", f->t_handshake);
+    ws_conn_close(c, WS_ST_TIMEOUT, reason);
+  } else if (c->state == WS_CS_CONNECTING && now > c->deadline) {
+    connect_failed(c, "connect timeout");
+  } else if (c->state == WS_CS_SPLICE && (now - c->last_client > f->t_client || now - c->last_backend > f->t_server)) {
+    ws_conn_close(c, WS_ST_PROXY, now - c->last_client > f->t_client ? "client timeout" : "server timeout");
+  }
+}

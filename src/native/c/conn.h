@@ -1,0 +1,47 @@
+/* One client connection: its state, both sockets, the TLS object, two fixed buffers. */
+#ifndef WS_CONN_H
+#define WS_CONN_H
+#include "engine.h"
+
+enum ws_state { WS_CS_HANDSHAKE = 1, WS_CS_CONNECTING, WS_CS_SPLICE };
+enum ws_ticket_state { WS_TK_NONE = 0, WS_TK_UNKNOWN_KEY, WS_TK_DECRYPTED };
+
+typedef struct ws_conn {
+  struct ws_conn *prev, *next;
+  ws_frontend *fe;
+  enum ws_state state;
+  int closed;
+  int cfd, bfd;
+  ws_handle ch, bh;
+  uint32_t cmask, bmask;
+  SSL *ssl;
+  int cert;
+  int hello_seen;
+  int hello_v2; /* an SSLv2-format ClientHello (OpenSSL tells) */
+  int want_write;
+  char client[64];
+  char sni[WS_NAME_MAX + 1];
+  double started, deadline, last_client, last_backend;
+  /* what the session callbacks saw, for the handshake record */
+  int lookup_done, cache_hit, cache_miss, ticket_state;
+  char offered[72];
+  int tries, server;
+  int client_eof, backend_eof, client_shut, backend_shut;
+  size_t c2b_len, c2b_off, b2c_len, b2c_off;
+  uint8_t c2b[WS_BUF];
+  uint8_t b2c[WS_BUF];
+} ws_conn;
+
+ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, socklen_t peer_len);
+/* Runs the connection as far as it can go; `side` is the handle that fired, with its epoll bits. */
+void ws_conn_event (ws_conn *c, int kind, uint32_t events);
+/* Timeouts; called by the loop every tick. */
+void ws_conn_tick (ws_conn *c, double now);
+/* The one close path: frees everything, records why when `stage` >= 0. */
+void ws_conn_close (ws_conn *c, int stage, const char *reason);
+/* Records an event for this connection (client, frontend, duration filled in). */
+void ws_conn_publish (ws_conn *c, ws_event *ev);
+/* Frees the connections closed since the last call. */
+void ws_conn_free_closed (ws_engine *e);
+void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);
+#endif

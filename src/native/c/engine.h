@@ -1,0 +1,110 @@
+/* The native engine: one epoll loop on its own thread per worker, serving the worker's
+ * terminate-mode frontends end to end (accept, TLS, session cache, backend, splice).
+ * Fixed limits below keep every array bounded; the binding refuses configs beyond them. */
+#ifndef WS_ENGINE_H
+#define WS_ENGINE_H
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <openssl/ssl.h>
+#include "events.h"
+#include "shm.h"
+
+#define WS_MAX_FRONTENDS 16
+#define WS_MAX_CERTS 16
+#define WS_MAX_NAMES 256
+#define WS_MAX_SERVERS 64
+#define WS_MAX_RING_KEYS 16
+#define WS_BUF 16384
+#define WS_NAME_MAX 255
+
+enum ws_handle_kind { WS_HK_LISTENER = 1, WS_HK_CLIENT, WS_HK_BACKEND, WS_HK_WAKE };
+typedef struct ws_handle { int kind; void *owner; } ws_handle;
+
+typedef struct ws_cert {
+  SSL_CTX *ctx;
+  /* HKDF info binding ticket keys to this frontend and certificate (contexts.ts boundTicketKey). */
+  uint8_t info[WS_NAME_MAX + 64];
+  size_t info_len;
+} ws_cert;
+
+typedef struct ws_name { char name[WS_NAME_MAX + 1]; int cert; int wildcard; } ws_name;
+
+typedef struct ws_server { struct sockaddr_storage addr; socklen_t len; } ws_server;
+
+typedef struct ws_frontend {
+  struct ws_engine *engine;
+  int index;
+  char name[WS_NAME_MAX + 1];
+  size_t name_len;
+  char backend[WS_NAME_MAX + 1];
+  int listen_fd;
+  int port;
+  ws_handle lh;
+  ws_cert certs[WS_MAX_CERTS];
+  int ncerts;
+  ws_name names[WS_MAX_NAMES];
+  int nnames;
+  uint8_t alpn[256];
+  size_t alpn_len;
+  int tickets;
+  double lifetime_ms;
+  ws_server servers[WS_MAX_SERVERS];
+  int nservers;
+  /* one word per server, 1 = up, written by the worker's health checks (shared memory) */
+  int32_t *up;
+  unsigned rr;
+  double t_handshake, t_client, t_server, t_connect;
+  int send_proxy;
+  int max_conns;
+  int nconns; /* read from JS with __atomic */
+} ws_frontend;
+
+typedef struct ws_ring_key { uint8_t name[16]; uint8_t secret[32]; } ws_ring_key;
+
+struct ws_conn;
+
+typedef struct ws_engine {
+  pthread_t thread;
+  int started;
+  int epfd, wakefd;
+  ws_handle wh;
+  ws_frontend fe[WS_MAX_FRONTENDS];
+  int nfe;
+  ws_store store;
+  int has_store;
+  int32_t *ring;
+  size_t ring_words;
+  int32_t ring_gen;
+  int nkeys;
+  ws_ring_key keys[WS_MAX_RING_KEYS];
+  /* keys bound per frontend and certificate: [fe][cert][key] = 16 hmac + 16 aes */
+  uint8_t (*bound)[WS_MAX_CERTS][WS_MAX_RING_KEYS][32];
+  ws_events events;
+  struct ws_conn *conns;
+  /* closed during this batch of events, freed after it (later events of the batch may name them) */
+  struct ws_conn *closed;
+  int closed_since_trim;
+  int nconns;           /* read from JS with __atomic */
+  int stopping;         /* written by JS, read by the loop, __atomic */
+  double drain_ms;
+  int stopped;          /* set by the loop when it is done */
+  void (*notify) (struct ws_engine *);
+  void *notify_data;
+} ws_engine;
+
+/* engine.c */
+int ws_engine_listen (ws_engine *e, ws_frontend *f, const char *host, int port, int backlog, char *err, size_t errlen);
+int ws_engine_run (ws_engine *e);
+void ws_engine_wake (ws_engine *e);
+double ws_mono_ms (void);
+
+/* tls_ctx.c */
+SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len,
+  const char *ciphers, const char *suites, int min_version, int max_version, const char *sid_ctx, char *err, size_t errlen);
+int ws_tls_select (const ws_frontend *f, const char *sni);
+
+/* tickets.c */
+int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc);
+void ws_tickets_refresh (ws_engine *e);
+#endif

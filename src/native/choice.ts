@@ -1,0 +1,59 @@
+// Which engine serves each frontend. `global.engine` unset means native wherever the
+// addon loads; a frontend using a feature the native engine does not serve yet runs on
+// `node` whatever the setting, and `warmshake check` and the start log say which and why.
+import type { Config, FrontendConfig } from '../config/types.ts';
+import { loadAddon } from './addon.ts';
+
+export interface EngineChoice {
+  /** What the config asks for (or the default), and what it gets. */
+  engine: 'native' | 'node';
+  /** Why the engine is `node` when the config did not ask for it. */
+  reason?: string;
+  /** Frontends served by the native engine. */
+  native: string[];
+  /** Frontends that stay on `node` though the engine is native, with the features why. */
+  fallback: Record<string, string[]>;
+}
+
+/** Features of `f` (in `config`) the native engine does not serve yet. */
+export function nativeGaps (config: Config, f: FrontendConfig): string[] {
+  const gaps: string[] = [];
+  if (f.mode !== 'terminate') gaps.push('passthrough mode');
+  if (config.session_cache.redis) gaps.push('session_cache.redis (the Redis tier)');
+  if (f.use_backend.length > 0) gaps.push('use_backend (SNI routing)');
+  if (f.allow.length > 0 || f.deny.length > 0) gaps.push('allow/deny lists');
+  if (f.limits.per_client_connections > 0) gaps.push('limits.per_client_connections');
+  if (f.limits.per_client_new_sessions > 0) gaps.push('limits.per_client_new_sessions');
+  const backend = config.backends.find((b) => b.name === f.backend);
+  if (backend) {
+    if (backend.servers.some((s) => s.tls)) gaps.push('TLS backends (servers[].tls)');
+    if (backend.balance !== 'roundrobin') gaps.push(`balance ${backend.balance}`);
+    if (backend.servers.some((s) => s.weight !== 1)) gaps.push('server weights');
+  }
+  return gaps;
+}
+
+export function chooseEngine (config: Config): EngineChoice {
+  if (config.global.engine === 'node') return { engine: 'node', native: [], fallback: {} };
+  const loaded = loadAddon();
+  if (!loaded.ok) {
+    return { engine: 'node', reason: config.global.engine === 'native' ? `engine native asked for, but ${loaded.reason}` : loaded.reason, native: [], fallback: {} };
+  }
+  const native: string[] = [];
+  const fallback: Record<string, string[]> = {};
+  for (const f of config.frontends) {
+    const gaps = nativeGaps(config, f);
+    if (gaps.length === 0) native.push(f.name);
+    else fallback[f.name] = gaps;
+  }
+  return { engine: 'native', native, fallback };
+}
+
+/** What `check` and the start log say: one line per fact. */
+export function describeChoice (choice: EngineChoice): string[] {
+  const lines = [`engine: ${choice.engine}${choice.reason ? ` (${choice.reason})` : ''}`];
+  for (const [name, gaps] of Object.entries(choice.fallback)) {
+    lines.push(`frontend ${name} runs on engine node: the native engine does not serve ${gaps.join(', ')} yet`);
+  }
+  return lines;
+}

@@ -1,0 +1,177 @@
+// The worker's side of the native engine: hands it the frontends, the shared store and
+// ticket ring, drains its handshake records into the same diagnostics_channel events
+// engine node publishes (so logs, counters, `show info`, /metrics and the resumption
+// alert work unchanged), and stops it with a drain period. JS never sees a connection.
+import { threadId } from 'node:worker_threads';
+import type { BackendPool } from '../balancer/pool.ts';
+import type { Config, FrontendConfig } from '../config/types.ts';
+import { channels, type HandshakeEvent, type MissCause } from '../diagnostics.ts';
+import { NativeEngineError } from '../errors.ts';
+import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import { lockTag, NATIVE_LOCK_BIT } from '../session-cache/shm-lock.ts';
+import type { LoadedCertificate } from '../tls/certificates.ts';
+import { sessionIdContext } from '../tls/contexts.ts';
+import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
+import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
+
+export interface NativeEngineOptions {
+  config: Config;
+  /** The thread's pools: their health checks mark servers up and down for the engine too. */
+  pools: ReadonlyMap<string, BackendPool>;
+  frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
+  store: SharedMemoryStore;
+  keys: SharedTicketKeys;
+}
+
+/** ALPN protocols in wire format (each prefixed by its length). */
+function alpnWire (protocols: readonly string[]): Buffer {
+  return Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])));
+}
+
+function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upOffset: number): unknown {
+  const backend = config.backends.find((b) => b.name === f.backend);
+  return {
+    name: f.name,
+    backend: f.backend,
+    host: f.bind.host,
+    port: f.bind.port,
+    backlog: f.backlog,
+    sidCtx: sessionIdContext(f.name),
+    lifetime: config.session_cache.lifetime,
+    tickets: config.tickets.enabled,
+    sendProxy: f.send_proxy === 'v2',
+    maxConnections: f.limits.max_connections,
+    minVersion: f.min_version,
+    maxVersion: f.max_version,
+    ciphers: f.ciphers,
+    ciphersuites: f.ciphersuites,
+    alpn: alpnWire(f.alpn),
+    // The same HKDF info as boundTicketKey, so tickets move between the engines.
+    certs: certificates.map((c) => ({ cert: c.cert, key: c.key, info: Buffer.concat([Buffer.from(`warmshake ticket ${f.name} `), c.fingerprint]) })),
+    names: certificates.flatMap((c, i) => c.names.map((n) => ({ name: n.startsWith('*.') ? n.slice(2) : n, cert: i, wildcard: n.startsWith('*.') }))),
+    servers: (backend?.servers ?? []).map((s) => ({ host: s.address.host, port: s.address.port })),
+    timeouts: { handshake: f.timeout.handshake, client: f.timeout.client, server: f.timeout.server, connect: f.timeout.connect },
+    upOffset,
+  };
+}
+
+export class NativeEngine {
+  readonly #addon: NativeAddon;
+  readonly #options: NativeEngineOptions;
+  readonly #names: string[];
+  /** One word per server of each frontend's backend (1 = up), read by the engine thread. */
+  readonly #up: Int32Array;
+  readonly #upOffsets: number[];
+  #handle: EngineHandle | undefined;
+  #stopped: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor (addon: NativeAddon, options: NativeEngineOptions) {
+    this.#addon = addon;
+    this.#options = options;
+    this.#names = options.frontends.map((f) => f.frontend.name);
+    const backends = options.frontends.map((f) => options.config.backends.find((b) => b.name === f.frontend.backend));
+    this.#upOffsets = backends.map((_, i) => backends.slice(0, i).reduce((n, b) => n + (b?.servers.length ?? 0), 0));
+    this.#up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, backends.reduce((n, b) => n + (b?.servers.length ?? 0), 0))));
+    backends.forEach((b, i) => {
+      const pool = b && options.pools.get(b.name);
+      if (!b || !pool) return;
+      const at = (name: string): number => this.#upOffsets[i] + b.servers.findIndex((s) => s.name === name);
+      for (const s of pool.servers()) Atomics.store(this.#up, at(s.config.name), s.up ? 1 : 0);
+      pool.on('state', ({ server, up }) => Atomics.store(this.#up, at(server.config.name), up ? 1 : 0));
+    });
+  }
+
+  /** Starts the engine thread; the port each frontend listens on, by name. */
+  start (): Record<string, number> {
+    const { config, frontends, store, keys } = this.#options;
+    try {
+      this.#handle = this.#start(config, frontends, store, keys);
+    } catch (err) {
+      throw new NativeEngineError((err as Error).message, { cause: err });
+    }
+    const ports = this.#addon.enginePorts(this.#handle);
+    return Object.fromEntries(this.#names.map((n, i) => [n, ports[i]]));
+  }
+
+  #start (config: Config, frontends: NativeEngineOptions['frontends'], store: SharedMemoryStore, keys: SharedTicketKeys): EngineHandle {
+    return this.#addon.engineStart({
+      frontends: frontends.map((f, i) => frontendOptions(config, f.frontend, f.certificates, this.#upOffsets[i])),
+      serverUp: this.#up,
+      store: new Uint8Array(store.buffer),
+      layout: store.layout,
+      ring: new Int32Array(keys.buffer),
+      tag: lockTag(threadId) | NATIVE_LOCK_BIT,
+    }, () => this.#drain());
+  }
+
+  connections (index: number): number {
+    return this.#handle ? this.#addon.engineConnections(this.#handle)[index] ?? 0 : 0;
+  }
+
+  /** Closes the listeners now; open connections get `drain` ms. */
+  stop (drain: number): Promise<void> {
+    const handle = this.#handle;
+    if (!handle) return Promise.resolve();
+    this.#stopping ??= new Promise<void>((resolve) => {
+      this.#stopped = resolve;
+      this.#addon.engineStop(handle, drain);
+      this.#drain();
+    });
+    return this.#stopping;
+  }
+
+  #drain (): void {
+    const handle = this.#handle;
+    if (!handle) return;
+    const { events, stopped } = this.#addon.engineDrain(handle);
+    for (const e of events) this.#publish(e);
+    if (stopped && this.#stopped) {
+      this.#addon.engineJoin(handle);
+      this.#handle = undefined;
+      this.#stopped();
+    }
+  }
+
+  #publish (e: NativeEvent): void {
+    const frontend = this.#names[e.frontend] ?? '';
+    if (e.kind === 'stored') {
+      if (channels.sessionStored.hasSubscribers) {
+        channels.sessionStored.publish({ frontend, client: e.client, stored: e.stored, reason: e.reason || undefined });
+      }
+      return;
+    }
+    if (e.kind === 'error') {
+      if (channels.connectionError.hasSubscribers) {
+        channels.connectionError.publish({ frontend, client: e.client, stage: e.stage as never, reason: e.reason });
+      }
+      return;
+    }
+    if (!channels.handshake.hasSubscribers) return;
+    const event: HandshakeEvent = {
+      frontend, client: e.client, sni: e.sni, version: e.version, cipher: e.cipher, alpn: e.alpn,
+      resumed: e.resumed, method: e.method, miss: (e.miss || undefined) as MissCause | undefined,
+      offered: e.offered || undefined, duration: e.duration, engine: 'native',
+    };
+    channels.handshake.publish(event);
+  }
+}
+
+/** One native frontend as the worker's frontend list sees it (listen/close/connections). */
+export class NativeFrontend {
+  readonly frontend: FrontendConfig;
+  readonly #engine: NativeEngine;
+  readonly #index: number;
+  readonly #ports: () => Record<string, number>;
+
+  constructor (frontend: FrontendConfig, engine: NativeEngine, index: number, ports: () => Record<string, number>) {
+    this.frontend = frontend;
+    this.#engine = engine;
+    this.#index = index;
+    this.#ports = ports;
+  }
+
+  async listen (): Promise<number> { return this.#ports()[this.frontend.name]; }
+  close (drain: number): Promise<void> { return this.#engine.stop(drain); }
+  get connections (): number { return this.#engine.connections(this.#index); }
+}

@@ -1,0 +1,43 @@
+// The addon's N-API surface, as the TypeScript side sees it.
+import type { Layout } from '../session-cache/shm-layout.ts';
+
+export type StoreHandle = { readonly __brand: 'StoreHandle' };
+export type EngineHandle = { readonly __brand: 'EngineHandle' };
+
+/** One handshake or connection error, as the engine recorded it (drained by the worker). */
+export interface NativeEvent {
+  kind: 'handshake' | 'error' | 'stored';
+  /** kind stored: whether the new session went into the cache. */
+  stored: boolean;
+  frontend: number;
+  client: string;
+  sni: string;
+  version: string;
+  cipher: string;
+  alpn: string;
+  resumed: boolean;
+  method: 'id' | 'ticket' | 'stateful_ticket' | 'none';
+  miss: string;
+  offered: string;
+  /** ms */
+  duration: number;
+  stage: string;
+  reason: string;
+}
+
+export interface NativeAddon {
+  openssl: string;
+  layout (): Record<string, number>;
+  storeOpen (bytes: Uint8Array, layout: Layout, tag: number): StoreHandle;
+  storeGet (store: StoreHandle, key: Uint8Array): { value?: Buffer; ttl?: number; miss?: 'unknown' | 'expired' };
+  storeSet (store: StoreHandle, key: Uint8Array, value: Uint8Array, ttl: number): boolean;
+  storeDelete (store: StoreHandle, key: Uint8Array): boolean;
+  storeHoldLock (store: StoreHandle): void;
+  engineStart (options: unknown, onEvents: () => void): EngineHandle;
+  engineDrain (engine: EngineHandle): { events: NativeEvent[]; stopped: boolean };
+  /** Open connections per frontend, in the order given to engineStart. */
+  engineConnections (engine: EngineHandle): number[];
+  enginePorts (engine: EngineHandle): number[];
+  engineStop (engine: EngineHandle, drainMs: number): void;
+  engineJoin (engine: EngineHandle): void;
+}
