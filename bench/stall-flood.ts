@@ -2,7 +2,7 @@
 // ClientHello and then nothing, as a slowloris or a fleet behind a dead link would. Prints
 // one JSON line: warmshake's RSS before, at the peak, right after the clients close, and
 // `--settle` seconds later, with the cost per connection.
-//   node bench/stall-flood.ts [--connections 10000] [--settle 30] [--workers 2] [--batch 500]
+//   node bench/stall-flood.ts [--connections 10000] [--settle 30] [--workers 2] [--batch 500] [--engine node|native] [--env K=V]
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,8 @@ const { values } = parseArgs({ options: {
   workers: { type: 'string', default: '2' },
   batch: { type: 'string', default: '500' },
   cpus: { type: 'string', default: '0,1' },
+  /** node or native; unset: warmshake's default (native where the addon loads). */
+  engine: { type: 'string' },
   /** KEY=VALUE for warmshake's environment (malloc tunables, to compare). */
   env: { type: 'string', multiple: true, default: [] },
 } });
@@ -53,7 +55,7 @@ const backend = await startBackend(values.cpus);
 const port = await freePort();
 const ws = await startWarmshake({ dir, port, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), threads: Number(values.workers),
   cacheSize: 20_000, lifetime: 300, tickets: true, backendPort: backend.port, cpus: values.cpus,
-  env });
+  engine: values.engine as 'node' | 'native' | undefined, env });
 const rss = () => Math.round(readKb(ws.pid, 'status', 'VmRSS') / 1024);
 try {
   const hello = await clientHello();
@@ -87,7 +89,7 @@ try {
   let reloaded: number | undefined;
   if (process.env.STALL_RELOAD) { process.kill(ws.pid, 'SIGHUP'); await delay(15_000); reloaded = rss(); }
   console.log(JSON.stringify({
-    bench: 'stall-flood', engine: 'node', env, workers: Number(values.workers), connections: N, openAtPeak: open,
+    bench: 'stall-flood', engine: values.engine ?? 'default', env, workers: Number(values.workers), connections: N, openAtPeak: open,
     rssMb: { before, peak, closed, after, reloaded }, fds, settleSeconds: Number(values.settle),
     perConnectionKb: Math.round(((peak - before) * 1024) / N), afterVsBeforePct: Math.round(((after - before) / before) * 1000) / 10,
   }));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { httpBackend } from '../helpers/backend.ts';
+import { ENGINES } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run } from '../helpers/peers.ts';
 import { freePort } from '../../bench/ports.ts';
@@ -26,14 +27,18 @@ function badServer (t: TestContext, kind: 'reset' | 'silent'): Promise<number> {
   }));
 }
 
-test('a server that resets after accept and one that never answers are marked DOWN with the reason; every request succeeds', async (t) => {
+for (const engine of ENGINES) {
+// The C engine picks servers and splices by itself: passive health and the first-byte
+// retry live in the Node engine's frontend/forward.ts and are still to be ported.
+const todo = engine === 'native' ? 'native engine: passive health and the retry before the first byte are not in the C engine yet' : undefined;
+test(`[${engine}] a server that resets after accept and one that never answers are marked DOWN with the reason; every request succeeds`, { todo }, async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const good = await httpBackend(t, 'good\n');
   const [reset, silent] = [await badServer(t, 'reset'), await badServer(t, 'silent')];
   const socket = join(dir, 'admin.sock');
   const port = await freePort();
-  const config = terminateConfig({ port, backendPort: good.port, ...cert, tickets: false,
+  const config = terminateConfig({ engine, port, backendPort: good.port, ...cert, tickets: false,
     global: { admin: { socket } }, frontend: { timeout: { server: '1s' } } });
   // TCP checks pass (both bad servers accept); a long interval keeps the live-traffic verdict in place.
   config.backends = [{ name: 'app', health_check: { type: 'tcp', interval: '60s', rise: 2, fall: 2 }, servers: [
@@ -61,3 +66,4 @@ test('a server that resets after accept and one that never answers are marked DO
   assert.match(row('reset'), /,DOWN,.*ECONNRESET/);
   assert.match(row('silent'), /,DOWN,.*no answer within 1000 ms/);
 });
+}

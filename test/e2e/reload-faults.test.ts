@@ -9,6 +9,7 @@ import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { tcpMigrateReq } from '../../src/runtime/migrate-req.ts';
 import { eventually, parseInfo } from '../admin/helpers.ts';
 import { httpBackend } from '../helpers/backend.ts';
+import { ENGINES } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { listeningSockets } from '../helpers/listeners.ts';
 import { run } from '../helpers/peers.ts';
@@ -26,12 +27,12 @@ async function curlBodies (port: number, count: number): Promise<string[]> {
 const reloaded = (ws: Running, n: number) => ws.waitForLog((l) => l.msg === 'configuration reloaded' &&
   ws.logs.filter((r) => r.msg === 'configuration reloaded').length >= n, 90_000);
 
-test('two SIGHUPs 200 ms apart: the reloads run one after the other, N workers listen, the newest backend takes every request', async (t) => {
+for (const engine of ENGINES) test(`[${engine}] two SIGHUPs 200 ms apart: the reloads run one after the other, N workers listen, the newest backend takes every request`, async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => httpBackend(t, `${name}\n`)));
   const socket = join(dir, 'admin.sock');
-  const config = (backendPort: number) => terminateConfig({ port, backendPort, ...cert, workers: 2, tickets: false,
+  const config = (backendPort: number) => terminateConfig({ engine, port, backendPort, ...cert, workers: 2, tickets: false,
     global: { admin: { socket }, shutdown_timeout: '2s' } });
   const port = await freePort();
   const ws = await startWarmshake(t, dir, config(a!.port));
