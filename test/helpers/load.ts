@@ -5,16 +5,12 @@
 // resumption across nodes: each loop makes a new session on one port, resumes it on the
 // next, and records when and whether that second connection resumed.
 import { spawn } from 'node:child_process';
+import { PY_TLS_CONTEXT } from './peers.ts';
 
 const LOAD = String.raw`
 import json, socket, ssl, sys, threading, time
 ports, threads, version, cross = [int(p) for p in sys.argv[1].split(',')], int(sys.argv[2]), sys.argv[3], sys.argv[4] == 'cross'
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-v = ssl.TLSVersion.TLSv1_2 if version == '1.2' else ssl.TLSVersion.TLSv1_3
-ctx.minimum_version = v
-ctx.maximum_version = v
+${PY_TLS_CONTEXT}
 stop = threading.Event()
 lock = threading.Lock()
 counts = {'ok': 0, 'resumed': 0}
