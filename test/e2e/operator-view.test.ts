@@ -13,6 +13,7 @@ import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { freePort } from '../../bench/ports.ts';
+import { ENGINES } from '../helpers/engines.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
 /** `show stat` as one object per row, by `pxname/svname`. */
@@ -109,12 +110,12 @@ test('reloads are counted: show info and /metrics give the count, the last resul
   assert.equal(sumOf(m, 'warmshake_config_info', { hash: hashOf() }), 1);
 });
 
-test('SIGTERM: the admin endpoints answer while connections drain, and connections cut at shutdown_timeout are logged and counted', async (t) => {
+for (const engine of ENGINES) test(`engine ${engine}: SIGTERM: the admin endpoints answer while connections drain, and connections cut at shutdown_timeout are logged and counted`, async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const socket = join(dir, 'admin.sock');
-  const config = terminateConfig({ port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' }, shutdown_timeout: '3s' } });
+  const config = terminateConfig({ engine, port: await freePort(), backendPort: backend.port, ...cert, global: { admin: { socket, http: '127.0.0.1:0' }, shutdown_timeout: '3s' } });
   const ws = await startWarmshake(t, dir, config);
   const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;
   // A client that stays connected: s_client with its stdin held open, no request sent.

@@ -246,7 +246,7 @@ static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t w
 
 static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
 static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error" };
-static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit" };
+static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit", "shutdown" };
 
 static napi_value event_object (napi_env env, const ws_event *ev) {
   napi_value o, b, d;
@@ -261,7 +261,7 @@ static napi_value event_object (napi_env env, const ws_event *ev) {
     return o;
   }
   if (ev->kind == WS_EV_ERROR) {
-    ws_set_str(env, o, "stage", STAGES[ev->stage < 6 ? ev->stage : 0]);
+    ws_set_str(env, o, "stage", STAGES[ev->stage < sizeof STAGES / sizeof *STAGES ? ev->stage : 0]);
     ws_set_str(env, o, "reason", ev->reason);
     return o;
   }

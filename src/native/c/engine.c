@@ -119,7 +119,10 @@ int ws_engine_run (ws_engine *e) {
     ws_conn_free_closed(e);
   }
   close_listeners(e);
-  while (e->conns) ws_conn_close(e->conns, -1, NULL);
+  /* Still open at the end of the drain: cut, and each one said (stage shutdown), as engine node does. */
+  char reason[96];
+  snprintf(reason, sizeof reason, "still open after shutdown_timeout (%.0f ms): cut", e->drain_ms);
+  while (e->conns) ws_conn_close(e->conns, WS_ST_SHUTDOWN, reason);
   ws_conn_free_closed(e);
   return 0;
 }
