@@ -162,10 +162,15 @@ export interface RedisClusterHandle {
   ports: number[];
   urls: string[];
   stop (): Promise<void>;
+  /** SIGKILL of the node on `port` (a failover test kills a master). */
+  kill (port: number): Promise<void>;
 }
 
-/** Three masters, no replicas; each needs a free port and a free cluster bus port (port + 10000). */
-export async function startRedisCluster (t?: TestContext): Promise<RedisClusterHandle> {
+/**
+ * Three masters, with `replicas` replicas each (0: none); each node needs a free port and
+ * a free cluster bus port (port + 10000).
+ */
+export async function startRedisCluster (t?: TestContext, replicas = 0): Promise<RedisClusterHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'warmshake-redis-cluster-'));
   const nodes: { port: number; spawned: Spawned }[] = [];
   const stop = async (): Promise<void> => {
@@ -174,7 +179,7 @@ export async function startRedisCluster (t?: TestContext): Promise<RedisClusterH
     rmSync(dir, { recursive: true, force: true });
   };
   t?.after(stop);
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 3 * (1 + replicas); i++) {
     // The cluster bus gets a fresh port of its own too (Redis would take port + 10000).
     nodes.push(await onFreshPort('redis-server (cluster)', async (port) => {
       const bus = await probePort();
@@ -183,14 +188,19 @@ export async function startRedisCluster (t?: TestContext): Promise<RedisClusterH
     }));
   }
   const ports = nodes.map((n) => n.port);
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8', timeout: START_GUARD_MS });
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8', timeout: START_GUARD_MS });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
   const deadline = Date.now() + START_GUARD_MS;
   while (!ports.every((p) => clusterOk(p))) {
     if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { ports, urls: ports.map((p) => `redis://127.0.0.1:${p}`), stop };
+  const kill = async (port: number): Promise<void> => {
+    const node = nodes.find((n) => n.port === port);
+    node?.spawned.child.kill('SIGKILL');
+    await node?.spawned.exited;
+  };
+  return { ports, urls: ports.map((p) => `redis://127.0.0.1:${p}`), stop, kill };
 }
 
 function clusterOk (port: number): boolean {
@@ -203,12 +213,16 @@ export interface RedisSentinelHandle {
   stop (): Promise<void>;
 }
 
-/** One Sentinel (quorum 1) watching `master` under `name`; Sentinel rewrites its config file, so it gets its own. */
-export async function startRedisSentinel (t: TestContext | undefined, master: RedisHandle, name: string): Promise<RedisSentinelHandle> {
+/**
+ * One Sentinel watching `master` under `name` with `quorum`;
+ * `lines`: more lines for its config (`sentinel down-after-milliseconds NAME 1000`).
+ * Sentinel rewrites its config file, so it gets its own.
+ */
+export async function startRedisSentinel (t: TestContext | undefined, master: RedisHandle, name: string, quorum = 1, lines: string[] = []): Promise<RedisSentinelHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'warmshake-sentinel-'));
   const conf = join(dir, 'sentinel.conf');
   const { port, spawned } = await onFreshPort('redis-server --sentinel', async (p) => {
-    writeFileSync(conf, `port ${p}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} 1\n`);
+    writeFileSync(conf, `port ${p}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} ${quorum}\n${lines.map((l) => `${l}\n`).join('')}`);
     const s = spawnArgs([conf, '--sentinel']);
     return await bound(s, p) ? { port: p, spawned: s } : undefined;
   });

@@ -210,7 +210,7 @@ export function renderMetrics (ctx: AdminContext, now = Date.now()): string {
   for (const state of ['starting', 'running', 'stopping']) {
     ex.add('warmshake_workers', 'gauge', 'Worker threads by state.', { state }, workers.filter((w) => w.state === state).length);
   }
-  ex.add('warmshake_worker_restarts', 'gauge', 'Restarts of the current worker threads after a crash.', {}, workers.reduce((a, w) => a + w.restarts, 0));
+  ex.add('warmshake_worker_restarts', 'gauge', 'Worker threads restarted after a crash since the process started (reloads keep the count).', {}, workers.reduce((a, w) => a + w.restarts, 0));
   ex.add('warmshake_start_time_seconds', 'gauge', 'Start time of the process, seconds since the epoch.', {}, Math.floor(source.started / 1000));
   ex.add('warmshake_info', 'gauge', 'Versions of warmshake, Node.js and OpenSSL.', { version: VERSION, node: process.versions.node, openssl: process.versions.openssl ?? '' }, 1);
   return ex.render();

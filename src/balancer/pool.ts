@@ -1,7 +1,10 @@
 // A backend's servers: which are up, how many connections each holds, which one takes
 // the next connection, and the connect itself with failover to the next server. Up/down
-// follows HAProxy's rise/fall: `fall` failures in a row (health checks, or connects from
-// live traffic) take a server down, `rise` successful checks in a row bring it back.
+// follows HAProxy's rise/fall: `fall` failures in a row (health checks, or live traffic:
+// failed connects and, like HAProxy's `observe layer4`, resets and silences on
+// established connections) take a server down, `rise` successful checks bring it back.
+// Without health checks, live traffic takes a server out for PASSIVE_DOWN_MS only
+// (nginx's max_fails/fail_timeout), and never the last one up.
 import { EventEmitter } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -51,6 +54,8 @@ export const DEFAULT_POOL_OPTIONS: PoolOptions = {
 
 export interface PoolConnectOptions {
   connectTimeout?: number;
+  /** Servers not to try (already failed this request). */
+  exclude?: ReadonlySet<ServerState>;
   /** Try this server first if it is up (stick table, persistence); weight 0 does not stop it. */
   prefer?: ServerState;
   /** Plain TCP even to a server with `tls` (pass-through relays the client's own TLS). */
@@ -61,7 +66,14 @@ export interface PoolConnectOptions {
 /** One connect attempt to one server, for counters (HAProxy's stot and econ). */
 export interface ConnectAttempt { backend: string; server: ServerState; ok: boolean; reason?: string }
 
-type PoolEvents = { state: [StateChange]; attempt: [ConnectAttempt] };
+/** A failure of live traffic on an established connection (a reset, a silence), for counters. */
+export interface ObservedFailure { backend: string; server: ServerState; failure: string }
+
+type PoolEvents = { state: [StateChange]; attempt: [ConnectAttempt]; failure: [ObservedFailure] };
+
+/** Without health checks: failures in a row from live traffic that take a server out, and for how long. */
+export const PASSIVE_FALL = 3;
+export const PASSIVE_DOWN_MS = 10_000;
 
 interface Streak { successes: number; failures: number }
 
@@ -76,6 +88,7 @@ export class BackendPool extends EventEmitter<PoolEvents> {
   #streaks = new Map<ServerState, Streak>();
   #tls: BackendTls;
   #monitor: HealthMonitor | undefined;
+  #comebacks = new Set<NodeJS.Timeout>();
 
   constructor (config: BackendConfig, options: Partial<PoolOptions> = {}) {
     super();
@@ -110,10 +123,10 @@ export class BackendPool extends EventEmitter<PoolEvents> {
    */
   async connect (clientAddress: string, options: PoolConnectOptions = {}): Promise<{ socket: Socket; server: ServerState }> {
     const timeout = options.connectTimeout ?? this.#options.connectTimeout;
-    const tried = new Set<ServerState>();
+    const tried = new Set<ServerState>(options.exclude);
     const attempts: Array<{ server: string; reason: string }> = [];
     const prefer = options.prefer;
-    let next = prefer?.up && this.#servers.includes(prefer) ? prefer : this.pick(clientAddress, tried);
+    let next = prefer?.up && this.#servers.includes(prefer) && !tried.has(prefer) ? prefer : this.pick(clientAddress, tried);
     while (next) {
       const server = next;
       tried.add(server);
@@ -122,7 +135,7 @@ export class BackendPool extends EventEmitter<PoolEvents> {
         const socket = await this.#open(server, timeout, options.raw === true);
         server.total++;
         socket.once('close', () => { server.active--; });
-        this.#record(server, undefined);
+        // Not a success yet: a server that accepts and then resets is judged by `observe`.
         this.emit('attempt', { backend: this.name, server, ok: true });
         return { socket, server };
       } catch (err) {
@@ -131,9 +144,7 @@ export class BackendPool extends EventEmitter<PoolEvents> {
         const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         attempts.push({ server: server.config.name, reason });
         this.emit('attempt', { backend: this.name, server, ok: false, reason });
-        // Live traffic is a passive check, but only where active checks exist to bring
-        // the server back: otherwise a blip would take it out for good.
-        if (this.#config.health_check) this.#record(server, `connect failed: ${reason}`);
+        this.#observe(server, `connect failed: ${reason}`);
       }
       next = this.pick(clientAddress, tried);
     }
@@ -159,6 +170,33 @@ export class BackendPool extends EventEmitter<PoolEvents> {
     this.emit('state', { backend: this.name, server, up, reason });
   }
 
+  /**
+   * The outcome of live traffic on `server` (HAProxy's `observe layer4`): a failure
+   * (connect failed, reset, no answer in time) or undefined for a connection that got its
+   * answer. With health checks it counts toward `fall` like a failed check, and only the
+   * checks bring the server back; without, PASSIVE_FALL failures in a row take it out for
+   * PASSIVE_DOWN_MS, unless it is the last server up.
+   */
+  observe (server: ServerState, failure: string | undefined): void {
+    if (failure !== undefined) this.emit('failure', { backend: this.name, server, failure });
+    this.#observe(server, failure);
+  }
+
+  #observe (server: ServerState, failure: string | undefined): void {
+    if (this.#config.health_check) { this.#record(server, failure); return; }
+    const streak = this.#streaks.get(server)!;
+    if (failure === undefined) { streak.failures = 0; return; }
+    if (!server.up || ++streak.failures < PASSIVE_FALL) return;
+    if (!this.#servers.some((s) => s !== server && s.up && s.config.weight > 0)) return;
+    this.setUp(server, false, `${streak.failures} failures in a row, last: ${failure}; out for ${PASSIVE_DOWN_MS / 1000} s (no health check)`);
+    const timer = setTimeout(() => {
+      this.#comebacks.delete(timer);
+      this.setUp(server, true, `back after ${PASSIVE_DOWN_MS / 1000} s out (no health check)`);
+    }, PASSIVE_DOWN_MS);
+    timer.unref();
+    this.#comebacks.add(timer);
+  }
+
   /** Starts the active checks when the backend has `health_check`; otherwise does nothing. */
   startHealthChecks (): void {
     const check = this.#config.health_check;
@@ -173,6 +211,8 @@ export class BackendPool extends EventEmitter<PoolEvents> {
   }
 
   stop (): void {
+    for (const timer of this.#comebacks) clearTimeout(timer);
+    this.#comebacks.clear();
     this.#monitor?.stop();
     this.#monitor = undefined;
   }

@@ -37,7 +37,7 @@ const redis = object({
 const timeouts = object({
   handshake: field(duration(100), { default: 10_000 }),
   client: field(duration(0), { default: 300_000 }),
-  server: field(duration(0), { default: 300_000 }),
+  server: field(duration(0), { default: 30_000 }),
   connect: field(duration(1), { default: 5000 }),
 });
 

@@ -106,13 +106,13 @@ export class Passthrough {
         if (conn.settled || conn.raw.destroyed) { backend?.socket.destroy(); conn.settle(); return; }
         if (!backend) { conn.fail('backend', 'no backend'); return; }
         conn.settle();
-        this.#relay(c, backend.socket, backend.server);
+        this.#relay(c, backend.socket, backend.server, backend.pool);
       }, (err: Error) => conn.fail('backend', err.message));
     });
   }
 
   /** Chooses a server (stick table, else the fallback algorithm) and connects to it. */
-  async #route (c: Relayed): Promise<{ socket: Socket; server: ServerState } | undefined> {
+  async #route (c: Relayed): Promise<{ socket: Socket; server: ServerState; pool: BackendPool } | undefined> {
     const f = this.frontend;
     const pool = this.#pools.get(backendForSni(f, c.hello.serverName));
     if (!pool) return undefined;
@@ -146,17 +146,23 @@ export class Passthrough {
       if (offersRealSession(c.hello)) table.miss(c.conn.client, missReason);
       else c.unknownId = true;
     }
-    return connected;
+    return { ...connected, pool };
   }
 
-  #relay (c: Relayed, backend: Socket, server: ServerState): void {
+  #relay (c: Relayed, backend: Socket, server: ServerState, pool: BackendPool): void {
     const f = this.frontend;
     if (f.send_proxy === 'v2') {
       backend.write(c.conn.proxyHeader({ authority: c.hello.serverName }));
     }
     backend.write(c.bytes);
     this.#watch(c, backend, server);
-    splice(c.conn.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
+    // Passive health: a server that answers is fine at layer 4; one whose own socket
+    // fails (reset, broken pipe) counts against it. The ClientHello is not replayed on
+    // another server here: pass-through keeps a client on the server that holds its session.
+    backend.once('data', () => pool.observe(server, undefined));
+    splice(c.conn.raw, backend, { clientTimeout: f.timeout.client, serverTimeout: Math.max(f.timeout.client, f.timeout.server) }, (err, side) => {
+      const code = (err as NodeJS.ErrnoException | undefined)?.code;
+      if (side === 'server' && code) pool.observe(server, code);
       if (err) c.conn.error('proxy', err.message);
     });
   }

@@ -7,7 +7,7 @@ import { acceptConnection, type Connection } from './connection.ts';
 import { FrontendListener, type Admitted } from './listener.ts';
 import type { BackendPool } from '../balancer/pool.ts';
 import { backendForSni } from './sni-routing.ts';
-import { splice } from './splice.ts';
+import { forward } from './forward.ts';
 import type { FrontendConfig, TicketsConfig } from '../config/types.ts';
 import { channels } from '../diagnostics.ts';
 import type { SessionStore } from '../session-cache/store.ts';
@@ -106,23 +106,14 @@ export class Terminator {
     const pool = this.#options.pools.get(backendForSni(f, sni || undefined));
     if (!pool) { c.error('backend', 'no backend'); socket.destroy(); return; }
     socket.on('error', () => {});
-    socket.pause();
-    pool.connect(c.address, { connectTimeout: f.timeout.connect }).then(({ socket: backend }) => {
-      if (socket.destroyed) { backend.destroy(); return; }
-      if (f.send_proxy === 'v2') {
-        backend.write(c.proxyHeader({
-          alpn: socket.alpnProtocol || undefined,
-          authority: sni || undefined,
-          ssl: { version: socket.getProtocol() ?? '' },
-        }));
-      }
-      splice(socket, backend, { clientTimeout: f.timeout.client, serverTimeout: f.timeout.server }, (err) => {
-        if (err) c.error('proxy', err.message);
-      });
-      socket.resume();
-    }, (err: Error) => {
-      c.error('backend', err.message);
-      socket.destroy();
+    forward(socket, pool, {
+      clientAddress: c.address, connectTimeout: f.timeout.connect, answerTimeout: f.timeout.server,
+      clientTimeout: f.timeout.client, serverTimeout: Math.max(f.timeout.client, f.timeout.server),
+      preamble: () => f.send_proxy === 'v2'
+        ? c.proxyHeader({ alpn: socket.alpnProtocol || undefined, authority: sni || undefined, ssl: { version: socket.getProtocol() ?? '' } })
+        : undefined,
+    }, (end) => {
+      if (end.stage) c.error(end.stage, end.error ?? 'failed');
     });
   }
 }

@@ -45,9 +45,12 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   const onError = (message: unknown): void => {
     const e = message as ConnectionErrorEvent;
     errors.add([e.frontend, e.stage]);
-    // One line per connection cut at shutdown too: the worker then says how many at warn.
-    const level = e.stage === 'backend' ? 'warn' : 'info';
-    if (level === 'info' && !enabled('info')) return;
+    // A backend unreachable is news; a connection cut mid-stream (a reset, an idle
+    // timeout) is routine and counted, and a server that keeps doing it is marked DOWN
+    // with a warning of its own, so one line per such connection only at `debug`. One
+    // line per connection cut at shutdown too: the worker then says how many at warn.
+    const level = e.stage === 'backend' ? 'warn' : e.stage === 'proxy' ? 'debug' : 'info';
+    if (level !== 'warn' && !enabled(level)) return;
     logger[level]({ frontend: e.frontend, client: e.client, stage: e.stage, reason: e.reason }, `connection closed at ${e.stage}: ${e.reason}`);
   };
   const onStored = (message: unknown): void => {

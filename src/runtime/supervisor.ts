@@ -15,6 +15,7 @@ import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { TicketRotation } from './ticket-rotation.ts';
 import { openRedisLink, type RedisLink } from './redis-link.ts';
 import { watchCacheFull } from './cache-watch.ts';
+import { migrateReqWarning } from './migrate-req.ts';
 import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from '../config/store-options.ts';
 import { createStore } from '../session-cache/create-store.ts';
 import { hasPortZero, pinPorts } from './pinned-ports.ts';
@@ -31,8 +32,14 @@ interface Slot {
   config: Config;
   state: 'starting' | 'running' | 'stopping';
   started: number;
+  /** Restarts of this slot since the process started (carried over by a reload). */
   restarts: number;
+  /** Crashes in a row without 30 s of health in between: the back-off. */
+  streak: number;
   ports: Record<string, number>;
+  /** Settles when the thread has exited (at once for a thread already gone). */
+  exit: Promise<void>;
+  exited: boolean;
 }
 
 export interface WorkerInfo {
@@ -133,13 +140,13 @@ export class Supervisor {
     }
     try {
       // With `host:0` the first worker learns the port, the others are given it.
-      const first = hasPortZero(this.#config) ? this.#spawn(0, this.#config, 0) : undefined;
+      const first = hasPortZero(this.#config) ? this.#spawn(0, this.#config, 0, 0) : undefined;
       if (first) {
         this.#slots = [first.slot];
         await first.ready;
         this.#config = pinPorts(this.#config, first.slot.ports);
       }
-      const slots = Array.from({ length: this.#config.global.workers }, (_, i) => i === 0 && first ? first : this.#spawn(i, this.#config, 0));
+      const slots = Array.from({ length: this.#config.global.workers }, (_, i) => i === 0 && first ? first : this.#spawn(i, this.#config, 0, 0));
       this.#slots = slots.map((s) => s.slot);
       await Promise.all(slots.map((s) => s.ready));
     } catch (err) {
@@ -150,10 +157,12 @@ export class Supervisor {
       throw new StartupError((err as Error).message, { cause: err });
     }
     this.#stopCacheWatch = watchCacheFull(() => this.#store, this.#log);
+    const migrate = migrateReqWarning();
+    if (migrate) this.#log.warn({ sysctl: 'net.ipv4.tcp_migrate_req', value: 0 }, migrate);
     this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'workers started');
   }
 
-  #spawn (index: number, config: Config, restarts: number): { slot: Slot; ready: Promise<void> } {
+  #spawn (index: number, config: Config, restarts: number, streak: number): { slot: Slot; ready: Promise<void> } {
     const init: WorkerInit = { config, index, shared: {
       store: this.#store.buffer, keys: this.#keys.buffer, counters: this.#counters.buffer,
       tables: Object.fromEntries([...this.#tables].map(([name, t]) => [name, t.buffer])),
@@ -161,7 +170,9 @@ export class Supervisor {
     } };
     // No execArgv: workers inherit the parent's flags, and some (the test runner's) are refused.
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
-    const slot: Slot = { index, worker, threadId: worker.threadId, config, state: 'starting', started: Date.now(), restarts, ports: {} };
+    let exited!: () => void;
+    const exit = new Promise<void>((resolve) => { exited = resolve; });
+    const slot: Slot = { index, worker, threadId: worker.threadId, config, state: 'starting', started: Date.now(), restarts, streak, ports: {}, exit, exited: false };
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
@@ -178,7 +189,12 @@ export class Supervisor {
         this.#log.error({ worker: index, err: err.message, stack: err.stack }, `worker ${index} died: ${err.message}`);
         reject(err);
       });
-      worker.on('exit', (code) => this.#exited(slot, code));
+      worker.on('exit', (code) => {
+        slot.exited = true;
+        exited();
+        reject(new Error(`worker ${index} exited with code ${code} before it was ready`));
+        this.#exited(slot, code);
+      });
     });
     return { slot, ready };
   }
@@ -194,27 +210,39 @@ export class Supervisor {
     }
     if (slot.state === 'stopping' || this.#stopping || this.#slots[slot.index] !== slot) return;
     const healthy = Date.now() - slot.started > 30_000;
-    const restarts = healthy ? 0 : slot.restarts + 1;
-    const delay = restarts === 0 ? 0 : Math.min(MAX_BACKOFF, 100 * 2 ** (restarts - 1));
+    const streak = healthy ? 0 : slot.streak + 1;
+    const delay = streak === 0 ? 0 : Math.min(MAX_BACKOFF, 100 * 2 ** (streak - 1));
+    const restarts = slot.restarts + 1;
     this.#log.error({ worker: slot.index, code, restartIn: delay }, `worker ${slot.index} exited with code ${code}; restarting`);
     const timer = setTimeout(() => {
       if (this.#stopping || this.#slots[slot.index] !== slot) return;
-      const next = this.#spawn(slot.index, this.#config, restarts);
+      const next = this.#spawn(slot.index, this.#config, restarts, streak);
       this.#slots[slot.index] = next.slot;
-      next.ready.then(() => this.#log.info({ worker: slot.index, restarts }, 'worker restarted'),
-        (err: Error) => this.#log.error({ worker: slot.index, err: err.message }, 'replacement worker failed to start'));
+      next.ready.then(() => this.#log.info({ worker: slot.index, restarts }, 'worker restarted'), (err: Error) => {
+        this.#log.error({ worker: slot.index, err: err.message }, 'replacement worker failed to start');
+        // Its exit brings the next attempt, after a longer back-off; a half-started
+        // worker must not keep the ports it did bind.
+        void next.slot.worker.terminate();
+      });
     }, delay);
     timer.unref();
   }
 
-  #stopSlot (slot: Slot, drain: number): Promise<void> {
+  /**
+   * Asks a worker to stop taking connections and drain for `drain` ms; one that has not
+   * exited 2 s after that is terminated. Settles at once for a worker already gone.
+   */
+  async #stopSlot (slot: Slot, drain: number): Promise<void> {
     slot.state = 'stopping';
-    return new Promise((resolve) => {
-      const kill = setTimeout(() => { void slot.worker.terminate(); }, drain + 2000);
-      slot.worker.once('exit', () => { clearTimeout(kill); resolve(); });
-      slot.worker.on('message', (m: FromWorker) => { if (m.type === 'stopped') void slot.worker.terminate(); });
-      slot.worker.postMessage({ type: 'stop', drain } satisfies ToWorker);
-    });
+    if (slot.exited) return;
+    const kill = setTimeout(() => {
+      this.#log.warn({ worker: slot.index, drain }, `worker ${slot.index} did not stop within its drain time; terminated`);
+      void slot.worker.terminate();
+    }, drain + 2000);
+    slot.worker.on('message', (m: FromWorker) => { if (m.type === 'stopped') void slot.worker.terminate(); });
+    slot.worker.postMessage({ type: 'stop', drain } satisfies ToWorker);
+    await slot.exit;
+    clearTimeout(kill);
   }
 
   /**
@@ -242,19 +270,23 @@ export class Supervisor {
     await this.#rotation.reconfigure(this.#keys, next, this.#redis?.client);
     const count = next.global.workers;
     for (let i = 0; i < Math.max(count, this.#slots.length); i++) {
-      const old = this.#slots[i];
+      let fresh: Slot | undefined;
       if (i < count) {
-        const fresh = this.#spawn(i, next, 0);
+        const spawned = this.#spawn(i, next, this.#slots[i]?.restarts ?? 0, 0);
         try {
-          await fresh.ready;
+          await spawned.ready;
         } catch (err) {
           // The old worker keeps serving; what was already replaced stays replaced.
-          fresh.slot.state = 'stopping';
-          await fresh.slot.worker.terminate();
+          spawned.slot.state = 'stopping';
+          await spawned.slot.worker.terminate();
           throw err;
         }
-        this.#slots[i] = fresh.slot;
+        fresh = spawned.slot;
       }
+      // Read the slot only now: while the new worker started, the old one may have died
+      // and been replaced by a restart, which this one replaces in turn.
+      const old = this.#slots[i];
+      if (fresh) this.#slots[i] = fresh;
       if (old) await this.#stopSlot(old, next.global.shutdown_timeout);
     }
     this.#slots.length = count;

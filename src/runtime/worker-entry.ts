@@ -12,6 +12,7 @@ import { buildFrontends, closeAll, listenAll } from './frontends.ts';
 import { createLogger, endLog, openSyslog } from './logger.ts';
 import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
 import { observe } from './observe.ts';
+import { FloodWatch } from './after-flood.ts';
 import { redisTierMetrics } from './redis-metrics.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { threadSessionStore, threadStickTable } from './stores.ts';
@@ -51,6 +52,11 @@ for (const pool of set.pools.values()) {
     log.warn({ backend, server: server.config.name, up, reason }, `server ${backend}/${server.config.name} is ${up ? 'UP' : 'DOWN'}: ${reason}`);
   });
   pool.on('attempt', ({ backend, server, ok }) => (ok ? backendConnections : backendErrors).add([backend, server.config.name]));
+  // Resets and silences of established connections (the request was retried elsewhere when nothing had been answered yet).
+  pool.on('failure', ({ backend, server, failure }) => {
+    backendErrors.add([backend, server.config.name]);
+    if (log.isLevelEnabled('debug')) log.debug({ backend, server: server.config.name, failure }, `server ${backend}/${server.config.name} failed a connection: ${failure}`);
+  });
   pool.startHealthChecks();
 }
 
@@ -58,7 +64,12 @@ for (const pool of set.pools.values()) {
 const openConnections = counterFamily(counters, 'connections');
 const connections = (f: { frontend: { name: string }; connections: number }, n = f.connections): void =>
   openConnections.set([f.frontend.name, String(init.index)], n);
-const gauges = setInterval(() => set.frontends.forEach((f) => connections(f)), 1000);
+// After a flood (many connections, then few), one full collection frees the native memory of the dead ones.
+const flood = new FloodWatch();
+const gauges = setInterval(() => {
+  set.frontends.forEach((f) => connections(f));
+  if (flood.sample(set.frontends.reduce((n, f) => n + f.connections, 0))) log.info('connections fell after a flood: memory of the closed ones released');
+}, 1000);
 gauges.unref();
 
 redisTiersReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {

@@ -4,7 +4,9 @@
 // key is older than `rotateEvery`, one node (the one that wins `SET lock NX PX`) adds a
 // new key in front and drops the oldest past `keep`. The lock expires by itself, so a
 // node dying mid-rotation does not block the others. When Redis is down `sync` resolves
-// undefined and the node keeps the ring it has (its tickets still resume locally).
+// undefined and the node keeps the ring it has (its tickets still resume locally). When
+// Redis comes back empty (restarted without persistence, flushed), the first node to take
+// the lock writes its own ring back, so every ticket issued before still resumes.
 import { SessionStoreUnavailableError } from '../errors.ts';
 import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
 import type { RedisClient } from '../redis/client.ts';
@@ -71,17 +73,20 @@ export class RedisTicketKeys implements TicketKeyOrigin {
   }
 
   /** `rotate keys` rotates now; otherwise `sync`. */
-  refresh (_current: readonly TicketKey[], rotate: boolean): Promise<readonly TicketKey[] | undefined> {
-    return rotate ? this.rotateNow() : this.sync();
+  refresh (current: readonly TicketKey[], rotate: boolean): Promise<readonly TicketKey[] | undefined> {
+    // The node's own ring seeds a Redis that came back empty.
+    return rotate ? this.rotateNow() : this.sync(undefined, current);
   }
 
   /**
    * Loads the shared ring, rotating it first (under the lock) when its newest key is
    * older than `rotateEvery` at `now`; newest first. `now` defaults to Redis's clock, so
    * nodes with skewed clocks still agree on when to rotate. Resolves undefined when Redis
-   * fails or the ring cannot be opened: keep the local ring.
+   * fails or the ring cannot be opened: keep the local ring. `local` is the ring this
+   * node holds: when Redis has none (restarted empty), it seeds Redis, rather than a new
+   * key that would make every ticket issued so far unreadable.
    */
-  async sync (now?: number): Promise<TicketKey[] | undefined> {
+  async sync (now?: number, local: readonly TicketKey[] = []): Promise<TicketKey[] | undefined> {
     try {
       const at = now ?? await this.#redisNow();
       const ring = await this.#read();
@@ -99,7 +104,8 @@ export class RedisTicketKeys implements TicketKeyOrigin {
         // Read again under the lock: another node may have rotated between our read and our lock.
         const locked = await this.#read();
         if (locked === UNREADABLE) return undefined;
-        let keys = locked?.keys ?? [];
+        let keys = locked?.keys ?? local.slice(0, this.#o.keep + 1);
+        if (!locked && local.length > 0) this.#o.onWarning(`no ticket key ring in Redis (${this.#ringKey}; restarted empty?): seeded it with this node's ${keys.length} keys`);
         if (this.#stale(keys, at)) keys = this.#rotated(keys, at);
         else if (locked?.current) return keys;
         await this.#write(keys);

@@ -12,15 +12,15 @@ function listen (t: TestContext, server: Server): Promise<Backend> {
   }));
 }
 
-/** Answers `hello` to GET, and echoes the SHA-256-free length of a POST body (`got N bytes`). */
-export function httpBackend (t: TestContext): Promise<Backend> {
+/** Answers `body` (`hello from backend`) to GET, and echoes the length of a POST body (`got N bytes`). */
+export function httpBackend (t: TestContext, body = 'hello from backend\n'): Promise<Backend> {
   const server = createHttp((req: IncomingMessage, res) => {
     let n = 0;
     req.on('data', (c: Buffer) => { n += c.length; });
     req.on('end', () => {
-      const body = req.method === 'POST' ? `got ${n} bytes\n` : 'hello from backend\n';
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      const answer = req.method === 'POST' ? `got ${n} bytes\n` : body;
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
+      res.end(answer);
     });
   });
   return listen(t, server);

@@ -57,16 +57,21 @@ export async function sClient (o: SClientOptions): Promise<Run & { reused: numbe
   return { ...r, reused: (r.stdout.match(/^Reused,/gm) ?? []).length, fresh: (r.stdout.match(/^New,/gm) ?? []).length };
 }
 
-const PY_CLIENT = String.raw`
-import json, socket, ssl, sys
-ports, version, count, sni = [int(p) for p in sys.argv[1].split(',')], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-source = sys.argv[5] if len(sys.argv) > 5 else None
+/** Python: `ctx`, a TLS client context that checks no certificate, pinned to `version` ('1.2' or '1.3'). */
+export const PY_TLS_CONTEXT = String.raw`
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
 v = ssl.TLSVersion.TLSv1_2 if version == '1.2' else ssl.TLSVersion.TLSv1_3
 ctx.minimum_version = v
 ctx.maximum_version = v
+`;
+
+const PY_CLIENT = String.raw`
+import json, socket, ssl, sys
+ports, version, count, sni = [int(p) for p in sys.argv[1].split(',')], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+source = sys.argv[5] if len(sys.argv) > 5 else None
+${PY_TLS_CONTEXT}
 session = None
 out = []
 for i in range(count):

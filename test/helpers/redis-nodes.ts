@@ -1,5 +1,6 @@
-// Several warmshake nodes (real processes) sharing one real redis-server, each with its
-// own admin socket and admin HTTP endpoint.
+// Several warmshake nodes (real processes) sharing one Redis tier, each with its own
+// admin socket and admin HTTP endpoint: on a redis-server of their own, or on a Sentinel
+// set or Cluster the test started.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -9,8 +10,7 @@ import { tempDir, writeCert } from './certs.ts';
 import { startRedis, type RedisHandle } from '../../bench/redis-server.ts';
 import { startWarmshake, terminateConfig, type Running } from './warmshake.ts';
 
-export interface Cluster {
-  redis: RedisHandle;
+export interface Fleet {
   nodes: Running[];
   /** Admin socket of each node. */
   sockets: string[];
@@ -19,12 +19,13 @@ export interface Cluster {
   dir: string;
 }
 
-/** `count` nodes of one worker each; `extra` goes into `session_cache.redis`. */
-export async function redisCluster (t: TestContext, count: number, tickets: boolean, extra: Record<string, unknown> = {}): Promise<Cluster> {
+export interface Cluster extends Fleet { redis: RedisHandle }
+
+/** `count` nodes of one worker each on the tier `tier` (`{ url }`, `{ sentinels, name }` or `{ cluster }`, plus any other `session_cache.redis` key). */
+export async function redisFleet (t: TestContext, count: number, tickets: boolean, tier: Record<string, unknown>): Promise<Fleet> {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
-  const redis = await startRedis(t);
   const keyFile = join(dir, 'cache.key');
   writeFileSync(keyFile, generateCacheKey(), { mode: 0o600 });
   const nodes: Running[] = [];
@@ -37,11 +38,17 @@ export async function redisCluster (t: TestContext, count: number, tickets: bool
       backendPort: backend.port, ...cert, tickets,
       global: { admin: { socket, http: '127.0.0.1:0' } },
       // A generous Redis deadline: on a busy machine a 50 ms one times out healthy calls.
-      session_cache: { redis: { url: redis.url, key_file: keyFile, timeout: '1s', breaker_backoff: '500ms', ...extra } },
+      session_cache: { redis: { key_file: keyFile, timeout: '1s', breaker_backoff: '500ms', ...tier } },
     }), `node${i}.yaml`);
     nodes.push(node);
     const listening = await node.waitForLog((l) => l.msg === 'admin http listening');
     http.push(`http://${String(listening.address)}`);
   }
-  return { redis, nodes, sockets, http, dir };
+  return { nodes, sockets, http, dir };
+}
+
+/** `count` nodes of one worker each on one new redis-server; `extra` goes into `session_cache.redis`. */
+export async function redisCluster (t: TestContext, count: number, tickets: boolean, extra: Record<string, unknown> = {}): Promise<Cluster> {
+  const redis = await startRedis(t);
+  return { redis, ...await redisFleet(t, count, tickets, { url: redis.url, ...extra }) };
 }

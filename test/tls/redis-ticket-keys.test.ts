@@ -150,3 +150,22 @@ test('during a cache key change the ring is resealed with the new key, keeping i
   const done = await f.node('done', {}, new Sealer([newKey]));
   assert.deepEqual(hex(await done.sync(T0 + 2)), hex(ring), 'readable with the new key alone');
 });
+
+test('an empty Redis (restarted, flushed) is seeded with the ring the node holds, not a new key', { skip }, async (t) => {
+  const f = await fleet(t);
+  const warnings: string[] = [];
+  const a = await f.node('a', { onWarning: (m) => warnings.push(m) });
+  const b = await f.node('b');
+  await a.sync(T0);
+  const ring = await a.rotateNow(T0 + 1);
+  assert.equal(ring?.length, 2);
+  await f.raw.flushall();
+  assert.deepEqual(hex(await a.sync(T0 + 3, ring)), hex(ring), 'node A keeps its keys');
+  assert.match(warnings.join('\n'), /no ticket key ring in Redis .*seeded it with this node's 2 keys/);
+  assert.deepEqual(hex(await b.sync(T0 + 4, [])), hex(ring), 'node B finds them in Redis');
+  // A seed whose newest key is due is rotated as any ring is.
+  await f.raw.flushall();
+  const rotated = await b.sync(T0 + 2 * HOUR, ring);
+  assert.equal(rotated?.length, 3);
+  assert.deepEqual(hex(rotated?.slice(1)), hex(ring));
+});
