@@ -13,6 +13,14 @@ export interface EngineChoice {
   native: string[];
   /** Frontends that stay on `node` though the engine is native, with the features why. */
   fallback: Record<string, string[]>;
+  /** Native frontends that run with less than engine node would give them, and what. */
+  notes: Record<string, string[]>;
+}
+
+/** What a native frontend gets less of than on engine node (it still runs native). */
+export function nativeNotes (config: Config, f: FrontendConfig): string[] {
+  const backend = config.backends.find((b) => b.name === f.backend);
+  return backend?.health_check ? ['health checks are active only (no passive health, no retry before the first byte)'] : [];
 }
 
 /** Features of `f` (in `config`) the native engine does not serve yet. */
@@ -34,19 +42,22 @@ export function nativeGaps (config: Config, f: FrontendConfig): string[] {
 }
 
 export function chooseEngine (config: Config): EngineChoice {
-  if (config.global.engine === 'node') return { engine: 'node', native: [], fallback: {} };
+  if (config.global.engine === 'node') return { engine: 'node', native: [], fallback: {}, notes: {} };
   const loaded = loadAddon();
   if (!loaded.ok) {
-    return { engine: 'node', reason: config.global.engine === 'native' ? `engine native asked for, but ${loaded.reason}` : loaded.reason, native: [], fallback: {} };
+    return { engine: 'node', reason: config.global.engine === 'native' ? `engine native asked for, but ${loaded.reason}` : loaded.reason, native: [], fallback: {}, notes: {} };
   }
   const native: string[] = [];
   const fallback: Record<string, string[]> = {};
+  const notes: Record<string, string[]> = {};
   for (const f of config.frontends) {
     const gaps = nativeGaps(config, f);
-    if (gaps.length === 0) native.push(f.name);
-    else fallback[f.name] = gaps;
+    if (gaps.length > 0) { fallback[f.name] = gaps; continue; }
+    native.push(f.name);
+    const less = nativeNotes(config, f);
+    if (less.length > 0) notes[f.name] = less;
   }
-  return { engine: 'native', native, fallback };
+  return { engine: 'native', native, fallback, notes };
 }
 
 /** What `check` and the start log say: one line per fact. */
@@ -55,5 +66,6 @@ export function describeChoice (choice: EngineChoice): string[] {
   for (const [name, gaps] of Object.entries(choice.fallback)) {
     lines.push(`frontend ${name} runs on engine node: the native engine does not serve ${gaps.join(', ')} yet`);
   }
+  for (const [name, less] of Object.entries(choice.notes)) lines.push(`frontend ${name} on engine native: ${less.join('; ')}`);
   return lines;
 }

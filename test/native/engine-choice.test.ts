@@ -30,6 +30,7 @@ frontends:
 backends:
   - name: app
     servers: [ { name: s1, address: 127.0.0.1:8080 } ]
+    health_check: { interval: 2s }
 `;
 }
 
@@ -47,7 +48,8 @@ test('check names the engine and each frontend that stays on node, with the feat
   assert.match(r.stdout, /^engine: native$/m);
   assert.match(r.stdout, /^frontend guarded runs on engine node: the native engine does not serve allow\/deny lists yet$/m);
   assert.match(r.stdout, /^frontend relay runs on engine node: the native engine does not serve passthrough mode yet$/m);
-  assert.doesNotMatch(r.stdout, /frontend plain/);
+  assert.match(r.stdout, /^frontend plain on engine native: health checks are active only \(no passive health, no retry before the first byte\)$/m);
+  assert.doesNotMatch(r.stdout, /frontend plain runs on/);
 });
 
 test('global.engine: node is obeyed, and an unknown engine is refused by path', async (t) => {
