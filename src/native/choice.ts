@@ -35,8 +35,6 @@ export function nativeGaps (config: Config, f: FrontendConfig): string[] {
   const backend = config.backends.find((b) => b.name === f.backend);
   if (backend) {
     if (backend.servers.some((s) => s.tls)) gaps.push('TLS backends (servers[].tls)');
-    if (backend.balance !== 'roundrobin') gaps.push(`balance ${backend.balance}`);
-    if (backend.servers.some((s) => s.weight !== 1)) gaps.push('server weights');
   }
   return gaps;
 }

@@ -82,11 +82,19 @@ int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, 
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
     char shost[256];
-    int64_t sport;
-    if (ws_element(env, servers, i, &v) || ws_get_string(env, v, "host", shost, sizeof shost) || ws_get_int(env, v, "port", &sport)) return -1;
-    if (resolve(shost, (int)sport, &f->servers[i]) != 0) { ws_throw(env, "native engine: cannot resolve a server address"); return -1; }
+    int64_t sport, weight;
+    ws_server *s = &f->servers[i];
+    if (ws_element(env, servers, i, &v) || ws_get_string(env, v, "host", shost, sizeof shost) || ws_get_int(env, v, "port", &sport) ||
+        ws_get_string(env, v, "name", s->name, sizeof s->name) || ws_get_int(env, v, "weight", &weight)) return -1;
+    if (weight < 0 || weight > 256) { ws_throw(env, "native engine: a server weight is 0 to 256"); return -1; }
+    s->weight = (int)weight;
+    s->name_len = strlen(s->name);
+    if (resolve(shost, (int)sport, s) != 0) { ws_throw(env, "native engine: cannot resolve a server address"); return -1; }
     f->nservers = (int)i + 1;
   }
+  char balance[16];
+  if (ws_get_string(env, o, "balance", balance, sizeof balance)) return -1;
+  f->balance = strcmp(balance, "leastconn") == 0 ? WS_BAL_LEASTCONN : strcmp(balance, "source") == 0 ? WS_BAL_SOURCE : WS_BAL_ROUNDROBIN;
   int64_t up_at;
   if (ws_get_int(env, o, "upOffset", &up_at)) return -1;
   if (up && up_at >= 0 && (size_t)up_at + (size_t)f->nservers <= up_words) f->up = up + up_at;

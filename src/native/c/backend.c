@@ -1,6 +1,6 @@
-/* The backend side of a connection: round robin over the servers the health checks have
- * not marked down, a non-blocking connect, the next server when one refuses or times
- * out, and the PROXY v2 header once connected. */
+/* The backend side of a connection: a server picked by the backend's algorithm
+ * (balance.c) among those up and not tried yet, a non-blocking connect, the next server
+ * when one refuses or times out, and the PROXY v2 header once connected. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,27 +11,32 @@
 #include "conn.h"
 #include "proxy_v2.h"
 
-static int server_up (const ws_frontend *f, int i) {
-  return !f->up || __atomic_load_n(&f->up[i], __ATOMIC_RELAXED) != 0;
+/* The connection no longer counts against its server (leastconn): at a failed connect
+ * and at close. */
+void ws_backend_release (ws_conn *c) {
+  if (c->server < 0) return;
+  c->fe->servers[c->server].active--;
+  c->server = -1;
 }
 
-/* The next server in round robin that the health checks have not marked down. */
+/* The next server the algorithm picks among those not tried yet. */
 int ws_backend_connect (ws_conn *c) {
   ws_frontend *f = c->fe;
-  while (c->tries < f->nservers) {
-    c->tries++;
-    c->server = (int)(f->rr++ % (unsigned)f->nservers);
-    if (!server_up(f, c->server)) continue;
-    const ws_server *s = &f->servers[c->server];
+  ws_backend_release(c);
+  for (int pick; (pick = ws_balance_pick(c)) >= 0;) {
+    c->tried |= UINT64_C(1) << pick;
+    c->server = pick;
+    ws_server *s = &f->servers[pick];
+    s->active++;
     int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) continue;
+    if (fd < 0) { ws_backend_release(c); continue; }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (const struct sockaddr *)&s->addr, s->len) != 0 && errno != EINPROGRESS) { close(fd); continue; }
+    if (connect(fd, (const struct sockaddr *)&s->addr, s->len) != 0 && errno != EINPROGRESS) { close(fd); ws_backend_release(c); continue; }
     c->bfd = fd;
     c->bmask = EPOLLOUT;
     struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->bh };
-    if (epoll_ctl(f->engine->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { close(fd); c->bfd = -1; continue; }
+    if (epoll_ctl(f->engine->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { close(fd); c->bfd = -1; ws_backend_release(c); continue; }
     c->state = WS_CS_CONNECTING;
     c->deadline = ws_mono_ms() + f->t_connect;
     return 0;

@@ -57,6 +57,7 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
   }
   if (c->cfd >= 0) close(c->cfd);
   if (c->bfd >= 0) close(c->bfd);
+  ws_backend_release(c);
   c->ssl = NULL;
   c->cfd = c->bfd = -1;
   if (c->prev) c->prev->next = c->next; else e->conns = c->next;

@@ -26,7 +26,8 @@ typedef struct ws_conn {
   int lookup_done, cache_hit, cache_miss, ticket_state;
   int stored; /* the session went to the store already */
   char offered[72];
-  int tries, server;
+  uint64_t tried; /* servers tried, one bit each (WS_MAX_SERVERS is 64) */
+  int server;     /* the server connected or connecting, counted in its `active`; -1 none */
   int client_eof, backend_eof, client_shut, backend_shut;
   size_t c2b_len, c2b_off, b2c_len, b2c_off;
   uint8_t c2b[WS_BUF];
@@ -48,6 +49,10 @@ void ws_conn_free_closed (ws_engine *e);
 void ws_tls_reason (char *out, size_t cap, const char *fallback);
 /* backend.c: 0 when a connect is under way, -1 when no server is left (not closed). */
 int ws_backend_connect (ws_conn *c);
+/* The connection stops counting against its server. */
+void ws_backend_release (ws_conn *c);
+/* balance.c: the server to try next, -1 when none is left. */
+int ws_balance_pick (ws_conn *c);
 /* The connect failed: the next server, or the connection is closed. */
 void ws_backend_failed (ws_conn *c, const char *why);
 /* The connect finished: 0 spliced, -1 failed over or closed. */

@@ -30,7 +30,17 @@ typedef struct ws_cert {
 
 typedef struct ws_name { char name[WS_NAME_MAX + 1]; int cert; int wildcard; } ws_name;
 
-typedef struct ws_server { struct sockaddr_storage addr; socklen_t len; } ws_server;
+enum ws_balance { WS_BAL_ROUNDROBIN = 0, WS_BAL_LEASTCONN, WS_BAL_SOURCE };
+
+typedef struct ws_server {
+  struct sockaddr_storage addr;
+  socklen_t len;
+  char name[WS_NAME_MAX + 1];
+  size_t name_len;
+  int weight;     /* 0 to 256; 0 takes no new connections */
+  int64_t score;  /* smooth round robin */
+  int active;     /* connections open or connecting (leastconn) */
+} ws_server;
 
 typedef struct ws_frontend {
   struct ws_engine *engine;
@@ -54,7 +64,8 @@ typedef struct ws_frontend {
   int nservers;
   /* one word per server, 1 = up, written by the worker's health checks (shared memory) */
   int32_t *up;
-  unsigned rr;
+  int balance;    /* enum ws_balance */
+  unsigned next;  /* leastconn: where the next scan starts */
   double t_handshake, t_client, t_server, t_connect;
   int send_proxy;
   int max_conns;
