@@ -4,6 +4,9 @@
 import type { Config, FrontendConfig } from '../config/types.ts';
 import { loadAddon } from './addon.ts';
 
+/** WS_MAX_CIDRS in src/native/c/engine.h: the engine's fixed room per list. */
+const MAX_CIDRS = 256;
+
 export interface EngineChoice {
   /** What the config asks for (or the default), and what it gets. */
   engine: 'native' | 'node';
@@ -29,7 +32,7 @@ export function nativeGaps (config: Config, f: FrontendConfig): string[] {
   if (f.mode !== 'terminate') gaps.push('passthrough mode');
   if (config.session_cache.redis) gaps.push('session_cache.redis (the Redis tier)');
   if (f.use_backend.length > 0) gaps.push('use_backend (SNI routing)');
-  if (f.allow.length > 0 || f.deny.length > 0) gaps.push('allow/deny lists');
+  if (f.allow.length > MAX_CIDRS || f.deny.length > MAX_CIDRS) gaps.push(`allow/deny lists over ${MAX_CIDRS} entries`);
   if (f.limits.per_client_connections > 0) gaps.push('limits.per_client_connections');
   if (f.limits.per_client_new_sessions > 0) gaps.push('limits.per_client_new_sessions');
   const backend = config.backends.find((b) => b.name === f.backend);

@@ -49,6 +49,8 @@ function frontendOptions (config: Config, f: FrontendConfig, certificates: reado
     // The same HKDF info as boundTicketKey, so tickets move between the engines.
     certs: certificates.map((c) => ({ cert: c.cert, key: c.key, info: Buffer.concat([Buffer.from(`warmshake ticket ${f.name} `), c.fingerprint]) })),
     names: certificates.flatMap((c, i) => c.names.map((n) => ({ name: n.startsWith('*.') ? n.slice(2) : n, cert: i, wildcard: n.startsWith('*.') }))),
+    allow: f.allow.map((c) => ({ bytes: c.bytes, prefix: c.prefix })),
+    deny: f.deny.map((c) => ({ bytes: c.bytes, prefix: c.prefix })),
     balance: backend?.balance ?? 'roundrobin',
     servers: (backend?.servers ?? []).map((s) => ({ name: s.name, host: s.address.host, port: s.address.port, weight: s.weight })),
     timeouts: { handshake: f.timeout.handshake, client: f.timeout.client, server: f.timeout.server, connect: f.timeout.connect },

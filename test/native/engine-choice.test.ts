@@ -18,11 +18,13 @@ frontends:
     bind: 127.0.0.1:8443
     certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ]
     backend: app
+    allow: [ 127.0.0.0/8, ::1/128 ]
+    deny: [ 127.0.0.5 ]
   - name: guarded
     bind: 127.0.0.1:8444
     certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ]
     backend: app
-    allow: [ 127.0.0.0/8 ]
+    limits: { per_client_connections: 2 }
   - name: relay
     bind: 127.0.0.1:8445
     mode: passthrough
@@ -46,7 +48,7 @@ test('check names the engine and each frontend that stays on node, with the feat
     return;
   }
   assert.match(r.stdout, /^engine: native$/m);
-  assert.match(r.stdout, /^frontend guarded runs on engine node: the native engine does not serve allow\/deny lists yet$/m);
+  assert.match(r.stdout, /^frontend guarded runs on engine node: the native engine does not serve limits.per_client_connections yet$/m);
   assert.match(r.stdout, /^frontend relay runs on engine node: the native engine does not serve passthrough mode yet$/m);
   assert.match(r.stdout, /^frontend plain on engine native: health checks are active only \(no passive health, no retry before the first byte\)$/m);
   assert.doesNotMatch(r.stdout, /frontend plain runs on/);

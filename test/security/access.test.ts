@@ -1,9 +1,11 @@
 // Address filters and connection limits, checked before any TLS work: a refused client
 // is closed without a single byte (no ServerHello, no alert), others are served. One
 // warmshake with a frontend per rule; distinct loopback addresses are distinct clients.
+// Run on both engines (the per-client limits stay on engine node in the native run).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { httpBackend } from '../helpers/backend.ts';
+import { ENGINES, type Engine } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { pythonResume } from '../helpers/peers.ts';
 import { startWarmshake, type Running } from '../helpers/warmshake.ts';
@@ -15,7 +17,7 @@ import { captureClientHello, holdTls, rawClient, tlsGet, type Held } from './hel
 const PER_CLIENT = 3;
 const MAX_CONNECTIONS = 4;
 
-async function start (t: import('node:test').TestContext): Promise<{ ws: Running; admin: string }> {
+async function start (t: import('node:test').TestContext, engine: Engine): Promise<{ ws: Running; admin: string }> {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
@@ -24,19 +26,25 @@ async function start (t: import('node:test').TestContext): Promise<{ ws: Running
     name, bind, certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', timeout: { handshake: '5s' }, ...extra,
   });
   const ws = await startWarmshake(t, dir, {
-    global: { workers: 1, log: { level: 'info', format: 'json' }, admin: { socket: admin.path } },
+    global: { workers: 1, engine, log: { level: 'info', format: 'json' }, admin: { socket: admin.path } },
     session_cache: { size: 1000, lifetime: 300 },
     frontends: [
       frontend('deny', '127.0.0.1:0', { deny: ['127.0.0.5/32'] }),
       frontend('allow', '127.0.0.1:0', { allow: ['127.0.0.0/30'] }),
       frontend('v6allow', '[::1]:0', { allow: ['::1/128'] }),
       frontend('v6deny', '[::1]:0', { deny: ['::1/128'] }),
+      // Dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d and are matched as IPv4.
+      frontend('mapped', '[::]:0', { allow: ['127.0.0.0/30'] }),
       frontend('perclient', '127.0.0.1:0', { limits: { per_client_connections: PER_CLIENT } }),
       frontend('capped', '127.0.0.1:0', { limits: { max_connections: MAX_CONNECTIONS } }),
     ],
     backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
   });
   admin.cleanUpAfterStop();
+  await ws.waitForLog((l) => l.msg.startsWith('engine: ') && l.engine === engine);
+  // On native, allow/deny and max_connections are the C engine's own: those frontends do not fall back.
+  const fallback = ws.logs.filter((l) => /runs on engine node/.test(l.msg)).map((l) => l.msg);
+  if (engine === 'native') assert.deepEqual(fallback.map((m) => /^frontend (\S+)/.exec(m)?.[1]), ['perclient']);
   return { ws, admin: admin.path };
 }
 
@@ -60,9 +68,9 @@ async function waitFor (what: string, condition: () => Promise<boolean>): Promis
   await waitUntil(condition, what, WAIT_GUARD_MS, 100);
 }
 
-test('allow and deny lists (IPv4 and IPv6) and per-client and per-frontend connection limits', async (t) => {
-  const { ws, admin } = await start(t);
-  const { deny, allow, v6allow, v6deny, perclient, capped } = ws.ports;
+for (const engine of ENGINES) test(`[${engine}] allow and deny lists (IPv4 and IPv6) and per-client and per-frontend connection limits`, async (t) => {
+  const { ws, admin } = await start(t, engine);
+  const { deny, allow, v6allow, v6deny, mapped, perclient, capped } = ws.ports;
 
   await t.test('deny: [127.0.0.5/32] closes 127.0.0.5 with zero bytes; 127.0.0.6 is served', async () => {
     await assertRefused(deny, '127.0.0.5');
@@ -81,6 +89,12 @@ test('allow and deny lists (IPv4 and IPv6) and per-client and per-frontend conne
     assert.ok((await tlsGet(v6allow, '::1', '::1')).ok);
     await assertRefused(v6deny, '::1', '::1');
     await ws.waitForLog((l) => l.stage === 'access' && l.frontend === 'v6deny');
+  });
+
+  await t.test('IPv4-mapped: on [::], allow [127.0.0.0/30] serves 127.0.0.2 and refuses 127.0.0.4', async () => {
+    assert.ok((await tlsGet(mapped, '127.0.0.2')).ok);
+    await assertRefused(mapped, '127.0.0.4');
+    await ws.waitForLog((l) => l.stage === 'access' && l.frontend === 'mapped');
   });
 
   await t.test(`per_client_connections: ${PER_CLIENT}: the ${PER_CLIENT + 1}th concurrent connection from one address is closed, others are fine`, async (st) => {

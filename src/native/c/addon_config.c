@@ -92,6 +92,7 @@ int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, 
     if (resolve(shost, (int)sport, s) != 0) { ws_throw(env, "native engine: cannot resolve a server address"); return -1; }
     f->nservers = (int)i + 1;
   }
+  if (ws_read_access(env, o, f)) return -1;
   char balance[16];
   if (ws_get_string(env, o, "balance", balance, sizeof balance)) return -1;
   f->balance = strcmp(balance, "leastconn") == 0 ? WS_BAL_LEASTCONN : strcmp(balance, "source") == 0 ? WS_BAL_SOURCE : WS_BAL_ROUNDROBIN;

@@ -4,7 +4,7 @@
 
 static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
 static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error" };
-static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit", "shutdown" };
+static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit", "shutdown", "access" };
 
 napi_value ws_event_object (napi_env env, const ws_event *ev) {
   napi_value o, b, d;

@@ -114,6 +114,12 @@ ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, so
   if (e->conns) e->conns->prev = c;
   e->conns = c;
   __atomic_fetch_add(&e->nconns, 1, __ATOMIC_SEQ_CST);
+  /* Before the limit and any TLS work: a refused address costs an accept and a close. */
+  if (!ws_access_allowed(f, peer)) {
+    __atomic_add_fetch(&f->nconns, 1, __ATOMIC_SEQ_CST);
+    ws_conn_close(c, WS_ST_ACCESS, "address not allowed on this frontend");
+    return NULL;
+  }
   if (__atomic_add_fetch(&f->nconns, 1, __ATOMIC_SEQ_CST) > f->max_conns && f->max_conns > 0) {
     char reason[96];
     snprintf(reason, sizeof reason, "more than %d concurrent connections on this frontend", f->max_conns);

@@ -17,6 +17,7 @@
 #define WS_MAX_RING_KEYS 17 /* tickets.keep <= 16, plus the key that encrypts */
 #define WS_BUF 16384
 #define WS_NAME_MAX 255
+#define WS_MAX_CIDRS 256 /* per list; choice.ts keeps longer lists on engine node */
 
 enum ws_handle_kind { WS_HK_LISTENER = 1, WS_HK_CLIENT, WS_HK_BACKEND, WS_HK_WAKE };
 typedef struct ws_handle { int kind; void *owner; } ws_handle;
@@ -29,6 +30,9 @@ typedef struct ws_cert {
 } ws_cert;
 
 typedef struct ws_name { char name[WS_NAME_MAX + 1]; int cert; int wildcard; } ws_name;
+
+/* One allow/deny network: 4 or 16 address bytes and a prefix length in bits. */
+typedef struct ws_cidr { uint8_t bytes[16]; uint8_t len, prefix; } ws_cidr;
 
 enum ws_balance { WS_BAL_ROUNDROBIN = 0, WS_BAL_LEASTCONN, WS_BAL_SOURCE };
 
@@ -68,6 +72,8 @@ typedef struct ws_frontend {
   unsigned next;  /* leastconn: where the next scan starts */
   double t_handshake, t_client, t_server, t_connect;
   int send_proxy;
+  ws_cidr allow[WS_MAX_CIDRS], deny[WS_MAX_CIDRS];
+  int nallow, ndeny;
   int max_conns;
   int nconns; /* read from JS with __atomic */
 } ws_frontend;
@@ -115,6 +121,9 @@ double ws_mono_ms (void);
 SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len,
   const char *ciphers, const char *suites, int min_version, int max_version, const char *sid_ctx, char *err, size_t errlen);
 int ws_tls_select (const ws_frontend *f, const char *sni);
+
+/* access.c: 1 when allow/deny let this peer in */
+int ws_access_allowed (const ws_frontend *f, const struct sockaddr *peer);
 
 /* tickets.c */
 int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc);
