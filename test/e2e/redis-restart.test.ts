@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { redisCluster } from '../helpers/redis-nodes.ts';
 import { run, sClient } from '../helpers/peers.ts';
-import { redisSkipReason } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
 
 const skip = redisSkipReason();
 

@@ -3,7 +3,8 @@
 // cross-node load and its replica takes over. See failover.ts for what must hold.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redisSkipReason, startRedisCluster } from '../../bench/redis-server.ts';
+import { startRedisCluster } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
 import { run } from '../helpers/peers.ts';
 import { masterKilledUnderLoad } from './failover.ts';
 

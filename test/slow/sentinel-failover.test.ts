@@ -3,7 +3,8 @@
 // cross-node load. See failover.ts for what must hold.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redisSkipReason, startRedis, startRedisSentinel, type RedisSentinelHandle } from '../../bench/redis-server.ts';
+import { startRedis, startRedisSentinel, type RedisSentinelHandle } from '../../bench/redis-server.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
 import { run } from '../helpers/peers.ts';
 import { masterKilledUnderLoad } from './failover.ts';
 
