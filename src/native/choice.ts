@@ -20,10 +20,13 @@ export interface EngineChoice {
   notes: Record<string, string[]>;
 }
 
-/** What a native frontend gets less of than on engine node (it still runs native). */
-export function nativeNotes (config: Config, f: FrontendConfig): string[] {
-  const backend = config.backends.find((b) => b.name === f.backend);
-  return backend?.health_check ? ['health checks are active only (no passive health, no retry before the first byte)'] : [];
+/**
+ * What a native frontend gets less of than on engine node (it still runs native). None
+ * today: passive health and the retry before the first byte are in the C engine too
+ * (c/splice.c keeps the bytes, the worker's pool decides up/down from its reports).
+ */
+export function nativeNotes (_config: Config, _f: FrontendConfig): string[] {
+  return [];
 }
 
 /** Features of `f` (in `config`) the native engine does not serve yet. */

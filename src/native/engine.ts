@@ -65,6 +65,8 @@ export class NativeEngine {
   /** One word per server of each frontend's backend (1 = up), read by the engine thread. */
   readonly #up: Int32Array;
   readonly #upOffsets: number[];
+  /** Per frontend: its backend's pool and server names in engine order (passive health reports). */
+  readonly #pools: Array<{ pool: BackendPool; names: string[] } | undefined>;
   #handle: EngineHandle | undefined;
   #stopped: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
@@ -76,6 +78,10 @@ export class NativeEngine {
     const backends = options.frontends.map((f) => options.config.backends.find((b) => b.name === f.frontend.backend));
     this.#upOffsets = backends.map((_, i) => backends.slice(0, i).reduce((n, b) => n + (b?.servers.length ?? 0), 0));
     this.#up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, backends.reduce((n, b) => n + (b?.servers.length ?? 0), 0))));
+    this.#pools = backends.map((b) => {
+      const pool = b && options.pools.get(b.name);
+      return b && pool ? { pool, names: b.servers.map((s) => s.name) } : undefined;
+    });
     backends.forEach((b, i) => {
       const pool = b && options.pools.get(b.name);
       if (!b || !pool) return;
@@ -136,8 +142,22 @@ export class NativeEngine {
     }
   }
 
+  /**
+   * A live-traffic failure the engine saw (engine node's forward.ts words): the pool
+   * decides, as for engine node, and its 'state' event writes the up word the engine reads.
+   */
+  #observe (e: NativeEvent): void {
+    const entry = this.#pools[e.frontend];
+    const server = entry?.pool.servers().find((s) => s.config.name === entry.names[e.server]);
+    if (!entry || !server) return;
+    // Connections answered since the last failure break the streak, as engine node's observe(undefined) does.
+    if (e.answered) entry.pool.observe(server, undefined);
+    entry.pool.observe(server, e.reason);
+  }
+
   #publish (e: NativeEvent): void {
     const frontend = this.#names[e.frontend] ?? '';
+    if (e.kind === 'server') { this.#observe(e); return; }
     if (e.kind === 'stored') {
       if (channels.sessionStored.hasSubscribers) {
         channels.sessionStored.publish({ frontend, client: e.client, stored: e.stored, reason: e.reason || undefined });

@@ -6,7 +6,10 @@ export type EngineHandle = { readonly __brand: 'EngineHandle' };
 
 /** One handshake or connection error, as the engine recorded it (drained by the worker). */
 export interface NativeEvent {
-  kind: 'handshake' | 'error' | 'stored';
+  kind: 'handshake' | 'error' | 'stored' | 'server';
+  /** kind server: the failing server's index in the frontend's backend, and whether it answered a connection since its last failure. */
+  server: number;
+  answered: boolean;
   /** kind stored: whether the new session went into the cache. */
   stored: boolean;
   frontend: number;

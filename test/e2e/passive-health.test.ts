@@ -27,10 +27,7 @@ function badServer (t: TestContext, kind: 'reset' | 'silent'): Promise<number> {
 }
 
 for (const engine of ENGINES) {
-// The C engine picks servers and splices by itself: passive health and the first-byte
-// retry live in the Node engine's frontend/forward.ts and are still to be ported.
-const todo = engine === 'native' ? 'native engine: passive health and the retry before the first byte are not in the C engine yet' : undefined;
-test(`[${engine}] a server that resets after accept and one that never answers are marked DOWN with the reason; every request succeeds`, { todo }, async (t) => {
+test(`[${engine}] a server that resets after accept and one that never answers are marked DOWN with the reason; every request succeeds`, async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const good = await httpBackend(t, 'good\n');

@@ -9,9 +9,16 @@ static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "b
 napi_value ws_event_object (napi_env env, const ws_event *ev) {
   napi_value o, b, d;
   NAPI_OK(napi_create_object(env, &o));
-  ws_set_str(env, o, "kind", ev->kind == WS_EV_HANDSHAKE ? "handshake" : ev->kind == WS_EV_STORED ? "stored" : "error");
+  ws_set_str(env, o, "kind", ev->kind == WS_EV_HANDSHAKE ? "handshake" : ev->kind == WS_EV_STORED ? "stored" : ev->kind == WS_EV_SERVER ? "server" : "error");
   ws_set_int(env, o, "frontend", ev->frontend);
   ws_set_str(env, o, "client", ev->client);
+  if (ev->kind == WS_EV_SERVER) {
+    ws_set_int(env, o, "server", ev->server);
+    napi_get_boolean(env, ev->resumed != 0, &b);
+    napi_set_named_property(env, o, "answered", b);
+    ws_set_str(env, o, "reason", ev->reason);
+    return o;
+  }
   if (ev->kind == WS_EV_STORED) {
     napi_get_boolean(env, ev->resumed != 0, &b);
     napi_set_named_property(env, o, "stored", b);

@@ -11,6 +11,49 @@
 #include "conn.h"
 #include "proxy_v2.h"
 
+const char *ws_errno_code (int err) {
+  switch (err) {
+    case ECONNRESET: return "ECONNRESET";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EPIPE: return "EPIPE";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ENETUNREACH: return "ENETUNREACH";
+    default: return strerror(err);
+  }
+}
+
+void ws_backend_report (ws_conn *c, const char *failure) {
+  if (c->server < 0) return;
+  ws_server *s = &c->fe->servers[c->server];
+  ws_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = WS_EV_SERVER;
+  ev.server = (int16_t)c->server;
+  ev.resumed = (uint8_t)(s->answered != 0);
+  s->answered = 0;
+  ws_copy(ev.reason, sizeof ev.reason, failure);
+  ws_conn_publish(c, &ev);
+}
+
+int ws_backend_unanswered (ws_conn *c, const char *failure) {
+  ws_backend_report(c, failure);
+  if (c->replay && c->replayable) {
+    /* c2b holds no client byte here (they are all in replay): start over on the next server. */
+    c->c2b_len = c->c2b_off = 0;
+    c->preamble = 0;
+    c->replay_sent = 0;
+    c->answer_deadline = 0;
+    c->backend_eof = c->backend_shut = 0;
+    ws_backend_failed(c, failure);
+    return -1;
+  }
+  char reason[160];
+  snprintf(reason, sizeof reason, "server %.64s: %.80s", c->server >= 0 ? c->fe->servers[c->server].name : "?", failure);
+  ws_conn_close(c, WS_ST_PROXY, reason);
+  return -1;
+}
+
 /* The connection no longer counts against its server (leastconn): at a failed connect
  * and at close. */
 void ws_backend_release (ws_conn *c) {
@@ -58,7 +101,13 @@ int ws_backend_connected (ws_conn *c) {
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) { ws_backend_failed(c, strerror(err)); return -1; }
+  if (err != 0) {
+    char why[96];
+    snprintf(why, sizeof why, "connect failed: %s", ws_errno_code(err));
+    ws_backend_report(c, why);
+    ws_backend_failed(c, ws_errno_code(err));
+    return -1;
+  }
   c->state = WS_CS_SPLICE;
   c->last_backend = c->last_client = ws_mono_ms();
   if (c->fe->send_proxy) {
@@ -66,6 +115,7 @@ int ws_backend_connected (ws_conn *c) {
     size_t n = ws_proxy_v2(c, c->c2b, sizeof c->c2b);
     c->c2b_len = n;
     c->c2b_off = 0;
+    c->preamble = n > 0;
   }
   return 0;
 }

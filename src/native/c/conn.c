@@ -55,6 +55,7 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
     if (c->state != WS_CS_HANDSHAKE) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(c->ssl);
   }
+  if (c->replay) { OPENSSL_cleanse(c->replay, c->replay_len); free(c->replay); c->replay = NULL; }
   if (c->cfd >= 0) close(c->cfd);
   if (c->bfd >= 0) close(c->bfd);
   ws_backend_release(c);
@@ -150,11 +151,11 @@ static void rearm (ws_conn *c) {
   uint32_t cm = 0, bm = 0;
   if (c->want_write) cm |= EPOLLOUT;
   if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write) cm |= EPOLLIN; }
-  else if (!c->client_eof && c->c2b_len == 0) cm |= EPOLLIN;
+  else if (!c->client_eof && c->c2b_len == 0 && (c->state == WS_CS_SPLICE || c->replay)) cm |= EPOLLIN;
   if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
   else if (c->state == WS_CS_SPLICE && !(c->backend_eof && c->backend_shut)) {
     if (!c->backend_eof && c->b2c_len == 0) bm |= EPOLLIN;
-    if (c->c2b_len > c->c2b_off) bm |= EPOLLOUT;
+    if (c->c2b_len > c->c2b_off || (c->replay && c->replay_sent < c->replay_len)) bm |= EPOLLOUT;
   }
   watch(c, c->cfd, &c->ch, &c->cmask, cm);
   watch(c, c->bfd, &c->bh, &c->bmask, bm);
@@ -195,7 +196,13 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
     if (ws_backend_connected(c) != 0) return;
   }
   if (ws_splice(c) != 0) return;
-  if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_BACKEND && c->state == WS_CS_SPLICE) {
+  if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_BACKEND && c->state == WS_CS_SPLICE && !c->answered) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = ECONNRESET;
+    ws_backend_unanswered(c, ws_errno_code(err));
+    return;
+  } else if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_BACKEND && c->state == WS_CS_SPLICE) {
     /* The backend is gone both ways: nothing more will come from it. */
     c->backend_eof = c->backend_shut = 1;
     if (ws_splice(c) != 0) return;
@@ -228,6 +235,9 @@ static int handshake_done (ws_conn *c) {
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
   if (alpn_len > 0 && alpn_len < sizeof ev.alpn) { memcpy(ev.alpn, alpn, alpn_len); ev.alpn[alpn_len] = 0; }
   ws_conn_publish(c, &ev);
+  /* Allocated only now: a stalled handshake costs no replay room. NULL means no retry. */
+  c->replay = malloc(WS_REPLAY);
+  c->replayable = c->replay != NULL;
   if (ws_backend_connect(c) == 0) return 0;
   char reason[160];
   snprintf(reason, sizeof reason, "backend %.64s: no server is available (all marked down)", c->fe->backend);
@@ -238,10 +248,15 @@ static int handshake_done (ws_conn *c) {
 void ws_conn_tick (ws_conn *c, double now) {
   const ws_frontend *f = c->fe;
   char reason[96];
-  if (c->state == WS_CS_HANDSHAKE && now > c->deadline) {
+  if (c->state == WS_CS_SPLICE && !c->answered && c->answer_deadline > 0 && now > c->answer_deadline) {
+    snprintf(reason, sizeof reason, "no answer within %.0f ms", f->t_server);
+    ws_backend_unanswered(c, reason);
+  } else if (c->state == WS_CS_HANDSHAKE && now > c->deadline) {
     snprintf(reason, sizeof reason, "handshake not done within %.0f ms", f->t_handshake);
     ws_conn_close(c, WS_ST_TIMEOUT, reason);
   } else if (c->state == WS_CS_CONNECTING && now > c->deadline) {
+    snprintf(reason, sizeof reason, "connect failed: connect timed out after %.0f ms", f->t_connect);
+    ws_backend_report(c, reason);
     ws_backend_failed(c, "connect timeout");
   } else if (c->state == WS_CS_SPLICE && (now - c->last_client > f->t_client || now - c->last_backend > f->t_server)) {
     ws_conn_close(c, WS_ST_PROXY, now - c->last_client > f->t_client ? "client timeout" : "server timeout");

@@ -29,6 +29,14 @@ typedef struct ws_conn {
   uint64_t tried; /* servers tried, one bit each (WS_MAX_SERVERS is 64) */
   int server;     /* the server connected or connecting, counted in its `active`; -1 none */
   int client_eof, backend_eof, client_shut, backend_shut;
+  /* Until the server's first byte the client's bytes are kept (up to WS_REPLAY) and sent
+   * from `replay`, so a server that resets or stays silent can be replaced by another. */
+  int answered;
+  int preamble;          /* c2b holds the PROXY header: it goes before the replay */
+  uint8_t *replay;       /* WS_REPLAY bytes, from the handshake to the first answer; NULL after */
+  size_t replay_len, replay_sent;
+  int replayable;        /* 0 once the client sent more than WS_REPLAY before an answer */
+  double answer_deadline; /* timeout.server from the first byte sent; 0 = not armed */
   size_t c2b_len, c2b_off, b2c_len, b2c_off;
   uint8_t c2b[WS_BUF];
   uint8_t b2c[WS_BUF];
@@ -57,6 +65,14 @@ int ws_balance_pick (ws_conn *c);
 void ws_backend_failed (ws_conn *c, const char *why);
 /* The connect finished: 0 spliced, -1 failed over or closed. */
 int ws_backend_connected (ws_conn *c);
+/* The server failed before its first byte (reset, closed, silent): reported to the
+ * worker, and the kept bytes go to the next server when they are complete; -1 always
+ * (the splice stops here: the connection is closed or connecting again). */
+int ws_backend_unanswered (ws_conn *c, const char *failure);
+/* Reports a live-traffic failure of the current server to the worker's pool. */
+void ws_backend_report (ws_conn *c, const char *failure);
+/* A socket errno as engine node names it ("ECONNRESET"). */
+const char *ws_errno_code (int err);
 /* splice.c: moves bytes while anything moves; 0 to go on, -1 when the connection was closed. */
 int ws_splice (ws_conn *c);
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);

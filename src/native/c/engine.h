@@ -16,6 +16,7 @@
 #define WS_MAX_SERVERS 64
 #define WS_MAX_RING_KEYS 17 /* tickets.keep <= 16, plus the key that encrypts */
 #define WS_BUF 16384
+#define WS_REPLAY 65536 /* client bytes kept for a retry before the first answer (engine node's REPLAY_LIMIT) */
 #define WS_NAME_MAX 255
 #define WS_MAX_CIDRS 256 /* per list; choice.ts keeps longer lists on engine node */
 
@@ -44,6 +45,7 @@ typedef struct ws_server {
   int weight;     /* 0 to 256; 0 takes no new connections */
   int64_t score;  /* smooth round robin */
   int active;     /* connections open or connecting (leastconn) */
+  int answered;   /* a first answer since the last failure reported (the worker resets the streak) */
 } ws_server;
 
 typedef struct ws_frontend {

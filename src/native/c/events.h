@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ws_event_kind { WS_EV_HANDSHAKE = 1, WS_EV_ERROR, WS_EV_STORED };
+enum ws_event_kind { WS_EV_HANDSHAKE = 1, WS_EV_ERROR, WS_EV_STORED, WS_EV_SERVER };
 enum ws_method { WS_M_NONE = 0, WS_M_ID, WS_M_TICKET, WS_M_STATEFUL };
 enum ws_miss_cause { WS_MC_NONE = 0, WS_MC_UNKNOWN, WS_MC_EXPIRED, WS_MC_WRONG_SNI, WS_MC_UNKNOWN_KEY, WS_MC_TICKET_REJECTED, WS_MC_REJECTED, WS_MC_STORE_ERROR };
 enum ws_stage { WS_ST_HANDSHAKE = 0, WS_ST_CLIENT_HELLO, WS_ST_TIMEOUT, WS_ST_BACKEND, WS_ST_PROXY, WS_ST_LIMIT, WS_ST_SHUTDOWN, WS_ST_ACCESS };
@@ -15,6 +15,7 @@ enum ws_stage { WS_ST_HANDSHAKE = 0, WS_ST_CLIENT_HELLO, WS_ST_TIMEOUT, WS_ST_BA
 typedef struct ws_event {
   uint8_t kind, resumed, method, miss, stage;
   int16_t frontend;
+  int16_t server; /* WS_EV_SERVER: index in the frontend's backend; `resumed` = answered since the last failure */
   double duration_ms;
   char client[64];
   char sni[256];
