@@ -151,7 +151,7 @@ static void rearm (ws_conn *c) {
   uint32_t cm = 0, bm = 0;
   if (c->want_write) cm |= EPOLLOUT;
   if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write) cm |= EPOLLIN; }
-  else if (!c->client_eof && c->c2b_len == 0 && (c->state == WS_CS_SPLICE || c->replay)) cm |= EPOLLIN;
+  else if (!c->client_eof && c->c2b_len == 0 && ws_client_room(c) > 0) cm |= EPOLLIN;
   if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
   else if (c->state == WS_CS_SPLICE && !(c->backend_eof && c->backend_shut)) {
     if (!c->backend_eof && c->b2c_len == 0) bm |= EPOLLIN;
@@ -196,7 +196,7 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
     if (ws_backend_connected(c) != 0) return;
   }
   if (ws_splice(c) != 0) return;
-  if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_BACKEND && c->state == WS_CS_SPLICE && !c->answered) {
+  if ((events & (EPOLLERR | EPOLLHUP)) && kind == WS_HK_BACKEND && c->state == WS_CS_SPLICE && !c->answered && !c->backend_eof) {
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = ECONNRESET;

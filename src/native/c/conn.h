@@ -73,6 +73,8 @@ int ws_backend_unanswered (ws_conn *c, const char *failure);
 void ws_backend_report (ws_conn *c, const char *failure);
 /* A socket errno as engine node names it ("ECONNRESET"). */
 const char *ws_errno_code (int err);
+/* splice.c: how many client bytes may be read now (0: none until the splice). */
+size_t ws_client_room (const ws_conn *c);
 /* splice.c: moves bytes while anything moves; 0 to go on, -1 when the connection was closed. */
 int ws_splice (ws_conn *c);
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);

@@ -31,6 +31,14 @@ static void keep (ws_conn *c) {
   c->c2b_len = c->c2b_off = 0;
 }
 
+size_t ws_client_room (const ws_conn *c) {
+  if (c->state == WS_CS_SPLICE) return sizeof c->c2b;
+  /* Before the splice (connecting), only what the replay can take: c2b must stay free for the PROXY header. */
+  if (!c->replay || !c->replayable) return 0;
+  size_t room = WS_REPLAY - c->replay_len;
+  return room < sizeof c->c2b ? room : sizeof c->c2b;
+}
+
 static int replay_pending (const ws_conn *c) { return c->replay && c->replay_sent < c->replay_len; }
 
 /* The server's error once it answered: it counts against it (engine node's words), then the end. */
@@ -68,9 +76,9 @@ static int to_backend (ws_conn *c, int *progress) {
 int ws_splice (ws_conn *c) {
   for (int progress = 1; progress;) {
     progress = 0;
-    /* While connecting, client bytes are read only into the replay buffer (c2b may get the PROXY header). */
-    if (!c->client_eof && c->c2b_len == 0 && (c->state == WS_CS_SPLICE || c->replay)) {
-      int n = SSL_read(c->ssl, c->c2b, sizeof c->c2b);
+    size_t room = ws_client_room(c);
+    if (!c->client_eof && c->c2b_len == 0 && room > 0) {
+      int n = SSL_read(c->ssl, c->c2b, (int)room);
       if (n > 0) { c->c2b_len = (size_t)n; c->c2b_off = 0; keep(c); c->last_client = ws_mono_ms(); progress = 1; }
       else {
         int err = SSL_get_error(c->ssl, n);
