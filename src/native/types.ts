@@ -1,11 +1,17 @@
 // The addon's N-API surface, as the TypeScript side sees it.
+import type { HandshakeEvent } from '../diagnostics.ts';
 import type { Layout } from '../session-cache/shm-layout.ts';
 
 export type StoreHandle = { readonly __brand: 'StoreHandle' };
 export type EngineHandle = { readonly __brand: 'EngineHandle' };
 
-/** One handshake or connection error, as the engine recorded it (drained by the worker). */
-export interface NativeEvent {
+/**
+ * One handshake, connection error, stored session or server failure, as the engine
+ * recorded it (drained by the worker). The handshake fields are diagnostics.ts's
+ * HandshakeEvent's, except that C gives the frontend's index and empty strings for
+ * "none" (the miss cause and offered id are checked when the worker publishes them).
+ */
+export interface NativeEvent extends Omit<HandshakeEvent, 'frontend' | 'miss' | 'offered' | 'engine'> {
   kind: 'handshake' | 'error' | 'stored' | 'server';
   /** kind server: the failing server's index in the frontend's backend, and whether it answered a connection since its last failure. */
   server: number;
@@ -13,17 +19,8 @@ export interface NativeEvent {
   /** kind stored: whether the new session went into the cache. */
   stored: boolean;
   frontend: number;
-  client: string;
-  sni: string;
-  version: string;
-  cipher: string;
-  alpn: string;
-  resumed: boolean;
-  method: 'id' | 'ticket' | 'stateful_ticket' | 'none';
   miss: string;
   offered: string;
-  /** ms */
-  duration: number;
   stage: string;
   reason: string;
 }
