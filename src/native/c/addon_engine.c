@@ -149,11 +149,7 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
 }
 
 static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  void *p = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want ||
-      napi_get_value_external(env, argv[0], &p) != napi_ok || !p) { ws_throw(env, "expected an engine handle"); return NULL; }
-  return p;
+  return ws_handle_args(env, info, want, argv, "expected an engine handle");
 }
 static napi_value engine_drain (napi_env env, napi_callback_info info) {
   napi_value argv[1], result, list, b;

@@ -46,20 +46,13 @@ static napi_value store_open (napi_env env, napi_callback_info info) {
   return ext;
 }
 
-static store_handle *handle_of (napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_get_value_external(env, v, &p);
-  return p;
-}
-
 static napi_value store_get (napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  store_handle *h = argc == 2 ? handle_of(env, argv[0]) : NULL;
+  store_handle *h = ws_handle_args(env, info, 2, argv, "storeGet(handle, key)");
   uint8_t *key;
   size_t klen;
-  if (!h || ws_bytes_of(env, argv[1], &key, &klen)) return ws_throw(env, "storeGet(handle, key)");
+  if (!h) return NULL;
+  if (ws_bytes_of(env, argv[1], &key, &klen)) return ws_throw(env, "storeGet(handle, key)");
   size_t cap = (size_t)h->store.max_value, vlen = 0;
   uint8_t *out = malloc(cap > 0 ? cap : 1);
   if (!out) return ws_throw(env, "out of memory");
@@ -81,38 +74,34 @@ static napi_value store_get (napi_env env, napi_callback_info info) {
 }
 
 static napi_value store_set (napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4], result;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  store_handle *h = argc == 4 ? handle_of(env, argv[0]) : NULL;
+  store_handle *h = ws_handle_args(env, info, 4, argv, "storeSet(handle, key, value, ttl)");
   uint8_t *key, *value;
   size_t klen, vlen;
   double ttl;
-  if (!h || ws_bytes_of(env, argv[1], &key, &klen) || ws_bytes_of(env, argv[2], &value, &vlen) ||
+  if (!h) return NULL;
+  if (ws_bytes_of(env, argv[1], &key, &klen) || ws_bytes_of(env, argv[2], &value, &vlen) ||
       napi_get_value_double(env, argv[3], &ttl) != napi_ok) return ws_throw(env, "storeSet(handle, key, value, ttl)");
   NAPI_OK(napi_get_boolean(env, ws_store_set(&h->store, key, klen, value, vlen, ttl) == 1, &result));
   return result;
 }
 
 static napi_value store_delete (napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  store_handle *h = argc == 2 ? handle_of(env, argv[0]) : NULL;
+  store_handle *h = ws_handle_args(env, info, 2, argv, "storeDelete(handle, key)");
   uint8_t *key;
   size_t klen;
-  if (!h || ws_bytes_of(env, argv[1], &key, &klen)) return ws_throw(env, "storeDelete(handle, key)");
+  if (!h) return NULL;
+  if (ws_bytes_of(env, argv[1], &key, &klen)) return ws_throw(env, "storeDelete(handle, key)");
   NAPI_OK(napi_get_boolean(env, ws_store_delete(&h->store, key, klen) == 1, &result));
   return result;
 }
 
 /* storeHoldLock(handle): takes the lock and keeps it (a test kills the thread that holds it). */
 static napi_value store_hold_lock (napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  store_handle *h = argc == 1 ? handle_of(env, argv[0]) : NULL;
-  if (!h) return ws_throw(env, "storeHoldLock(handle)");
+  store_handle *h = ws_handle_args(env, info, 1, argv, "storeHoldLock(handle)");
+  if (!h) return NULL;
   ws_lock_acquire(&h->store.lock);
   h->store.header[WS_H_DIRTY] = 1; /* as if it died in the middle of a change */
   return NULL;

@@ -7,6 +7,14 @@ napi_value ws_throw (napi_env env, const char *message) {
   return NULL;
 }
 
+void *ws_handle_args (napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  void *p = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || !p) { ws_throw(env, usage); return NULL; }
+  return p;
+}
+
 int ws_get_prop (napi_env env, napi_value obj, const char *name, napi_value *out) {
   bool has = false;
   if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has ||

@@ -9,6 +9,9 @@
 #define NAPI_OK(call) do { if ((call) != napi_ok) return NULL; } while (0)
 
 napi_value ws_throw (napi_env env, const char *message);
+/* For a call whose first argument is an external handle: fills argv[0..want-1] and
+   returns the handle, or NULL with `usage` thrown when an argument is missing. */
+void *ws_handle_args (napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage);
 /* Each returns 0 on success, -1 (and a pending exception) when missing or of the wrong type. */
 int ws_get_prop (napi_env env, napi_value obj, const char *name, napi_value *out);
 int ws_get_int (napi_env env, napi_value obj, const char *name, int64_t *out);
