@@ -3,6 +3,7 @@
 // have theirs for handshakes; this one never sits on a handshake path.
 import type { Config } from '../config/types.ts';
 import { createRedisClient, waitReady, type RedisClient } from '../redis/client.ts';
+import { TIMED_OUT, withDeadline } from '../redis/deadline.ts';
 import { watchClockSkew, type ClockWatch } from '../redis/clock.ts';
 import { Sealer } from '../redis/seal.ts';
 import { RedisStore } from '../session-cache/redis-store.ts';
@@ -12,6 +13,8 @@ import { sessionStoreOptions } from '../config/store-options.ts';
 
 /** How long start-up waits for Redis before going on without it (it reconnects by itself). */
 const STARTUP_WAIT = 2000;
+/** How long a stop or a reload waits for Redis to answer QUIT before dropping the connection. */
+const QUIT_WAIT = 1000;
 
 export interface RedisLink {
   client: RedisClient;
@@ -59,7 +62,10 @@ export async function openRedisLink (config: Config, log: Logger, onRemoteClear:
       clock.stop();
       clears.stop();
       await sessions.close();
-      await client.quit().catch(() => client.disconnect());
+      // QUIT waits for Redis's answer, which a hung Redis (SIGSTOP, a partition) never
+      // gives: a stop or a reload must not wait on it (it did, for good).
+      const quit = await withDeadline(client.quit(), QUIT_WAIT).catch(() => TIMED_OUT);
+      if (quit === TIMED_OUT) client.disconnect();
     },
   };
 }

@@ -73,6 +73,19 @@ test('Redis slow (SIGSTOP) or down (kill): no handshake fails, and resumption ac
   assert.deepEqual(await recovers('resumption across nodes coming back after a Redis restart'), [false, true, true, true]);
 });
 
+test('SIGTERM while Redis hangs (SIGSTOP): the node still drains and stops', { skip }, async (t) => {
+  const c = await cluster(t, 1, false);
+  const node = c.nodes[0]!;
+  c.redis.pause();
+  t.after(() => c.redis.resume());
+  const exit = new Promise<number | null>((resolve) => node.child.once('exit', resolve));
+  node.child.kill('SIGTERM');
+  // The guard of waitForLog, not a timing assertion: before the fix the node waited for
+  // Redis's answer to QUIT for as long as Redis stayed stopped.
+  await node.waitForLog((l) => l.msg === 'warmshake stopped');
+  assert.equal(await exit, 0);
+});
+
 test('a value tampered with in Redis is a miss, never a resumed session; Redis holds only ciphertext', { skip }, async (t) => {
   const c = await cluster(t, 2, false);
   const [a, b] = ports(c);
