@@ -39,8 +39,10 @@ if (!loaded.ok) {
       addon.storeHoldLock(h);
       parentPort.postMessage('holding');`;
     const worker = new Worker(code, { eval: true, workerData: { file: loaded.file, buffer: store.buffer, layout: { ...store.layout, options: undefined } } });
-    await new Promise((resolve) => worker.once('message', resolve));
+    // Read at once: the worker's script ends after its message, and once the thread has
+    // exited `worker.threadId` is -1 (seen under load).
     const id = worker.threadId;
+    await new Promise((resolve) => worker.once('message', resolve));
     await worker.terminate();
     assert.equal(store.recoverLock(id), true);
     assert.equal(store.stats().resets, 1);
