@@ -33,7 +33,6 @@ export function nativeNotes (_config: Config, _f: FrontendConfig): string[] {
 export function nativeGaps (config: Config, f: FrontendConfig): string[] {
   const gaps: string[] = [];
   if (f.mode !== 'terminate') gaps.push('passthrough mode');
-  if (config.session_cache.redis) gaps.push('session_cache.redis (the Redis tier)');
   if (f.use_backend.length > 0) gaps.push('use_backend (SNI routing)');
   if (f.allow.length > MAX_CIDRS || f.deny.length > MAX_CIDRS) gaps.push(`allow/deny lists over ${MAX_CIDRS} entries`);
   if (f.limits.per_client_connections > 0) gaps.push('limits.per_client_connections');

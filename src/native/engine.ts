@@ -8,11 +8,12 @@ import type { Config, FrontendConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent, type MissCause } from '../diagnostics.ts';
 import { NativeEngineError } from '../errors.ts';
 import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
+import type { TieredStore } from '../session-cache/tiered-store.ts';
 import { lockTag, NATIVE_LOCK_BIT } from '../session-cache/shm-lock.ts';
 import type { LoadedCertificate } from '../tls/certificates.ts';
 import { sessionIdContext } from '../tls/contexts.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
+import { TIER_RESULT, type EngineHandle, type NativeAddon, type NativeEvent, type TierMessage } from './types.ts';
 
 export interface NativeEngineOptions {
   config: Config;
@@ -21,6 +22,8 @@ export interface NativeEngineOptions {
   frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
   store: SharedMemoryStore;
   keys: SharedTicketKeys;
+  /** The worker's session store when it has a Redis tier behind the shared memory (session_cache.redis). */
+  tier?: TieredStore;
 }
 
 /** ALPN protocols in wire format (each prefixed by its length). */
@@ -111,6 +114,7 @@ export class NativeEngine {
       layout: store.layout,
       ring: new Int32Array(keys.buffer),
       tag: lockTag(threadId) | NATIVE_LOCK_BIT,
+      ...(this.#options.tier && config.session_cache.redis ? { tier: { timeout: config.session_cache.redis.timeout } } : {}),
     }, () => this.#drain());
   }
 
@@ -133,13 +137,42 @@ export class NativeEngine {
   #drain (): void {
     const handle = this.#handle;
     if (!handle) return;
-    const { events, stopped } = this.#addon.engineDrain(handle);
+    const { events, tier, stopped } = this.#addon.engineDrain(handle);
+    // The Redis tier first: a session published late is a session another node misses.
+    for (const m of tier) this.#redis(handle, m);
+    // Sent (written to the Redis connection): the connections that made them may go on.
+    const sent = tier.reduce((last, m) => m.seq ?? last, 0);
+    if (sent > 0) this.#addon.engineAnswer(handle, sent, TIER_RESULT.sent);
     for (const e of events) this.#publish(e);
     if (stopped && this.#stopped) {
       this.#addon.engineJoin(handle);
       this.#handle = undefined;
       this.#stopped();
     }
+  }
+
+  /**
+   * The Redis tier's work for the engine, done as engine node's TieredStore does it (the
+   * same timeout, breaker, sealing and counters): a new session is written to Redis in
+   * the background (the write leaves now: the engine holds that connection's backend
+   * connect until told, so the client cannot reconnect elsewhere before it); a lookup the shared memory missed is asked of Redis, a hit copied
+   * into the shared memory, and the engine told to resume that handshake.
+   */
+  #redis (handle: EngineHandle, m: TierMessage): void {
+    const tier = this.#options.tier;
+    if (!tier) return;
+    const token = m.token;
+    if (token === undefined) {
+      if (m.record) tier.publish(m.key, m.record, m.ttl);
+      return;
+    }
+    tier.fill(m.key).then(
+      (r): keyof typeof TIER_RESULT => r.value ? (r.filled ? 'hit' : 'error') : r.miss === 'timeout' || r.miss === 'error' ? r.miss : 'unknown',
+      (): keyof typeof TIER_RESULT => 'error',
+    ).then((result) => {
+      // A stopped engine has no handshake left to resume.
+      if (this.#handle === handle) this.#addon.engineAnswer(handle, token, TIER_RESULT[result]);
+    });
   }
 
   /**

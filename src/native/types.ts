@@ -25,6 +25,22 @@ export interface NativeEvent extends Omit<HandshakeEvent, 'frontend' | 'miss' | 
   reason: string;
 }
 
+/**
+ * The Redis tier's work the engine hands the worker (c/tier.h): a lookup (`token` set)
+ * after a miss in the shared store, or a new session's record to publish.
+ */
+export interface TierMessage {
+  key: Buffer;
+  token?: number;
+  record?: Buffer;
+  ttl?: number;
+  /** A publish's number: once sent, the worker says up to which (TIER_RESULT.sent). */
+  seq?: number;
+}
+
+/** engineAnswer's result codes (c/tier.h ws_tier_result). */
+export const TIER_RESULT = { hit: 1, unknown: 2, timeout: 3, error: 4, sent: 5 } as const;
+
 export interface NativeAddon {
   openssl: string;
   layout (): Record<string, number>;
@@ -34,7 +50,9 @@ export interface NativeAddon {
   storeDelete (store: StoreHandle, key: Uint8Array): boolean;
   storeHoldLock (store: StoreHandle): void;
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
-  engineDrain (engine: EngineHandle): { events: NativeEvent[]; stopped: boolean };
+  engineDrain (engine: EngineHandle): { events: NativeEvent[]; tier: TierMessage[]; stopped: boolean };
+  /** The Redis tier's answer to the lookup `token` (TIER_RESULT); the engine resumes that handshake. */
+  engineAnswer (engine: EngineHandle, token: number, result: number): void;
   /** Open connections per frontend, in the order given to engineStart. */
   engineConnections (engine: EngineHandle): number[];
   enginePorts (engine: EngineHandle): number[];

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
 import { createStore, redisTiersReady } from '../session-cache/create-store.ts';
+import { TieredStore } from '../session-cache/tiered-store.ts';
 import { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { loadAddon } from '../native/addon.ts';
 import { chooseEngine } from '../native/choice.ts';
@@ -34,7 +35,7 @@ const keys = SharedTicketKeys.attach(init.shared.keys);
 const choice = chooseEngine(init.config);
 const addon = loadAddon();
 const native = choice.engine === 'native' && addon.ok
-  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys }
+  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys, tier: store instanceof TieredStore ? store : undefined }
   : undefined;
 const set = buildFrontends(init.config, { store, keys, tables, first: init.index === 0, backendTls, native });
 const send = (message: FromWorker): void => port.postMessage(message);

@@ -53,23 +53,38 @@ export class TieredStore implements SessionStore {
   async get (key: Buffer): Promise<LookupResult> {
     const first = await this.#fast.get(key);
     if (first.value) return first;
-    const second = await this.#slow.get(key);
-    if (second.value) {
-      // Only fill with a positive remaining life: an entry about to expire is not worth a slot.
-      if (second.ttl === undefined || second.ttl > 0) {
-        if (await this.#fast.set(key, second.value, second.ttl)) this.#fills++;
-      }
-      return second;
-    }
+    const second = await this.fill(key);
+    if (second.value) return second;
     // A miss is the whole store's (a hit names the tier that had it). The slow tier's
     // reason says more ('timeout', 'error'), except that a local 'expired' beats its 'unknown'.
     const miss = second.miss === 'unknown' && first.miss !== undefined ? first.miss : second.miss;
     return { miss: miss ?? 'unknown', tier: this.tier };
   }
 
+  /**
+   * The slow tier's answer for a key the fast tier has just missed (here, or in the
+   * native engine, which looks in the shared memory itself); a hit is copied into the
+   * fast tier. `filled` says whether the copy is there to be read.
+   */
+  async fill (key: Buffer): Promise<LookupResult & { filled?: boolean }> {
+    const second = await this.#slow.get(key);
+    if (second.value) {
+      // Only fill with a positive remaining life: an entry about to expire is not worth a slot.
+      const filled = (second.ttl === undefined || second.ttl > 0) && await this.#fast.set(key, second.value, second.ttl);
+      if (filled) this.#fills++;
+      return { ...second, filled };
+    }
+    return second;
+  }
+
+  /** Writes the slow tier only, in the background: the fast tier has it already (the native engine wrote it). */
+  publish (key: Buffer, value: Buffer, ttl?: number): void {
+    this.#writeBehind(() => this.#slow.set(key, value, ttl));
+  }
+
   async set (key: Buffer, value: Buffer, ttl?: number): Promise<boolean> {
     const stored = await this.#fast.set(key, value, ttl);
-    this.#writeBehind(() => this.#slow.set(key, value, ttl));
+    this.publish(key, value, ttl);
     return stored;
   }
 

@@ -2,22 +2,25 @@
 // Real processes, a real redis-server, real clients.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { pythonResume, run, sClient } from '../helpers/peers.ts';
 import { redisCluster, type Cluster } from '../helpers/redis-nodes.ts';
 import { redisSkipReason } from '../helpers/missing-peers.ts';
+import { ENGINES, type Engine } from '../helpers/engines.ts';
 import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
 
 const skip = redisSkipReason();
 
-const cluster = redisCluster;
+// Every test runs on both engines (the native engine's lookups go to the worker's Redis client).
+const cluster = (t: TestContext, count: number, tickets: boolean, engine: Engine) => redisCluster(t, count, tickets, {}, engine);
 
 const ports = (c: Cluster) => c.nodes.map((n) => n.ports.https);
 
+for (const engine of ENGINES) {
 for (const [name, tls, tickets] of [['TLS 1.2 session ids', '1.2', false], ['TLS 1.3 stateful tickets', '1.3', false], ['TLS 1.3 stateless tickets', '1.3', true]] as const) {
-  test(`${name}: a session made on node A resumes on node B`, { skip }, async (t) => {
-    const c = await cluster(t, 2, tickets);
+  test(`[${engine}] ${name}: a session made on node A resumes on node B`, { skip }, async (t) => {
+    const c = await cluster(t, 2, tickets, engine);
     const [a, b] = ports(c);
     const sess = join(c.dir, 'a.sess');
     assert.equal((await sClient({ port: a, tls, sessOut: sess, noTicket: !tickets && tls === '1.2' })).fresh, 1);
@@ -30,8 +33,8 @@ for (const [name, tls, tickets] of [['TLS 1.2 session ids', '1.2', false], ['TLS
   });
 }
 
-test('after a rotation on one node, older tickets resume on every node until keep rotations have passed', { skip }, async (t) => {
-  const c = await cluster(t, 2, true);
+test(`[${engine}] after a rotation on one node, older tickets resume on every node until keep rotations have passed`, { skip }, async (t) => {
+  const c = await cluster(t, 2, true, engine);
   const [a, b] = ports(c);
   const sess = join(c.dir, 'old.sess');
   await sClient({ port: a, tls: '1.3', sessOut: sess });
@@ -48,8 +51,8 @@ test('after a rotation on one node, older tickets resume on every node until kee
   }
 });
 
-test('Redis slow (SIGSTOP) or down (kill): no handshake fails, and resumption across nodes recovers by itself', { skip }, async (t) => {
-  const c = await cluster(t, 2, false);
+test(`[${engine}] Redis slow (SIGSTOP) or down (kill): no handshake fails, and resumption across nodes recovers by itself`, { skip }, async (t) => {
+  const c = await cluster(t, 2, false, engine);
   const [a, b] = ports(c);
   assert.deepEqual(await pythonResume([a, b], '1.2', 4), [false, true, true, true]);
   c.redis.pause();
@@ -73,8 +76,8 @@ test('Redis slow (SIGSTOP) or down (kill): no handshake fails, and resumption ac
   assert.deepEqual(await recovers('resumption across nodes coming back after a Redis restart'), [false, true, true, true]);
 });
 
-test('SIGTERM while Redis hangs (SIGSTOP): the node still drains and stops', { skip }, async (t) => {
-  const c = await cluster(t, 1, false);
+test(`[${engine}] SIGTERM while Redis hangs (SIGSTOP): the node still drains and stops`, { skip }, async (t) => {
+  const c = await cluster(t, 1, false, engine);
   const node = c.nodes[0]!;
   c.redis.pause();
   t.after(() => c.redis.resume());
@@ -86,8 +89,8 @@ test('SIGTERM while Redis hangs (SIGSTOP): the node still drains and stops', { s
   assert.equal(await exit, 0);
 });
 
-test('a value tampered with in Redis is a miss, never a resumed session; Redis holds only ciphertext', { skip }, async (t) => {
-  const c = await cluster(t, 2, false);
+test(`[${engine}] a value tampered with in Redis is a miss, never a resumed session; Redis holds only ciphertext`, { skip }, async (t) => {
+  const c = await cluster(t, 2, false, engine);
   const [a, b] = ports(c);
   const sess = join(c.dir, 's.sess');
   const first = await sClient({ port: a, tls: '1.2', noTicket: true, sessOut: sess });
@@ -110,3 +113,4 @@ test('a value tampered with in Redis is a miss, never a resumed session; Redis h
   await c.nodes[1].waitForLog((l) => l.miss === 'store_error');
   assert.equal((await sClient({ port: b, tls: '1.3' })).fresh, 1, 'node B still serves');
 });
+}

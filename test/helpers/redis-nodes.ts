@@ -8,6 +8,7 @@ import { generateCacheKey } from '../../src/redis/seal.ts';
 import { httpBackend } from './backend.ts';
 import { tempDir, writeCert } from './certs.ts';
 import { startRedis, type RedisHandle } from '../../bench/redis-server.ts';
+import type { Engine } from './engines.ts';
 import { startWarmshake, terminateConfig, type Running } from './warmshake.ts';
 
 export interface Fleet {
@@ -22,7 +23,7 @@ export interface Fleet {
 export interface Cluster extends Fleet { redis: RedisHandle }
 
 /** `count` nodes of one worker each on the tier `tier` (`{ url }`, `{ sentinels, name }` or `{ cluster }`, plus any other `session_cache.redis` key). */
-export async function redisFleet (t: TestContext, count: number, tickets: boolean, tier: Record<string, unknown>): Promise<Fleet> {
+export async function redisFleet (t: TestContext, count: number, tickets: boolean, tier: Record<string, unknown>, engine?: Engine): Promise<Fleet> {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
@@ -35,12 +36,15 @@ export async function redisFleet (t: TestContext, count: number, tickets: boolea
     const socket = join(dir, `admin${i}.sock`);
     sockets.push(socket);
     const node = await startWarmshake(t, dir, terminateConfig({
-      backendPort: backend.port, ...cert, tickets,
+      backendPort: backend.port, ...cert, tickets, engine,
       global: { admin: { socket, http: '127.0.0.1:0' } },
       // A generous Redis deadline: on a busy machine a 50 ms one times out healthy calls.
       session_cache: { redis: { key_file: keyFile, timeout: '1s', breaker_backoff: '500ms', ...tier } },
     }), `node${i}.yaml`);
     nodes.push(node);
+    // A native run is native all the way: the frontend did not fall back to engine node.
+    if (engine) await node.waitForLog((l) => l.msg.startsWith('engine: ') && l.engine === engine);
+    if (engine === 'native' && node.logs.some((l) => /runs on engine node/.test(l.msg))) throw new Error(`node ${i}: the frontend fell back to engine node`);
     const listening = await node.waitForLog((l) => l.msg === 'admin http listening');
     http.push(`http://${String(listening.address)}`);
   }
@@ -48,7 +52,7 @@ export async function redisFleet (t: TestContext, count: number, tickets: boolea
 }
 
 /** `count` nodes of one worker each on one new redis-server; `extra` goes into `session_cache.redis`. */
-export async function redisCluster (t: TestContext, count: number, tickets: boolean, extra: Record<string, unknown> = {}): Promise<Cluster> {
+export async function redisCluster (t: TestContext, count: number, tickets: boolean, extra: Record<string, unknown> = {}, engine?: Engine): Promise<Cluster> {
   const redis = await startRedis(t);
-  return { redis, ...await redisFleet(t, count, tickets, { url: redis.url, ...extra }) };
+  return { redis, ...await redisFleet(t, count, tickets, { url: redis.url, ...extra }, engine) };
 }

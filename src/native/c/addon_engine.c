@@ -61,6 +61,7 @@ static void release (engine_handle *h) {
   if (e->bound) { OPENSSL_cleanse(e->bound, sizeof *e->bound * WS_MAX_FRONTENDS); free(e->bound); e->bound = NULL; }
   OPENSSL_cleanse(e->keys, sizeof e->keys);
   ws_events_free(&e->events);
+  ws_tier_free(&e->tier);
   if (h->tsfn) { napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort); h->tsfn = NULL; }
   if (h->store_ref) { napi_delete_reference(h->env, h->store_ref); h->store_ref = NULL; }
   if (h->ring_ref) { napi_delete_reference(h->env, h->ring_ref); h->ring_ref = NULL; }
@@ -129,6 +130,11 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
     up_words = len / 4;
     napi_create_reference(env, v, 1, &h->up_ref);
   }
+  if (napi_has_named_property(env, argv[0], "tier", &has) == napi_ok && has) {
+    double timeout;
+    if (ws_get_prop(env, argv[0], "tier", &v) || ws_get_double(env, v, "timeout", &timeout)) return NULL;
+    if (ws_tier_init(&e->tier, timeout) != 0) return ws_throw(env, "native engine: out of resources");
+  }
   uint32_t n;
   if (ws_get_prop(env, argv[0], "frontends", &frontends) || ws_array_length(env, frontends, &n)) return NULL;
   if (n == 0 || n > WS_MAX_FRONTENDS) return ws_throw(env, "native engine: 1 to 16 frontends");
@@ -148,6 +154,24 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   return ext;
 }
 
+/* One lookup ({ token, key }) or publish ({ key, record, ttl }) for the worker's Redis tier;
+ * the engine's copy of the record is cleansed and freed here (JS has its own now). */
+static napi_value tier_object (napi_env env, ws_tier_msg *m) {
+  napi_value o, v;
+  void *data;
+  if (napi_create_object(env, &o) != napi_ok) o = NULL;
+  if (o && napi_create_buffer_copy(env, m->key_len, m->key, &data, &v) == napi_ok) napi_set_named_property(env, o, "key", v);
+  if (o && m->kind == WS_TM_LOOKUP) ws_set_int(env, o, "token", m->token);
+  if (o && m->kind == WS_TM_PUBLISH && napi_create_buffer_copy(env, m->len, m->record, &data, &v) == napi_ok) {
+    napi_set_named_property(env, o, "record", v);
+    napi_create_double(env, m->ttl, &v);
+    napi_set_named_property(env, o, "ttl", v);
+    ws_set_int(env, o, "seq", m->seq);
+  }
+  if (m->record) { OPENSSL_cleanse(m->record, m->len); free(m->record); m->record = NULL; }
+  return o;
+}
+
 static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   return ws_handle_args(env, info, want, argv, "expected an engine handle");
 }
@@ -164,9 +188,29 @@ static napi_value engine_drain (napi_env env, napi_callback_info info) {
     for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_event_object(env, &batch[i]));
   }
   napi_set_named_property(env, result, "events", list);
+  NAPI_OK(napi_create_array(env, &list));
+  napi_set_named_property(env, result, "tier", list);
+  ws_tier_msg msgs[64];
+  at = 0;
+  while ((n = ws_tier_take(&h->e.tier, msgs, 64)) > 0) {
+    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, tier_object(env, &msgs[i]));
+  }
   napi_get_boolean(env, __atomic_load_n(&h->e.stopped, __ATOMIC_SEQ_CST) != 0, &b);
   napi_set_named_property(env, result, "stopped", b);
   return result;
+}
+
+/* engineAnswer(handle, token, result): the Redis tier's answer to one lookup (tier.h ws_tier_result). */
+static napi_value engine_answer (napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  engine_handle *h = ws_handle_args(env, info, 3, argv, "engineAnswer(engine, token, result)");
+  if (!h) return NULL;
+  uint32_t token = 0, result = 0;
+  napi_get_value_uint32(env, argv[1], &token);
+  napi_get_value_uint32(env, argv[2], &result);
+  if (h->joined || result < WS_TR_HIT || result > WS_TR_SENT) return NULL;
+  if (ws_tier_answer(&h->e.tier, token, (uint8_t)result)) ws_engine_wake(&h->e);
+  return NULL;
 }
 
 static napi_value engine_connections (napi_env env, napi_callback_info info) {
@@ -225,6 +269,7 @@ int ws_init_engine (napi_env env, napi_value exports) {
     { "enginePorts", NULL, engine_ports, NULL, NULL, NULL, napi_default, NULL },
     { "engineStop", NULL, engine_stop, NULL, NULL, NULL, napi_default, NULL },
     { "engineJoin", NULL, engine_join, NULL, NULL, NULL, napi_default, NULL },
+    { "engineAnswer", NULL, engine_answer, NULL, NULL, NULL, napi_default, NULL },
   };
   return napi_define_properties(env, exports, sizeof d / sizeof d[0], d) == napi_ok ? 0 : -1;
 }

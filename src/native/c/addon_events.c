@@ -3,7 +3,7 @@
 #include "events.h"
 
 static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
-static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error" };
+static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error", "store_timeout" };
 static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit", "shutdown", "access" };
 
 napi_value ws_event_object (napi_env env, const ws_event *ev) {
@@ -37,7 +37,7 @@ napi_value ws_event_object (napi_env env, const ws_event *ev) {
   napi_get_boolean(env, ev->resumed != 0, &b);
   napi_set_named_property(env, o, "resumed", b);
   ws_set_str(env, o, "method", METHODS[ev->method < 4 ? ev->method : 0]);
-  ws_set_str(env, o, "miss", MISSES[ev->miss < 8 ? ev->miss : 0]);
+  ws_set_str(env, o, "miss", MISSES[ev->miss < sizeof MISSES / sizeof *MISSES ? ev->miss : 0]);
   ws_set_str(env, o, "offered", ev->offered);
   napi_create_double(env, ev->duration_ms, &d);
   napi_set_named_property(env, o, "duration", d);

@@ -48,6 +48,9 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
     ws_copy(ev.reason, sizeof ev.reason, reason);
     ws_conn_publish(c, &ev);
   }
+  ws_tier_cancel(c);
+  ws_tier_unhold(c);
+  if (c->found) { SSL_SESSION_free(c->found); c->found = NULL; }
   if (c->ssl) {
     /* A session whose handshake completed stays good however the connection ends: without
      * this, SSL_free would remove it from the cache when the client closed after our
@@ -146,11 +149,13 @@ void ws_tls_reason (char *out, size_t cap, const char *fallback) {
 }
 
 static int handshake_done (ws_conn *c);
+static int start_backend (ws_conn *c);
 
 static void rearm (ws_conn *c) {
   uint32_t cm = 0, bm = 0;
   if (c->want_write) cm |= EPOLLOUT;
-  if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write) cm |= EPOLLIN; }
+  /* Waiting for the Redis tier: nothing is read (OpenSSL would not read it), only a hangup is seen. */
+  if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write && c->tier_state != WS_TIER_ASKED) cm |= EPOLLIN; }
   else if (!c->client_eof && c->c2b_len == 0 && ws_client_room(c) > 0) cm |= EPOLLIN;
   if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
   else if (c->state == WS_CS_SPLICE && !(c->backend_eof && c->backend_shut)) {
@@ -166,6 +171,7 @@ static int handshake (ws_conn *c) {
   if (n == 1) return handshake_done(c);
   int err = SSL_get_error(c->ssl, n);
   if (err == SSL_ERROR_WANT_READ) return 0;
+  if (err == SSL_ERROR_WANT_CLIENT_HELLO_CB) return 0; /* suspended for the Redis tier (tier_hello.c) */
   if (err == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }
   char reason[160], why[120];
   unsigned long code = ERR_peek_error();
@@ -186,10 +192,15 @@ static int handshake (ws_conn *c) {
 
 void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
   if (c->closed) return;
+  if (c->tier_state == WS_TIER_ASKED || c->state == WS_CS_HELD) {
+    if (events & (EPOLLERR | EPOLLHUP)) ws_conn_close(c, WS_ST_HANDSHAKE, "client closed the connection during the handshake");
+    else rearm(c);
+    return;
+  }
   c->want_write = 0;
   if (c->state == WS_CS_HANDSHAKE) {
     if (handshake(c) != 0) return;
-    if (c->state == WS_CS_HANDSHAKE) { rearm(c); return; }
+    if (c->state == WS_CS_HANDSHAKE || c->state == WS_CS_HELD) { rearm(c); return; }
     kind = 0; /* the backend socket is fresh: wait for its own event */
   }
   if (c->state == WS_CS_CONNECTING && kind == WS_HK_BACKEND) {
@@ -235,6 +246,12 @@ static int handshake_done (ws_conn *c) {
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
   if (alpn_len > 0 && alpn_len < sizeof ev.alpn) { memcpy(ev.alpn, alpn, alpn_len); ev.alpn[alpn_len] = 0; }
   ws_conn_publish(c, &ev);
+  if (ws_tier_hold(c)) return 0;
+  return start_backend(c);
+}
+
+/* Connects to a server (backend.c); -1 when the connection was closed. */
+static int start_backend (ws_conn *c) {
   /* Allocated only now: a stalled handshake costs no replay room. NULL means no retry. */
   c->replay = malloc(WS_REPLAY);
   c->replayable = c->replay != NULL;
@@ -245,9 +262,23 @@ static int handshake_done (ws_conn *c) {
   return -1;
 }
 
+void ws_conn_proceed (ws_conn *c) {
+  ws_tier_unhold(c);
+  if (start_backend(c) != 0 || ws_splice(c) != 0) return;
+  rearm(c);
+}
+
 void ws_conn_tick (ws_conn *c, double now) {
   const ws_frontend *f = c->fe;
   char reason[96];
+  if (c->tier_state == WS_TIER_ASKED && now > c->tier_deadline) {
+    /* JS did not answer in time (its thread is busy): the handshake goes on without Redis. */
+    ws_tier_cancel(c);
+    c->tier_result = WS_TR_TIMEOUT;
+    ws_conn_event(c, WS_HK_CLIENT, 0);
+    return;
+  }
+  if (c->state == WS_CS_HELD && now > c->tier_deadline) { ws_conn_proceed(c); return; } /* JS did not say: go on */
   if (c->state == WS_CS_SPLICE && !c->answered && c->answer_deadline > 0 && now > c->answer_deadline) {
     snprintf(reason, sizeof reason, "no answer within %.0f ms", f->t_server);
     ws_backend_unanswered(c, reason);

@@ -3,8 +3,12 @@
 #define WS_CONN_H
 #include "engine.h"
 
-enum ws_state { WS_CS_HANDSHAKE = 1, WS_CS_CONNECTING, WS_CS_SPLICE };
+/* WS_CS_HELD: handshake done, the backend connect waits until the worker has sent the
+ * connection's new session to Redis (tier.c), so that the client, once answered, finds
+ * it on any node. */
+enum ws_state { WS_CS_HANDSHAKE = 1, WS_CS_CONNECTING, WS_CS_SPLICE, WS_CS_HELD };
 enum ws_ticket_state { WS_TK_NONE = 0, WS_TK_UNKNOWN_KEY, WS_TK_DECRYPTED };
+enum ws_tier_state { WS_TIER_NONE = 0, WS_TIER_ASKED, WS_TIER_ANSWERED };
 
 typedef struct ws_conn {
   struct ws_conn *prev, *next;
@@ -26,6 +30,19 @@ typedef struct ws_conn {
   int lookup_done, cache_hit, cache_miss, ticket_state;
   int stored; /* the session went to the store already */
   char offered[72];
+  /* The Redis tier (tier.c): the ClientHello callback looks the offered key up itself,
+   * asks Redis on a local miss (the handshake waits, suspended by OpenSSL), and hands
+   * the session it found to the get callback. */
+  enum ws_tier_state tier_state;
+  int tier_slot, tier_result;
+  double tier_deadline;
+  SSL_SESSION *found;   /* looked up in the ClientHello callback, not yet taken by OpenSSL */
+  int prefetched;       /* the lookup of `key` is done (found or not) */
+  uint8_t key[WS_TIER_KEY];
+  size_t key_len;
+  uint32_t publish_seq;                 /* the last of its sessions handed to JS for Redis; 0 none */
+  int held;                              /* in the engine's list of held connections (WS_CS_HELD) */
+  struct ws_conn *held_prev, *held_next;
   uint64_t tried; /* servers tried, one bit each (WS_MAX_SERVERS is 64) */
   int server;     /* the server connected or connecting, counted in its `active`; -1 none */
   int client_eof, backend_eof, client_shut, backend_shut;
@@ -51,6 +68,8 @@ void ws_conn_tick (ws_conn *c, double now);
 void ws_conn_close (ws_conn *c, int stage, const char *reason);
 /* Records an event for this connection (client, frontend, duration filled in). */
 void ws_conn_publish (ws_conn *c, ws_event *ev);
+/* A held connection (WS_CS_HELD) goes on to its backend. */
+void ws_conn_proceed (ws_conn *c);
 /* Frees the connections closed since the last call. */
 void ws_conn_free_closed (ws_engine *e);
 /* OpenSSL's reason for the last error ("wrong version number"), never key material. */
@@ -78,4 +97,9 @@ size_t ws_client_room (const ws_conn *c);
 /* splice.c: moves bytes while anything moves; 0 to go on, -1 when the connection was closed. */
 int ws_splice (ws_conn *c);
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);
+/* tls_ctx.c: looks a session up in the shared store and checks its record (sets cache_hit/cache_miss);
+ * `quiet` counts nothing (a lookup counted already); *absent when the store has no such entry. */
+SSL_SESSION *ws_session_lookup (ws_conn *c, const unsigned char *id, size_t id_len, int quiet, int *absent);
+/* tier_hello.c: the ClientHello callback's part with a Redis tier (SSL_CLIENT_HELLO_SUCCESS or _RETRY). */
+int ws_tier_hello (ws_conn *c);
 #endif

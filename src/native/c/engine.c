@@ -113,6 +113,7 @@ int ws_engine_run (ws_engine *e) {
         uint64_t v;
         ssize_t r = read(e->wakefd, &v, sizeof v);
         (void)r;
+        ws_tier_answers(e); /* the worker answered lookups of the Redis tier */
       } else if (h->kind == WS_HK_LISTENER) {
         accept_some(e, h->owner);
       } else {

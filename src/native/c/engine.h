@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include "events.h"
 #include "shm.h"
+#include "tier.h"
 
 #define WS_MAX_FRONTENDS 16
 #define WS_MAX_CERTS 16
@@ -101,6 +102,7 @@ typedef struct ws_engine {
   /* keys bound per frontend and certificate: [fe][cert][key] = 16 hmac + 16 aes */
   uint8_t (*bound)[WS_MAX_CERTS][WS_MAX_RING_KEYS][32];
   ws_events events;
+  ws_tier tier; /* enabled with session_cache.redis */
   struct ws_conn *conns;
   /* closed during this batch of events, freed after it (later events of the batch may name them) */
   struct ws_conn *closed;

@@ -44,6 +44,8 @@ enum ws_miss { WS_MISS_NONE = 0, WS_MISS_UNKNOWN, WS_MISS_EXPIRED };
 int ws_store_attach (ws_store *s, uint8_t *base, size_t bytes, const ws_store_offsets *o, int32_t tag);
 /* 1 hit (value copied, *len and *ttl (ms left) set), 0 miss (*miss set), -1 value larger than cap. */
 int ws_store_get (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap, size_t *len, int *miss, double *ttl);
+/* ws_store_get that counts nothing when `quiet` (a lookup counted already). */
+int ws_store_read (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap, size_t *len, int *miss, double *ttl, int quiet);
 /* 1 stored, 0 refused. */
 int ws_store_set (ws_store *s, const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen, double ttl_ms);
 int ws_store_delete (ws_store *s, const uint8_t *key, size_t klen);

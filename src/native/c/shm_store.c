@@ -120,12 +120,16 @@ static void lock (ws_store *s) {
   }
 }
 
-int ws_store_get (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap, size_t *len, int *miss, double *ttl) {
+/* A read the caller already counted (quiet): the native engine's second look after the
+ * Redis tier filled the entry (engine node's TieredStore counts that one as a Redis hit). */
+static void tally (ws_store *s, int quiet, int c) { if (!quiet) count(s, c); }
+
+int ws_store_read (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap, size_t *len, int *miss, double *ttl, int quiet) {
   int rc = 0;
   lock(s);
   int32_t i = klen > (size_t)s->max_key ? NONE : find(s, key, klen, hash_key(s, key, klen));
   if (i == NONE) {
-    count(s, WS_C_MISSES);
+    tally(s, quiet, WS_C_MISSES);
     *miss = WS_MISS_UNKNOWN;
     goto done;
   }
@@ -134,22 +138,26 @@ int ws_store_get (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, si
     s->header[WS_H_DIRTY] = 1;
     remove_entry(s, i);
     s->header[WS_H_DIRTY] = 0;
-    count(s, WS_C_EXPIRED);
-    count(s, WS_C_MISSES);
+    tally(s, quiet, WS_C_EXPIRED);
+    tally(s, quiet, WS_C_MISSES);
     *miss = WS_MISS_EXPIRED;
     goto done;
   }
   size_t vlen = (size_t)ENT(s, i, WS_E_VALUE_LEN);
   size_t kl = (uint32_t)ENT(s, i, WS_E_KEY_RUN) & 0xffff;
-  if (vlen > cap) { rc = -1; count(s, WS_C_MISSES); *miss = WS_MISS_UNKNOWN; goto done; }
-  if (ws_chain_io(s, ENT(s, i, WS_E_FIRST), kl, out, NULL, vlen) != 0) { count(s, WS_C_MISSES); *miss = WS_MISS_UNKNOWN; goto done; }
+  if (vlen > cap) { rc = -1; tally(s, quiet, WS_C_MISSES); *miss = WS_MISS_UNKNOWN; goto done; }
+  if (ws_chain_io(s, ENT(s, i, WS_E_FIRST), kl, out, NULL, vlen) != 0) { tally(s, quiet, WS_C_MISSES); *miss = WS_MISS_UNKNOWN; goto done; }
   *len = vlen;
   *ttl = EXPIRY(s, i) - now;
-  count(s, WS_C_HITS);
+  tally(s, quiet, WS_C_HITS);
   rc = 1;
 done:
   ws_lock_release(&s->lock);
   return rc;
+}
+
+int ws_store_get (ws_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap, size_t *len, int *miss, double *ttl) {
+  return ws_store_read(s, key, klen, out, cap, len, miss, ttl, 0);
 }
 
 int ws_store_set (ws_store *s, const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen, double ttl_ms) {

@@ -56,7 +56,7 @@ static int hello_cb (SSL *ssl, int *alert, void *arg) {
   }
   c->cert = ws_tls_select(f, c->sni);
   if (c->cert != 0 && !SSL_set_SSL_CTX(ssl, f->certs[c->cert].ctx)) return SSL_CLIENT_HELLO_ERROR;
-  return SSL_CLIENT_HELLO_SUCCESS;
+  return f->engine->tier.enabled && f->engine->has_store ? ws_tier_hello(c) : SSL_CLIENT_HELLO_SUCCESS;
 }
 
 static int alpn_cb (SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in, unsigned int inlen, void *arg) {
@@ -100,6 +100,7 @@ static void store_session (ws_conn *c, SSL_SESSION *sess) {
   memset(&ev, 0, sizeof ev);
   ev.kind = WS_EV_STORED;
   ev.resumed = (uint8_t)(ws_store_set(&c->fe->engine->store, id, id_len, record, head + (size_t)der_len, c->fe->lifetime_ms) == 1);
+  ws_tier_publish(c, id, id_len, record, head + (size_t)der_len, c->fe->lifetime_ms);
   OPENSSL_cleanse(record, head + (size_t)der_len);
   if (!ev.resumed) ws_copy(ev.reason, sizeof ev.reason, "not cached (too large or cache unavailable)");
   ws_conn_publish(c, &ev);
@@ -130,19 +131,18 @@ static void info_cb (const SSL *ssl, int where, int ret) {
   if (c && sess && c->fe->engine->has_store && !c->stored) store_session(c, sess);
 }
 
-static SSL_SESSION *get_cb (SSL *ssl, const unsigned char *id, int id_len, int *copy) {
-  *copy = 0;
-  ws_conn *c = SSL_get_app_data(ssl);
-  if (!c || !c->fe->engine->has_store || id_len <= 0) return NULL;
-  ws_hex(c->offered, sizeof c->offered, id, (size_t)id_len);
-  c->lookup_done = 1;
+/* Looks `id` up in the shared store and checks the record (frontend, SNI, age); sets the
+ * miss cause. `absent`: the store has no such entry (where the Redis tier is asked). */
+SSL_SESSION *ws_session_lookup (ws_conn *c, const unsigned char *id, size_t id_len, int quiet, int *absent) {
   uint8_t record[RECORD_MAX];
   size_t len = 0;
   int miss = 0;
   double ttl = 0;
-  int rc = ws_store_get(&c->fe->engine->store, id, (size_t)id_len, record, sizeof record, &len, &miss, &ttl);
+  *absent = 0;
+  int rc = ws_store_read(&c->fe->engine->store, id, id_len, record, sizeof record, &len, &miss, &ttl, quiet);
   SSL_SESSION *sess = NULL;
-  if (rc != 1) { c->cache_miss = rc < 0 ? WS_MC_STORE_ERROR : miss == WS_MISS_EXPIRED ? WS_MC_EXPIRED : WS_MC_UNKNOWN; goto done; }
+  c->cache_hit = 0;
+  if (rc != 1) { *absent = rc == 0; c->cache_miss = rc < 0 ? WS_MC_STORE_ERROR : miss == WS_MISS_EXPIRED ? WS_MC_EXPIRED : WS_MC_UNKNOWN; goto done; }
   size_t at = 9;
   if (len < 11 || record[0] != WS_RECORD_VERSION) { c->cache_miss = WS_MC_STORE_ERROR; goto done; }
   uint64_t bits = 0;
@@ -165,6 +165,23 @@ static SSL_SESSION *get_cb (SSL *ssl, const unsigned char *id, int id_len, int *
 done:
   OPENSSL_cleanse(record, len);
   return sess;
+}
+
+static SSL_SESSION *get_cb (SSL *ssl, const unsigned char *id, int id_len, int *copy) {
+  *copy = 0;
+  ws_conn *c = SSL_get_app_data(ssl);
+  if (!c || !c->fe->engine->has_store || id_len <= 0) return NULL;
+  ws_hex(c->offered, sizeof c->offered, id, (size_t)id_len);
+  c->lookup_done = 1;
+  /* Looked up already by the ClientHello callback (with the Redis tier): its verdict. */
+  int absent;
+  if (c->prefetched && (size_t)id_len == c->key_len && memcmp(id, c->key, c->key_len) == 0) {
+    SSL_SESSION *sess = c->found;
+    c->found = NULL;
+    /* Asked again after a HelloRetryRequest: the same entry, looked at without counting. */
+    return sess || !c->cache_hit ? sess : ws_session_lookup(c, id, (size_t)id_len, 1, &absent);
+  }
+  return ws_session_lookup(c, id, (size_t)id_len, 0, &absent);
 }
 
 static void remove_cb (SSL_CTX *ctx, SSL_SESSION *sess) {

@@ -1,0 +1,175 @@
+/* The engine's half of the Redis tier (tier.h): lookups out, answers in, publishes out.
+ * A token is slot + WS_TIER_PENDING * generation: the slot finds the waiting connection,
+ * the generation says whether it is still the one that asked. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include "conn.h"
+
+int ws_tier_init (ws_tier *t, double timeout_ms) {
+  memset(t, 0, sizeof *t);
+  if (pthread_mutex_init(&t->mu, NULL) != 0) return -1;
+  t->enabled = 1;
+  t->timeout_ms = timeout_ms;
+  return 0;
+}
+
+static void drop_record (ws_tier_msg *m) {
+  if (!m->record) return;
+  OPENSSL_cleanse(m->record, m->len);
+  free(m->record);
+  m->record = NULL;
+}
+
+void ws_tier_free (ws_tier *t) {
+  if (!t->enabled) return;
+  for (uint32_t i = 0; i < t->out_count; i++) drop_record(&t->out[(t->out_head + i) % WS_TIER_OUT]);
+  t->out_count = 0;
+  pthread_mutex_destroy(&t->mu);
+  t->enabled = 0;
+}
+
+/* 1 when the queue was empty before (JS should be told), 0 when not, -1 when full. */
+static int push (ws_tier *t, const ws_tier_msg *m) {
+  pthread_mutex_lock(&t->mu);
+  int rc = t->out_count == 0;
+  if (t->out_count == WS_TIER_OUT) rc = -1;
+  else t->out[(t->out_head + t->out_count++) % WS_TIER_OUT] = *m;
+  pthread_mutex_unlock(&t->mu);
+  return rc;
+}
+
+static void tell_js (ws_engine *e) { if (e->notify) e->notify(e); }
+
+int ws_tier_ask (ws_conn *c, const uint8_t *key, size_t key_len) {
+  ws_engine *e = c->fe->engine;
+  ws_tier *t = &e->tier;
+  if (!t->enabled || key_len == 0 || key_len > WS_TIER_KEY || t->npending >= WS_TIER_PENDING) return -1;
+  int slot = 0;
+  while (t->waiting[slot]) slot++; /* npending < WS_TIER_PENDING: a free one exists */
+  ws_tier_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = WS_TM_LOOKUP;
+  m.token = (uint32_t)slot + WS_TIER_PENDING * (t->gen[slot] % (UINT32_MAX / WS_TIER_PENDING));
+  memcpy(m.key, key, key_len);
+  m.key_len = key_len;
+  int rc = push(t, &m);
+  if (rc < 0) return -1;
+  t->waiting[slot] = c;
+  t->npending++;
+  c->tier_slot = slot;
+  c->tier_state = WS_TIER_ASKED;
+  c->tier_deadline = ws_mono_ms() + t->timeout_ms + 100; /* JS's own deadline ends first: its cause is the truer one */
+  if (rc == 1) tell_js(e);
+  return 0;
+}
+
+void ws_tier_cancel (ws_conn *c) {
+  if (c->tier_state != WS_TIER_ASKED) return;
+  ws_tier *t = &c->fe->engine->tier;
+  t->waiting[c->tier_slot] = NULL;
+  t->gen[c->tier_slot]++;
+  t->npending--;
+  c->tier_state = WS_TIER_ANSWERED;
+}
+
+void ws_tier_publish (ws_conn *c, const uint8_t *key, size_t key_len, const uint8_t *record, size_t len, double ttl) {
+  ws_engine *e = c->fe->engine;
+  ws_tier *t = &e->tier;
+  if (!t->enabled || key_len == 0 || key_len > WS_TIER_KEY) return;
+  ws_tier_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = WS_TM_PUBLISH;
+  memcpy(m.key, key, key_len);
+  m.key_len = key_len;
+  m.record = malloc(len);
+  if (!m.record) { __atomic_fetch_add(&t->dropped, 1, __ATOMIC_SEQ_CST); return; }
+  memcpy(m.record, record, len);
+  m.len = len;
+  m.ttl = ttl;
+  m.seq = t->published + 1 != 0 ? t->published + 1 : 1; /* 0 means none */
+  int rc = push(t, &m);
+  if (rc < 0) { drop_record(&m); __atomic_fetch_add(&t->dropped, 1, __ATOMIC_SEQ_CST); return; }
+  t->published = c->publish_seq = m.seq;
+  if (rc == 1) tell_js(e);
+}
+
+static int sent (ws_tier *t, uint32_t seq) {
+  pthread_mutex_lock(&t->mu);
+  int done = (int32_t)(t->acked - seq) >= 0;
+  pthread_mutex_unlock(&t->mu);
+  return done;
+}
+
+int ws_tier_hold (ws_conn *c) {
+  ws_tier *t = &c->fe->engine->tier;
+  if (!t->enabled || c->publish_seq == 0 || sent(t, c->publish_seq)) return 0;
+  c->held_prev = t->held_tail;
+  c->held_next = NULL;
+  if (t->held_tail) t->held_tail->held_next = c; else t->held_head = c;
+  t->held_tail = c;
+  c->held = 1;
+  c->state = WS_CS_HELD;
+  c->tier_deadline = ws_mono_ms() + t->timeout_ms + 100;
+  return 1;
+}
+
+void ws_tier_unhold (ws_conn *c) {
+  ws_tier *t = &c->fe->engine->tier;
+  if (!c->held) return;
+  c->held = 0;
+  if (c->held_prev) c->held_prev->held_next = c->held_next; else t->held_head = c->held_next;
+  if (c->held_next) c->held_next->held_prev = c->held_prev; else t->held_tail = c->held_prev;
+  c->held_prev = c->held_next = NULL;
+}
+
+void ws_tier_answers (ws_engine *e) {
+  ws_tier *t = &e->tier;
+  if (!t->enabled) return;
+  ws_tier_reply got[WS_TIER_PENDING];
+  pthread_mutex_lock(&t->mu);
+  uint32_t n = t->in_count;
+  memcpy(got, t->in, n * sizeof *got);
+  t->in_count = 0;
+  uint32_t acked = t->acked;
+  pthread_mutex_unlock(&t->mu);
+  /* Held in publish order: the first not sent yet ends the walk. */
+  while (t->held_head && (int32_t)(acked - t->held_head->publish_seq) >= 0) ws_conn_proceed(t->held_head);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t slot = got[i].token % WS_TIER_PENDING;
+    ws_conn *c = t->waiting[slot];
+    /* Gone, timed out, or the slot serves another connection now: nothing to resume. */
+    if (!c || got[i].token / WS_TIER_PENDING != t->gen[slot] % (UINT32_MAX / WS_TIER_PENDING)) continue;
+    ws_tier_cancel(c);
+    c->tier_result = got[i].result;
+    ws_conn_event(c, WS_HK_CLIENT, 0);
+  }
+}
+
+size_t ws_tier_take (ws_tier *t, ws_tier_msg *out, size_t max) {
+  if (!t->enabled) return 0;
+  pthread_mutex_lock(&t->mu);
+  size_t n = 0;
+  while (n < max && t->out_count > 0) {
+    out[n++] = t->out[t->out_head];
+    t->out_head = (t->out_head + 1) % WS_TIER_OUT;
+    t->out_count--;
+  }
+  pthread_mutex_unlock(&t->mu);
+  return n;
+}
+
+int ws_tier_answer (ws_tier *t, uint32_t token, uint8_t result) {
+  if (!t->enabled) return 0;
+  pthread_mutex_lock(&t->mu);
+  if (result == WS_TR_SENT) {
+    t->acked = token;
+    pthread_mutex_unlock(&t->mu);
+    return 1;
+  }
+  int wake = t->in_count < WS_TIER_PENDING;
+  if (wake) t->in[t->in_count++] = (ws_tier_reply){ token, result };
+  else __atomic_fetch_add(&t->dropped, 1, __ATOMIC_SEQ_CST); /* only stale answers can overflow it; the engine's deadline covers the rest */
+  pthread_mutex_unlock(&t->mu);
+  return wake;
+}
