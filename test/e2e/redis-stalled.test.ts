@@ -1,0 +1,66 @@
+// The Redis tier's lookup never holds the data plane (issue 11 item 5): with Redis stopped
+// (SIGSTOP) a resumption that needs it completes as a full handshake within
+// `redis.timeout`, other clients of the same node are served meanwhile, and after an
+// empty Redis restart the sessions a node holds itself still resume there. Both engines:
+// on engine native the lookup suspends the OpenSSL handshake in the C loop while the
+// worker asks Redis. Real warmshake processes, a real redis-server, openssl s_client.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ENGINES } from '../helpers/engines.ts';
+import { redisSkipReason } from '../helpers/missing-peers.ts';
+import { pythonResume, sClient } from '../helpers/peers.ts';
+import { redisCluster } from '../helpers/redis-nodes.ts';
+import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
+
+const skip = redisSkipReason();
+
+for (const engine of ENGINES) {
+  for (const tls of ['1.2', '1.3'] as const) {
+    test(`[${engine}] TLS ${tls}, Redis stopped: the lookup ends full at redis.timeout, and the node serves other clients meanwhile`, { skip }, async (t) => {
+      // A long deadline, so the other clients below certainly run while the lookup waits.
+      const c = await redisCluster(t, 2, false, { timeout: '3s' }, engine);
+      const [a, b] = c.nodes.map((n) => n.ports.https);
+      const sess = join(c.dir, 'a.sess');
+      assert.equal((await sClient({ port: a, tls, sessOut: sess, noTicket: tls === '1.2' })).fresh, 1);
+      c.redis.pause();
+      t.after(() => c.redis.resume());
+      // Node B never saw the session: it must ask the stopped Redis.
+      let settled = false;
+      const waiting = sClient({ port: b, tls, sessIn: sess, noTicket: tls === '1.2' }).finally(() => { settled = true; });
+      let served = 0;
+      while (!settled) {
+        // Full handshakes with no session offered: no lookup, nothing to wait for.
+        const other = await pythonResume(b, tls, 1);
+        assert.deepEqual(other, [false]);
+        if (!settled) served++;
+      }
+      const r = await waiting;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.fresh, 1, 'a full handshake, not a hang');
+      assert.ok(served >= 1, 'clients of the same node were served while the lookup waited');
+      await c.nodes[1].waitForLog((l) => l.resumed === false && l.miss === 'store_timeout');
+    });
+  }
+
+  test(`[${engine}] an empty Redis restart: sessions a node holds resume there, and cross-node resumption comes back`, { skip }, async (t) => {
+    const c = await redisCluster(t, 2, false, {}, engine);
+    const [a, b] = c.nodes.map((n) => n.ports.https);
+    const ids = join(c.dir, 'id.sess');
+    const stateful = join(c.dir, 'stateful.sess');
+    assert.equal((await sClient({ port: a, tls: '1.2', noTicket: true, sessOut: ids })).fresh, 1);
+    assert.equal((await sClient({ port: a, tls: '1.3', sessOut: stateful })).fresh, 1);
+    await c.redis.restart();
+    assert.equal((await sClient({ port: a, tls: '1.2', noTicket: true, sessIn: ids })).reused, 1, 'TLS 1.2 on the node that made it');
+    assert.equal((await sClient({ port: a, tls: '1.3', sessIn: stateful })).reused, 1, 'TLS 1.3 stateful on the node that made it');
+    // New sessions reach the new Redis: roaming resumes again (the client reconnects at
+    // once; the breaker may still be open for a moment after the restart).
+    for (const tls of ['1.2', '1.3'] as const) {
+      const roam = await waitUntil(async () => {
+        const round = await pythonResume([a, b], tls, 4);
+        return round.slice(1).every(Boolean) && round;
+      }, `TLS ${tls} resumption across nodes after the restart`, WAIT_GUARD_MS, 250);
+      assert.deepEqual(roam, [false, true, true, true]);
+    }
+  });
+}
