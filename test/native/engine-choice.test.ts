@@ -20,6 +20,7 @@ frontends:
     backend: app
     allow: [ 127.0.0.0/8, ::1/128 ]
     deny: [ 127.0.0.5 ]
+    use_backend: [ { sni: api.example.com, backend: api }, { sni: "*.example.com", backend: app } ]
   - name: guarded
     bind: 127.0.0.1:8444
     certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ]
@@ -33,6 +34,8 @@ backends:
   - name: app
     servers: [ { name: s1, address: 127.0.0.1:8080 } ]
     health_check: { interval: 2s }
+  - name: api
+    servers: [ { name: s1, address: 127.0.0.1:8081 } ]
 `;
 }
 
@@ -50,7 +53,8 @@ test('check names the engine and each frontend that stays on node, with the feat
   assert.match(r.stdout, /^engine: native$/m);
   assert.match(r.stdout, /^frontend guarded runs on engine node: the native engine does not serve limits.per_client_connections yet$/m);
   assert.match(r.stdout, /^frontend relay runs on engine node: the native engine does not serve passthrough mode yet$/m);
-  // Passive health runs in the C engine too: a backend with checks costs nothing on native.
+  // Passive health runs in the C engine too: a backend with checks costs nothing on native;
+  // nor do use_backend and allow/deny.
   assert.doesNotMatch(r.stdout, /frontend plain on engine native/);
   assert.doesNotMatch(r.stdout, /frontend plain runs on/);
 });
