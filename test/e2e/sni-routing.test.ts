@@ -3,13 +3,14 @@
 // the bare suffix), no SNI or no match goes to the default backend. Each backend keeps
 // its own servers and health: a server refused at once in a routed backend is reported
 // to that backend's pool and marked DOWN there, and a backend with no server left is
-// named in the error. Real curl clients (SNI from the URL's host via --resolve).
+// named in the error. Real curl clients (SNI from the URL's host via --resolve) and
+// openssl s_client.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closedPort, httpBackend } from '../helpers/backend.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { run } from '../helpers/peers.ts';
+import { run, sClient } from '../helpers/peers.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 
 /** One curl call per host (with `--resolve` so the name goes out as SNI); the bodies in order. */
@@ -52,6 +53,9 @@ test(`[${engine}] use_backend: the SNI picks the backend (exact, wildcard, first
 
   assert.deepEqual(await bodies(port, ['www.example.com', 'a.b.example.com', 'example.com', 'other.org', 'badexample.com', '127.0.0.1']),
     ['wild', 'wild', 'exact', 'app', 'app', 'app']);
+  // Names compare in lower case: openssl sends the SNI as given.
+  const upper = await sClient({ port, tls: '1.3', servername: 'WWW.EXAMPLE.COM' });
+  assert.match(upper.stdout, /^wild$/m, upper.stderr);
 
   // The exact rule comes before the wildcard; `refusing` is refused at every try and the good server answers.
   assert.deepEqual(await bodies(port, new Array(8).fill('api.example.com')), new Array(8).fill('api'));

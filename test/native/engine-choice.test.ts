@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { validateConfig } from '../../src/config/schema.ts';
 import { loadAddon } from '../../src/native/addon.ts';
+import { nativeGaps } from '../../src/native/choice.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run } from '../helpers/peers.ts';
 import { BIN } from '../helpers/warmshake.ts';
@@ -75,4 +77,19 @@ test('global.engine: node is obeyed, and an unknown engine is refused by path', 
 test('--version names the engine', async () => {
   const r = await run(process.execPath, [BIN, '--version']);
   assert.match(r.stdout, loaded.ok ? /^engine native$/m : /^engine node \(/m);
+});
+
+test('nativeGaps: use_backend and long allow/deny lists are native up to the engine\'s room per frontend', () => {
+  const names = Array.from({ length: 17 }, (_, i) => `b${i}`);
+  const { config, errors } = validateConfig({
+    frontends: [1, 16].map((n) => ({
+      name: `f${n}`, bind: `127.0.0.1:${n}`, certificates: [{ cert: '/c', key: '/k' }], backend: 'b0',
+      use_backend: names.slice(1, n + 1).map((b) => ({ sni: `${b}.example.com`, backend: b })),
+      deny: Array.from({ length: 5000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`),
+    })),
+    backends: names.map((name) => ({ name, servers: [{ name: 's', address: '127.0.0.1:2' }] })),
+  }, '/', 'test');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(nativeGaps(config!, config!.frontends[0]), []);
+  assert.deepEqual(nativeGaps(config!, config!.frontends[1]), ['use_backend naming more than 16 backends']);
 });
