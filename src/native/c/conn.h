@@ -43,8 +43,9 @@ typedef struct ws_conn {
   uint32_t publish_seq;                 /* the last of its sessions handed to JS for Redis; 0 none */
   int held;                              /* in the engine's list of held connections (WS_CS_HELD) */
   struct ws_conn *held_prev, *held_next;
-  uint64_t tried; /* servers tried, one bit each (WS_MAX_SERVERS is 64) */
-  int server;     /* the server connected or connecting, counted in its `active`; -1 none */
+  ws_backend *be; /* chosen by the SNI once the handshake is done (routes.c); NULL before */
+  uint64_t tried; /* servers of `be` tried, one bit each (WS_MAX_SERVERS is 64) */
+  int server;     /* the server of `be` connected or connecting, counted in its `active`; -1 none */
   int client_eof, backend_eof, client_shut, backend_shut;
   /* Until the server's first byte the client's bytes are kept (up to WS_REPLAY) and sent
    * from `replay`, so a server that resets or stays silent can be replaced by another. */
