@@ -8,6 +8,9 @@ int ws_init_engine (napi_env env, napi_value exports);
 int ws_element (napi_env env, napi_value arr, uint32_t i, napi_value *out);
 struct ws_event;
 napi_value ws_event_object (napi_env env, const struct ws_event *ev);
+struct ws_tier_msg;
+/* A Redis tier message for JS; frees the engine's copy of its record. */
+napi_value ws_tier_object (napi_env env, struct ws_tier_msg *m);
 struct ws_engine;
 struct ws_frontend;
 /* -1 with an exception pending on a bad option. */

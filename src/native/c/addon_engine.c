@@ -155,24 +155,6 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   return ext;
 }
 
-/* One lookup ({ token, key }) or publish ({ key, record, ttl }) for the worker's Redis tier;
- * the engine's copy of the record is cleansed and freed here (JS has its own now). */
-static napi_value tier_object (napi_env env, ws_tier_msg *m) {
-  napi_value o, v;
-  void *data;
-  if (napi_create_object(env, &o) != napi_ok) o = NULL;
-  if (o && napi_create_buffer_copy(env, m->key_len, m->key, &data, &v) == napi_ok) napi_set_named_property(env, o, "key", v);
-  if (o && m->kind == WS_TM_LOOKUP) ws_set_int(env, o, "token", m->token);
-  if (o && m->kind == WS_TM_PUBLISH && napi_create_buffer_copy(env, m->len, m->record, &data, &v) == napi_ok) {
-    napi_set_named_property(env, o, "record", v);
-    napi_create_double(env, m->ttl, &v);
-    napi_set_named_property(env, o, "ttl", v);
-    ws_set_int(env, o, "seq", m->seq);
-  }
-  if (m->record) { OPENSSL_cleanse(m->record, m->len); free(m->record); m->record = NULL; }
-  return o;
-}
-
 static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   return ws_handle_args(env, info, want, argv, "expected an engine handle");
 }
@@ -194,7 +176,7 @@ static napi_value engine_drain (napi_env env, napi_callback_info info) {
   ws_tier_msg msgs[64];
   at = 0;
   while ((n = ws_tier_take(&h->e.tier, msgs, 64)) > 0) {
-    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, tier_object(env, &msgs[i]));
+    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_tier_object(env, &msgs[i]));
   }
   napi_get_boolean(env, __atomic_load_n(&h->e.stopped, __ATOMIC_SEQ_CST) != 0, &b);
   napi_set_named_property(env, result, "stopped", b);

@@ -1,6 +1,10 @@
-/* One engine record as the JS object src/native/types.ts NativeEvent describes. */
+/* One engine record as the JS object src/native/types.ts NativeEvent describes, and one
+ * message of the Redis tier as TierMessage. */
 #include "addon.h"
+#include <stdlib.h>
+#include <openssl/crypto.h>
 #include "events.h"
+#include "tier.h"
 
 static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
 static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error", "store_timeout" };
@@ -42,5 +46,23 @@ napi_value ws_event_object (napi_env env, const ws_event *ev) {
   ws_set_str(env, o, "offered", ev->offered);
   napi_create_double(env, ev->duration_ms, &d);
   napi_set_named_property(env, o, "duration", d);
+  return o;
+}
+
+/* One lookup ({ token, key }) or publish ({ key, record, ttl }) for the worker's Redis tier;
+ * the engine's copy of the record is cleansed and freed here (JS has its own now). */
+napi_value ws_tier_object (napi_env env, struct ws_tier_msg *m) {
+  napi_value o, v;
+  void *data;
+  if (napi_create_object(env, &o) != napi_ok) o = NULL;
+  if (o && napi_create_buffer_copy(env, m->key_len, m->key, &data, &v) == napi_ok) napi_set_named_property(env, o, "key", v);
+  if (o && m->kind == WS_TM_LOOKUP) ws_set_int(env, o, "token", m->token);
+  if (o && m->kind == WS_TM_PUBLISH && napi_create_buffer_copy(env, m->len, m->record, &data, &v) == napi_ok) {
+    napi_set_named_property(env, o, "record", v);
+    napi_create_double(env, m->ttl, &v);
+    napi_set_named_property(env, o, "ttl", v);
+    ws_set_int(env, o, "seq", m->seq);
+  }
+  if (m->record) { OPENSSL_cleanse(m->record, m->len); free(m->record); m->record = NULL; }
   return o;
 }
