@@ -9,11 +9,37 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ENGINES } from '../helpers/engines.ts';
 import { redisSkipReason } from '../helpers/missing-peers.ts';
-import { pythonResume, sClient } from '../helpers/peers.ts';
+import { PY_TLS_CONTEXT, pythonResume, run, sClient } from '../helpers/peers.ts';
 import { redisCluster } from '../helpers/redis-nodes.ts';
 import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
 
 const skip = redisSkipReason();
+
+// A session from node A, then `count` clients offering it to node B that hang up after
+// 300 ms, well before B's lookup in the stopped Redis can end (3 s): prints how many
+// timed out in the handshake (every one should).
+const HANG_UP = String.raw`
+import socket, ssl, sys
+a, b, version, count = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+${PY_TLS_CONTEXT}
+with socket.create_connection(('127.0.0.1', a)) as raw:
+    with ctx.wrap_socket(raw, server_hostname='localhost') as s:
+        s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+        while s.recv(65536):
+            pass
+        session = s.session
+hung = 0
+for i in range(count):
+    raw = socket.create_connection(('127.0.0.1', b))
+    raw.settimeout(0.3)
+    s = ctx.wrap_socket(raw, server_hostname='localhost', session=session, do_handshake_on_connect=False)
+    try:
+        s.do_handshake()
+    except socket.timeout:
+        hung += 1
+    s.close()
+print(hung)
+`;
 
 for (const engine of ENGINES) {
   for (const tls of ['1.2', '1.3'] as const) {
@@ -62,5 +88,24 @@ for (const engine of ENGINES) {
       }, `TLS ${tls} resumption across nodes after the restart`, WAIT_GUARD_MS, 250);
       assert.deepEqual(roam, [false, true, true, true]);
     }
+  });
+
+  test(`[${engine}] clients that hang up while their Redis lookup waits cost nothing: the node serves on, resumes once Redis is back`, { skip }, async (t) => {
+    // The breaker stays closed: every lookup waits for Redis (none is refused at once).
+    const c = await redisCluster(t, 2, false, { timeout: '3s', breaker_errors: 1000 }, engine);
+    const [a, b] = c.nodes.map((n) => n.ports.https);
+    c.redis.pause();
+    t.after(() => c.redis.resume());
+    const r = await run('python3', ['-c', HANG_UP, String(a), String(b), '1.2', '20']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '20', 'every client hung up during its handshake');
+    assert.deepEqual(await pythonResume(b, '1.3', 1), [false], 'node B serves');
+    c.redis.resume();
+    // The answers for the closed connections come back to nothing; resumption across nodes works.
+    const roam = await waitUntil(async () => {
+      const round = await pythonResume([a, b], '1.2', 4);
+      return round.slice(1).every(Boolean) && round;
+    }, 'resumption across nodes with Redis back', WAIT_GUARD_MS, 250);
+    assert.deepEqual(roam, [false, true, true, true]);
   });
 }
