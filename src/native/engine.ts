@@ -13,7 +13,8 @@ import { lockTag, NATIVE_LOCK_BIT } from '../session-cache/shm-lock.ts';
 import type { LoadedCertificate } from '../tls/certificates.ts';
 import { sessionIdContext } from '../tls/contexts.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import { TIER_RESULT, type EngineHandle, type NativeAddon, type NativeEvent, type TierMessage } from './types.ts';
+import { NativeRedisTier } from './redis-tier.ts';
+import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
 
 export interface NativeEngineOptions {
   config: Config;
@@ -95,6 +96,8 @@ export class NativeEngine {
   readonly #upAt = new Map<string, number>();
   /** Per frontend, per backend in engine order: its pool and server names (passive health reports). */
   readonly #pools: Array<Array<{ pool: BackendPool; names: string[] } | undefined>>;
+  /** The worker's side of the Redis tier, with session_cache.redis. */
+  readonly #redis: NativeRedisTier | undefined;
   #handle: EngineHandle | undefined;
   #stopped: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
@@ -103,6 +106,7 @@ export class NativeEngine {
     this.#addon = addon;
     this.#options = options;
     this.#names = options.frontends.map((f) => f.frontend.name);
+    this.#redis = options.tier && new NativeRedisTier(options.tier);
     const find = (name: string): BackendConfig | undefined => options.config.backends.find((b) => b.name === name);
     // One set of up words per backend, shared by the frontends that route to it.
     let words = 0;
@@ -174,40 +178,14 @@ export class NativeEngine {
     if (!handle) return;
     const { events, tier, stopped } = this.#addon.engineDrain(handle);
     // The Redis tier first: a session published late is a session another node misses.
-    for (const m of tier) this.#redis(handle, m);
-    // Sent (written to the Redis connection): the connections that made them may go on.
-    const sent = tier.reduce((last, m) => m.seq ?? last, 0);
-    if (sent > 0) this.#addon.engineAnswer(handle, sent, TIER_RESULT.sent);
+    // A stopped engine has no handshake left to resume.
+    this.#redis?.serve(tier, (token, result) => { if (this.#handle === handle) this.#addon.engineAnswer(handle, token, result); });
     for (const e of events) this.#publish(e);
     if (stopped && this.#stopped) {
       this.#addon.engineJoin(handle);
       this.#handle = undefined;
       this.#stopped();
     }
-  }
-
-  /**
-   * The Redis tier's work for the engine, done as engine node's TieredStore does it (the
-   * same timeout, breaker, sealing and counters): a new session is written to Redis in
-   * the background (the write leaves now: the engine holds that connection's backend
-   * connect until told, so the client cannot reconnect elsewhere before it); a lookup the shared memory missed is asked of Redis, a hit copied
-   * into the shared memory, and the engine told to resume that handshake.
-   */
-  #redis (handle: EngineHandle, m: TierMessage): void {
-    const tier = this.#options.tier;
-    if (!tier) return;
-    const token = m.token;
-    if (token === undefined) {
-      if (m.record) tier.publish(m.key, m.record, m.ttl);
-      return;
-    }
-    tier.fill(m.key).then(
-      (r): keyof typeof TIER_RESULT => r.value ? (r.filled ? 'hit' : 'error') : r.miss === 'timeout' || r.miss === 'error' ? r.miss : 'unknown',
-      (): keyof typeof TIER_RESULT => 'error',
-    ).then((result) => {
-      // A stopped engine has no handshake left to resume.
-      if (this.#handle === handle) this.#addon.engineAnswer(handle, token, TIER_RESULT[result]);
-    });
   }
 
   /**
