@@ -21,6 +21,8 @@ export interface NativeEngineOptions {
   frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
   store: SharedMemoryStore;
   keys: SharedTicketKeys;
+  /** The process's listening descriptor per frontend name (runtime/listeners.ts); without one the engine opens its own. */
+  listeners: Readonly<Record<string, number>>;
 }
 
 /** ALPN protocols in wire format (each prefixed by its length). */
@@ -28,10 +30,11 @@ function alpnWire (protocols: readonly string[]): Buffer {
   return Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])));
 }
 
-function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upOffset: number): unknown {
+function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upOffset: number, fd: number | undefined): unknown {
   const backend = config.backends.find((b) => b.name === f.backend);
   return {
     name: f.name,
+    fd: fd ?? -1,
     backend: f.backend,
     host: f.bind.host,
     port: f.bind.port,
@@ -105,7 +108,9 @@ export class NativeEngine {
 
   #start (config: Config, frontends: NativeEngineOptions['frontends'], store: SharedMemoryStore, keys: SharedTicketKeys): EngineHandle {
     return this.#addon.engineStart({
-      frontends: frontends.map((f, i) => frontendOptions(config, f.frontend, f.certificates, this.#upOffsets[i])),
+      frontends: frontends.map((f, i) => frontendOptions(config, f.frontend, f.certificates, this.#upOffsets[i], this.#options.listeners[f.frontend.name])),
+      // How long the engine drains on its own when the worker dies under it (docs/native.md).
+      drainMs: config.global.shutdown_timeout,
       serverUp: this.#up,
       store: new Uint8Array(store.buffer),
       layout: store.layout,
