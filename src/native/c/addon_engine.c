@@ -74,6 +74,7 @@ static void *thread_main (void *arg) {
   if (!detached) { notify(e); return NULL; }
   free_engine(e);
   drop_ref(h);
+  ws_engine_detached_end();
   return NULL;
 }
 

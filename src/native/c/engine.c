@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,24 @@
  * glibc keeps a thread's freed arena pages mapped, and a flood of 32 kB connections
  * would otherwise stay in the resident size long after it is over. */
 #define TRIM_AFTER 256
+
+/* Detached engines still draining (their worker died): the process's exit cuts them
+ * first and waits for them, so none runs while exit() tears down what it uses. */
+static int detached_running; /* __atomic */
+static int exiting;          /* __atomic */
+static pthread_once_t at_exit_once = PTHREAD_ONCE_INIT;
+
+static void cut_detached (void) {
+  __atomic_store_n(&exiting, 1, __ATOMIC_SEQ_CST);
+  struct timespec step = { 0, 1000 * 1000 };
+  for (int i = 0; i < 2000 && __atomic_load_n(&detached_running, __ATOMIC_SEQ_CST) > 0; i++) nanosleep(&step, NULL);
+}
+
+static void register_at_exit (void) { atexit(cut_detached); }
+
+void ws_engine_detached_end (void) {
+  __atomic_sub_fetch(&detached_running, 1, __ATOMIC_SEQ_CST);
+}
 
 double ws_mono_ms (void) {
   struct timespec ts;
@@ -100,6 +119,8 @@ static void close_listeners (ws_engine *e) {
  * up/down as last written; events have no reader. Runs between events, so no store
  * operation is under way. */
 static void detach (ws_engine *e) {
+  pthread_once(&at_exit_once, register_at_exit);
+  __atomic_add_fetch(&detached_running, 1, __ATOMIC_SEQ_CST);
   e->has_store = 0;
   e->ring = NULL;
   e->ring_words = 0;
@@ -133,6 +154,7 @@ int ws_engine_run (ws_engine *e) {
       drain_until = ws_mono_ms() + e->drain_ms;
     }
     if (draining && (e->conns == NULL || ws_mono_ms() >= drain_until)) break;
+    if (detached && __atomic_load_n(&exiting, __ATOMIC_SEQ_CST)) break;
     int n = epoll_wait(e->epfd, events, MAX_EVENTS, TICK_MS);
     for (int i = 0; i < n; i++) {
       ws_handle *h = events[i].data.ptr;

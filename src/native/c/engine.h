@@ -127,6 +127,8 @@ typedef struct ws_engine {
 int ws_engine_listen (ws_engine *e, ws_frontend *f, int fd, int shared, char *err, size_t errlen);
 int ws_engine_run (ws_engine *e);
 void ws_engine_wake (ws_engine *e);
+/* The last thing a detached engine's thread does (the process's exit waits for it). */
+void ws_engine_detached_end (void);
 double ws_mono_ms (void);
 
 /* listen.c: a listening socket (SO_REUSEPORT, non-blocking), or -1 with `err` naming the address */
