@@ -46,6 +46,7 @@ static void free_engine (ws_engine *e) {
     /* The process's listening descriptors are the supervisor's to close. */
     if (e->fe[f].listen_fd >= 0 && !e->fe[f].shared_listener) close(e->fe[f].listen_fd);
     e->fe[f].listen_fd = -1;
+    ws_frontend_free(&e->fe[f]);
   }
   e->nfe = 0;
   if (e->epfd >= 0) { close(e->epfd); e->epfd = -1; }

@@ -126,10 +126,12 @@ static void detach (ws_engine *e) {
   e->ring_words = 0;
   e->notify = NULL;
   for (int i = 0; i < e->nfe; i++) {
-    ws_frontend *f = &e->fe[i];
-    if (!f->up) continue;
-    for (int s = 0; s < f->nservers; s++) f->up_own[s] = __atomic_load_n(&f->up[s], __ATOMIC_RELAXED);
-    f->up = f->up_own;
+    for (int k = 0; k < e->fe[i].nbackends; k++) {
+      ws_backend *b = &e->fe[i].backends[k];
+      if (!b->up) continue;
+      for (int s = 0; s < b->nservers; s++) b->up_own[s] = __atomic_load_n(&b->up[s], __ATOMIC_RELAXED);
+      b->up = b->up_own;
+    }
   }
   pthread_mutex_lock(&e->mu);
   e->detached = 1;
