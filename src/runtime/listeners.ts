@@ -14,6 +14,7 @@ import { AddressInUseError, NativeEngineError } from '../errors.ts';
 import { loadAddon } from '../native/addon.ts';
 import { chooseEngine } from '../native/choice.ts';
 import { heldBy, holderOfPort } from './address-holder.ts';
+import { pinPorts } from './pinned-ports.ts';
 
 interface Listener { fd: number; port: number }
 
@@ -38,7 +39,7 @@ export class ProcessListeners {
     const loaded = loadAddon();
     const native = nativeFrontends(config);
     if (!loaded.ok || native.length === 0) return config;
-    const got = new Map<string, number>();
+    const got = new Map<string, number>(); // the port each `host:0` frontend was given
     for (const f of native) {
       if (this.#open.has(addressOf(f))) continue;
       const i = config.frontends.indexOf(f);
@@ -53,11 +54,7 @@ export class ProcessListeners {
       this.#open.set(addressOf(f, l.port), l);
       if (f.bind.port === 0) got.set(f.name, l.port);
     }
-    if (got.size === 0) return config;
-    const frontends = config.frontends.map((f) => got.has(f.name)
-      ? Object.freeze({ ...f, bind: Object.freeze({ ...f.bind, port: got.get(f.name)! }) })
-      : f);
-    return Object.freeze({ ...config, frontends: Object.freeze(frontends) }) as Config;
+    return pinPorts(config, Object.fromEntries(got));
   }
 
   /** The descriptor of each native frontend of `config` that has one, by name: what a worker of `config` is given. */
