@@ -54,6 +54,11 @@ export interface NativeAddon {
   storeSet (store: StoreHandle, key: Uint8Array, value: Uint8Array, ttl: number): boolean;
   storeDelete (store: StoreHandle, key: Uint8Array): boolean;
   storeHoldLock (store: StoreHandle): void;
+  /**
+   * A listening socket for the process (SO_REUSEPORT, non-blocking): its descriptor and
+   * bound port. Throws `listen HOST:PORT: reason` (code EADDRINUSE or EACCES when so).
+   */
+  listenerOpen (host: string, port: number, backlog: number): { fd: number; port: number };
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
   engineDrain (engine: EngineHandle): { events: NativeEvent[]; tier: TierMessage[]; stopped: boolean };
   /** The Redis tier's answer to the lookup `token` (TIER_RESULT); the engine resumes that handshake. */
