@@ -36,8 +36,6 @@ export function nativeGaps (config: Config, f: FrontendConfig): string[] {
   if (config.session_cache.redis) gaps.push('session_cache.redis (the Redis tier)');
   if (f.use_backend.length > 0) gaps.push('use_backend (SNI routing)');
   if (f.allow.length > MAX_CIDRS || f.deny.length > MAX_CIDRS) gaps.push(`allow/deny lists over ${MAX_CIDRS} entries`);
-  if (f.limits.per_client_connections > 0) gaps.push('limits.per_client_connections');
-  if (f.limits.per_client_new_sessions > 0) gaps.push('limits.per_client_new_sessions');
   const backend = config.backends.find((b) => b.name === f.backend);
   if (backend) {
     if (backend.servers.some((s) => s.tls)) gaps.push('TLS backends (servers[].tls)');

@@ -59,6 +59,8 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
   if (c->cfd >= 0) close(c->cfd);
   if (c->bfd >= 0) close(c->bfd);
   ws_backend_release(c);
+  if (c->budgeted) ws_client_release(c->fe, c->addr);
+  c->budgeted = 0;
   c->ssl = NULL;
   c->cfd = c->bfd = -1;
   if (c->prev) c->prev->next = c->next; else e->conns = c->next;
@@ -127,8 +129,22 @@ ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, so
     ws_conn_close(c, WS_ST_LIMIT, reason);
     return NULL;
   }
+  if (f->per_client_conns > 0) {
+    ws_client_key(peer, c->addr);
+    int taken = ws_client_acquire(f, c->addr);
+    if (taken != 1) {
+      char reason[160];
+      if (taken == 0) snprintf(reason, sizeof reason, "more than %d concurrent connections from %s", f->per_client_conns, ip);
+      else snprintf(reason, sizeof reason, "per-client connection table full (%u addresses)", f->conn_budget.n);
+      ws_conn_close(c, WS_ST_LIMIT, reason);
+      return NULL;
+    }
+    c->budgeted = 1;
+  } else if (f->per_client_sessions > 0) {
+    ws_client_key(peer, c->addr);
+  }
   c->ssl = SSL_new(f->certs[0].ctx);
-  if (!c->ssl || !SSL_set_fd(c->ssl, fd)) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return NULL; }
+  if (!c->ssl || ws_hello_bio(c, fd) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return NULL; }
   SSL_set_app_data(c->ssl, c);
   SSL_set_accept_state(c->ssl);
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->ch };
@@ -164,6 +180,7 @@ static void rearm (ws_conn *c) {
 static int handshake (ws_conn *c) {
   int n = SSL_do_handshake(c->ssl);
   if (n == 1) return handshake_done(c);
+  if (c->scan.refused[0]) { ERR_clear_error(); ws_hello_refuse(c); return -1; }
   int err = SSL_get_error(c->ssl, n);
   if (err == SSL_ERROR_WANT_READ) return 0;
   if (err == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }

@@ -6,6 +6,15 @@
 enum ws_state { WS_CS_HANDSHAKE = 1, WS_CS_CONNECTING, WS_CS_SPLICE };
 enum ws_ticket_state { WS_TK_NONE = 0, WS_TK_UNKNOWN_KEY, WS_TK_DECRYPTED };
 
+/* What hello.c has seen of the first handshake message, and why it stopped it. */
+typedef struct ws_hello_scan {
+  uint8_t head[5], hs[4];
+  uint32_t head_have, hs_have, left, records, gathered;
+  int64_t length; /* the ClientHello's declared length; -1 until its header is in */
+  int done;       /* the hello is whole, or not ours to judge (OpenSSL answers) */
+  char refused[96];
+} ws_hello_scan;
+
 typedef struct ws_conn {
   struct ws_conn *prev, *next;
   ws_frontend *fe;
@@ -20,6 +29,9 @@ typedef struct ws_conn {
   int hello_v2; /* an SSLv2-format ClientHello (OpenSSL tells) */
   int want_write;
   char client[64];
+  uint8_t addr[16];   /* the client's address as clients.c keys it */
+  int budgeted;       /* counted in the frontend's per-client connection budget */
+  ws_hello_scan scan; /* hello.c: the ClientHello's size as its bytes reach OpenSSL */
   char sni[WS_NAME_MAX + 1];
   double started, deadline, last_client, last_backend;
   /* what the session callbacks saw, for the handshake record */
@@ -55,6 +67,10 @@ void ws_conn_publish (ws_conn *c, ws_event *ev);
 void ws_conn_free_closed (ws_engine *e);
 /* OpenSSL's reason for the last error ("wrong version number"), never key material. */
 void ws_tls_reason (char *out, size_t cap, const char *fallback);
+/* hello.c: puts the hello-size filter over the socket; 0 ok. */
+int ws_hello_bio (ws_conn *c, int fd);
+/* hello.c: the alert for a refused ClientHello, then the close (stage client_hello). */
+void ws_hello_refuse (ws_conn *c);
 /* backend.c: 0 when a connect is under way, -1 when no server is left (not closed). */
 int ws_backend_connect (ws_conn *c);
 /* The connection stops counting against its server. */

@@ -20,6 +20,8 @@
 #define WS_NAME_MAX 255
 #define WS_MAX_CIDRS 256 /* per list; choice.ts keeps longer lists on engine node */
 
+#define WS_SESSION_ADDRESSES (1u << 17) /* per-client new-session table: room for 98,304 addresses */
+
 enum ws_handle_kind { WS_HK_LISTENER = 1, WS_HK_CLIENT, WS_HK_BACKEND, WS_HK_WAKE };
 typedef struct ws_handle { int kind; void *owner; } ws_handle;
 
@@ -34,6 +36,10 @@ typedef struct ws_name { char name[WS_NAME_MAX + 1]; int cert; int wildcard; } w
 
 /* One allow/deny network: 4 or 16 address bytes and a prefix length in bits. */
 typedef struct ws_cidr { uint8_t bytes[16]; uint8_t len, prefix; } ws_cidr;
+
+/* One address's budget (clients.c): open connections, or new sessions in `second`. */
+typedef struct ws_client { uint8_t addr[16]; uint32_t count, second; uint8_t used; } ws_client;
+typedef struct ws_clients { ws_client *slots; uint32_t cap, n; uint64_t k0, k1; } ws_clients;
 
 enum ws_balance { WS_BAL_ROUNDROBIN = 0, WS_BAL_LEASTCONN, WS_BAL_SOURCE };
 
@@ -78,6 +84,9 @@ typedef struct ws_frontend {
   int nallow, ndeny;
   int max_conns;
   int nconns; /* read from JS with __atomic */
+  int per_client_conns, per_client_sessions; /* 0 = off */
+  ws_clients conn_budget, session_budget;    /* allocated only when their limit is on */
+  int max_hello, max_hello_records;          /* limits.max_client_hello(_records) */
 } ws_frontend;
 
 typedef struct ws_ring_key { uint8_t name[16]; uint8_t secret[32]; } ws_ring_key;
@@ -126,6 +135,16 @@ int ws_tls_select (const ws_frontend *f, const char *sni);
 
 /* access.c: 1 when allow/deny let this peer in */
 int ws_access_allowed (const ws_frontend *f, const struct sockaddr *peer);
+
+/* clients.c: per-client budgets (engine node's ClientBudgets) */
+int ws_clients_init (ws_clients *t, uint32_t cap);
+void ws_clients_free (ws_clients *t);
+void ws_client_key (const struct sockaddr *peer, uint8_t out[16]);
+/* 1 taken, 0 over the budget, -1 no room to track one more address */
+int ws_client_acquire (ws_frontend *f, const uint8_t addr[16]);
+void ws_client_release (ws_frontend *f, const uint8_t addr[16]);
+/* 1 when this address may have one more new session cached this second */
+int ws_client_new_session (ws_frontend *f, const uint8_t addr[16]);
 
 /* tickets.c */
 int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc);
