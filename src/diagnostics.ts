@@ -40,6 +40,8 @@ export interface ConnectionErrorEvent {
   /** Stage at which it failed. */
   stage: 'access' | 'limit' | 'client_hello' | 'handshake' | 'timeout' | 'backend' | 'proxy' | 'shutdown';
   reason: string;
+  /** Set by the native engine, which counts its events itself (native/counters.ts). */
+  engine?: 'native';
 }
 
 export interface SessionStoredEvent {
@@ -48,6 +50,8 @@ export interface SessionStoredEvent {
   stored: boolean;
   /** Why it was not stored (oversize, client over its new-session budget). */
   reason?: string;
+  /** Set by the native engine, which counts its events itself (native/counters.ts). */
+  engine?: 'native';
 }
 
 /** What a pass-through stick-table entry is keyed by (stick-keys.ts). */

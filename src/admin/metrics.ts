@@ -41,6 +41,7 @@ const NAMES: Record<Exclude<Family, 'handshakeDuration' | 'handshakeMicros' | 'r
   connections: ['warmshake_connections_current', 'gauge', 'Open client connections per frontend and worker.'],
   serverConnections: ['warmshake_backend_connections_total', 'counter', 'Connections made to a backend server.'],
   serverErrors: ['warmshake_backend_errors_total', 'counter', 'Connections to a backend server that failed.'],
+  eventsDropped: ['warmshake_native_events_dropped_total', 'counter', 'Handshake and error records the native engine dropped because its worker fell behind (not logged; still counted).'],
 };
 
 /** Histograms: per-bucket counts (label `le`) in one family, the sum in µs in another. */

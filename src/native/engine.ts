@@ -12,6 +12,8 @@ import { lockTag, NATIVE_LOCK_BIT } from '../session-cache/shm-lock.ts';
 import type { LoadedCertificate } from '../tls/certificates.ts';
 import { sessionIdContext } from '../tls/contexts.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
+import type { SharedCounters } from '../runtime/counters.ts';
+import { NativeCounters } from './counters.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
 
 export interface NativeEngineOptions {
@@ -21,6 +23,9 @@ export interface NativeEngineOptions {
   frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
   store: SharedMemoryStore;
   keys: SharedTicketKeys;
+  /** The process-wide counters, and this worker's index: the engine's own counts are added there. */
+  counters: SharedCounters;
+  worker: number;
 }
 
 /** ALPN protocols in wire format (each prefixed by its length). */
@@ -69,6 +74,7 @@ export class NativeEngine {
   /** One word per server of each frontend's backend (1 = up), read by the engine thread. */
   readonly #up: Int32Array;
   readonly #upOffsets: number[];
+  readonly #counters: NativeCounters;
   /** Per frontend: its backend's pool and server names in engine order (passive health reports). */
   readonly #pools: Array<{ pool: BackendPool; names: string[] } | undefined>;
   #handle: EngineHandle | undefined;
@@ -79,6 +85,7 @@ export class NativeEngine {
     this.#addon = addon;
     this.#options = options;
     this.#names = options.frontends.map((f) => f.frontend.name);
+    this.#counters = new NativeCounters(options.counters, this.#names, options.worker);
     const backends = options.frontends.map((f) => options.config.backends.find((b) => b.name === f.frontend.backend));
     this.#upOffsets = backends.map((_, i) => backends.slice(0, i).reduce((n, b) => n + (b?.servers.length ?? 0), 0));
     this.#up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, backends.reduce((n, b) => n + (b?.servers.length ?? 0), 0))));
@@ -114,6 +121,9 @@ export class NativeEngine {
       store: new Uint8Array(store.buffer),
       layout: store.layout,
       ring: new Int32Array(keys.buffer),
+      counters: this.#counters.values,
+      // Tests shrink the event ring to show that what it drops is still counted.
+      ...(process.env.WARMSHAKE_NATIVE_EVENT_RING ? { eventRing: Number(process.env.WARMSHAKE_NATIVE_EVENT_RING) } : {}),
       tag: lockTag(threadId) | NATIVE_LOCK_BIT,
     }, () => this.#drain());
   }
@@ -139,6 +149,9 @@ export class NativeEngine {
     if (!handle) return;
     const { events, stopped } = this.#addon.engineDrain(handle);
     for (const e of events) this.#publish(e);
+    // After the events: a count whose record was dropped was made before the ring was full,
+    // and a full ring always brings another drain.
+    this.#counters.sync();
     if (stopped && this.#stopped) {
       this.#addon.engineJoin(handle);
       this.#handle = undefined;
@@ -164,13 +177,13 @@ export class NativeEngine {
     if (e.kind === 'server') { this.#observe(e); return; }
     if (e.kind === 'stored') {
       if (channels.sessionStored.hasSubscribers) {
-        channels.sessionStored.publish({ frontend, client: e.client, stored: e.stored, reason: e.reason || undefined });
+        channels.sessionStored.publish({ frontend, client: e.client, stored: e.stored, reason: e.reason || undefined, engine: 'native' });
       }
       return;
     }
     if (e.kind === 'error') {
       if (channels.connectionError.hasSubscribers) {
-        channels.connectionError.publish({ frontend, client: e.client, stage: e.stage as never, reason: e.reason });
+        channels.connectionError.publish({ frontend, client: e.client, stage: e.stage as never, reason: e.reason, engine: 'native' });
       }
       return;
     }

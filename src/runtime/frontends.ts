@@ -11,6 +11,7 @@ import type { NativeAddon } from '../native/types.ts';
 import { NativeEngine, NativeFrontend } from '../native/engine.ts';
 import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
+import type { SharedCounters } from './counters.ts';
 
 /** What every frontend mode offers its thread. */
 export interface Frontend {
@@ -30,7 +31,7 @@ export interface ThreadServices {
   /** TLS client to backend servers with `tls`, resuming through a store all threads share. */
   backendTls?: BackendTls;
   /** The native engine, and the frontends it serves (src/native/choice.ts chose them). */
-  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys };
+  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys; counters: SharedCounters; worker: number };
 }
 
 export interface FrontendSet {
@@ -65,7 +66,7 @@ function nativeFrontends (config: Config, services: ThreadServices, pools: Reado
   if (!n || n.frontends.length === 0) return out;
   const chosen = config.frontends.filter((f) => n.frontends.includes(f.name));
   const engine = new NativeEngine(n.addon, {
-    config, pools, store: n.store, keys: n.keys,
+    config, pools, store: n.store, keys: n.keys, counters: n.counters, worker: n.worker,
     frontends: chosen.map((f) => ({ frontend: f, certificates: f.certificates.map(loadCertificate) })),
   });
   let ports: Record<string, number> | undefined;

@@ -31,11 +31,14 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
 
   const onHandshake = (message: unknown): void => {
     const e = message as HandshakeEvent;
-    const result = e.resumed ? 'resumed' : 'full';
-    handshakes.add([e.frontend, result, e.method, e.version]);
-    durations.add([e.frontend, result, bucketLabel(e.duration / 1000)]);
-    durationSum.add([e.frontend, result], Math.round(e.duration * 1000));
-    if (e.miss) misses.add([e.frontend, e.miss]);
+    // The native engine counts in shared memory itself, so a record its ring drops still counts.
+    if (e.engine !== 'native') {
+      const result = e.resumed ? 'resumed' : 'full';
+      handshakes.add([e.frontend, result, e.method, e.version]);
+      durations.add([e.frontend, result, bucketLabel(e.duration / 1000)]);
+      durationSum.add([e.frontend, result], Math.round(e.duration * 1000));
+      if (e.miss) misses.add([e.frontend, e.miss]);
+    }
     if (!enabled('info')) return;
     logger.info({
       frontend: e.frontend, client: e.client, sni: e.sni, version: e.version, cipher: e.cipher, alpn: e.alpn || undefined,
@@ -44,7 +47,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   };
   const onError = (message: unknown): void => {
     const e = message as ConnectionErrorEvent;
-    errors.add([e.frontend, e.stage]);
+    if (e.engine !== 'native') errors.add([e.frontend, e.stage]);
     // A backend unreachable is news; a connection cut mid-stream (a reset, an idle
     // timeout) is routine and counted, and a server that keeps doing it is marked DOWN
     // with a warning of its own, so one line per such connection only at `debug`. One
@@ -55,7 +58,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   };
   const onStored = (message: unknown): void => {
     const e = message as SessionStoredEvent;
-    stored.add([e.frontend, e.stored ? 'stored' : 'refused']);
+    if (e.engine !== 'native') stored.add([e.frontend, e.stored ? 'stored' : 'refused']);
     if (!e.stored && enabled('debug')) logger.debug({ frontend: e.frontend, client: e.client, reason: e.reason }, 'session not cached');
   };
   const onStick = (message: unknown): void => {

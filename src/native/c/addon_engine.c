@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "addon.h"
 #include "conn.h"
+#include "ws_layout.h"
 
 #define EVENT_RING 4096
 
@@ -17,7 +18,7 @@ typedef struct engine_handle {
   ws_engine e;
   napi_env env;
   napi_threadsafe_function tsfn;
-  napi_ref store_ref, ring_ref, up_ref;
+  napi_ref store_ref, ring_ref, up_ref, counters_ref;
   int joined;
 } engine_handle;
 
@@ -67,6 +68,8 @@ static void release (engine_handle *h) {
   if (h->store_ref) { napi_delete_reference(h->env, h->store_ref); h->store_ref = NULL; }
   if (h->ring_ref) { napi_delete_reference(h->env, h->ring_ref); h->ring_ref = NULL; }
   if (h->up_ref) { napi_delete_reference(h->env, h->up_ref); h->up_ref = NULL; }
+  if (h->counters_ref) { napi_delete_reference(h->env, h->counters_ref); h->counters_ref = NULL; }
+  e->counters = NULL;
 }
 
 static void cleanup_hook (void *arg) { release(arg); }
@@ -96,13 +99,17 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   napi_value ext;
   if (napi_create_external(env, h, finalize, NULL, &ext) != napi_ok) { free(h); return NULL; }
   napi_add_env_cleanup_hook(env, cleanup_hook, h);
-  if (e->epfd < 0 || e->wakefd < 0 || !e->bound || ws_events_init(&e->events, EVENT_RING) != 0) return ws_throw(env, "native engine: out of resources");
+  int64_t ring = EVENT_RING;
+  bool has = false;
+  /* a smaller ring only for tests of what a full one does (WARMSHAKE_NATIVE_EVENT_RING) */
+  if (napi_has_named_property(env, argv[0], "eventRing", &has) == napi_ok && has && ws_get_int(env, argv[0], "eventRing", &ring)) return NULL;
+  if (ring < 1 || ring > EVENT_RING) return ws_throw(env, "native engine: eventRing is 1 to 4096");
+  if (e->epfd < 0 || e->wakefd < 0 || !e->bound || ws_events_init(&e->events, (uint32_t)ring) != 0) return ws_throw(env, "native engine: out of resources");
   e->wh = (ws_handle){ WS_HK_WAKE, e };
   struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &e->wh };
   epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &wev);
   int64_t tag;
   if (ws_get_int(env, argv[0], "tag", &tag)) return NULL;
-  bool has = false;
   if (napi_has_named_property(env, argv[0], "store", &has) == napi_ok && has) {
     uint8_t *base;
     size_t len;
@@ -120,6 +127,14 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
     e->ring = (int32_t *)(void *)base;
     e->ring_words = len / 4;
     napi_create_reference(env, v, 1, &h->ring_ref);
+  }
+  if (napi_has_named_property(env, argv[0], "counters", &has) == napi_ok && has) {
+    uint8_t *base;
+    size_t len;
+    if (ws_get_bytes(env, argv[0], "counters", &base, &len, &v)) return NULL;
+    if (len < (size_t)WS_NC_WORDS * 8 || ((uintptr_t)base & 7) != 0) return ws_throw(env, "native engine: counters of another layout");
+    e->counters = (int64_t *)(void *)base;
+    napi_create_reference(env, v, 1, &h->counters_ref);
   }
   int32_t *up = NULL;
   size_t up_words = 0;

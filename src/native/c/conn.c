@@ -12,6 +12,9 @@
 #include <openssl/err.h>
 #include "conn.h"
 #include "proxy_v2.h"
+#include "ws_layout.h"
+
+_Static_assert(WS_NC_MAX_FRONTENDS == WS_MAX_FRONTENDS, "counters.ts NC_MAX_FRONTENDS");
 
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
   static const char digits[] = "0123456789abcdef";
@@ -23,12 +26,36 @@ void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
   out[2 * i] = 0;
 }
 
+static void add (int64_t *word, int64_t n) { __atomic_fetch_add(word, n, __ATOMIC_RELAXED); }
+
+/* What observe.ts counts for engine node, counted here whether or not the ring has room. */
+static void count (ws_engine *e, const ws_frontend *f, const ws_event *ev) {
+  static const double bounds[WS_NC_BUCKETS] = WS_NC_BUCKET_LIST;
+  int64_t *k = e->counters + (size_t)f->index * WS_NC_FRONTEND_WORDS;
+  if (ev->kind == WS_EV_HANDSHAKE) {
+    int v = strcmp(ev->version, "TLSv1.3") == 0 ? 1 : 0, r = ev->method != WS_M_NONE;
+    add(k + WS_NC_HANDSHAKES + v * WS_NC_METHODS + (ev->method < WS_NC_METHODS ? ev->method : 0), 1);
+    int b = 0;
+    while (b < WS_NC_BUCKETS && ev->duration_ms / 1000 > bounds[b]) b++;
+    add(k + WS_NC_DURATION + r * (WS_NC_BUCKETS + 1) + b, 1);
+    add(k + WS_NC_MICROS + r, (int64_t)(ev->duration_ms * 1000 + 0.5)); /* Math.round, durations are >= 0 */
+    if (ev->miss > 0 && ev->miss < WS_NC_MISSES) add(k + WS_NC_MISSES + ev->miss, 1);
+  } else if (ev->kind == WS_EV_ERROR && ev->stage < WS_NC_STAGES) {
+    add(k + WS_NC_ERRORS + ev->stage, 1);
+  } else if (ev->kind == WS_EV_STORED) {
+    add(k + WS_NC_STORED + (ev->resumed ? 0 : 1), 1);
+  }
+}
+
 void ws_conn_publish (ws_conn *c, ws_event *ev) {
   ws_engine *e = c->fe->engine;
   ev->frontend = (int16_t)c->fe->index;
   ws_copy(ev->client, sizeof ev->client, c->client);
   ev->duration_ms = ws_mono_ms() - c->started;
-  if (ws_events_push(&e->events, ev) && e->notify) e->notify(e);
+  if (e->counters) count(e, c->fe, ev);
+  int pushed = ws_events_push(&e->events, ev);
+  if (pushed < 0 && e->counters) add(e->counters + WS_NC_DROPPED, 1);
+  else if (pushed > 0 && e->notify) e->notify(e);
 }
 
 static void watch (ws_conn *c, int fd, ws_handle *h, uint32_t *current, uint32_t want) {

@@ -110,6 +110,7 @@ typedef struct ws_engine {
   /* keys bound per frontend and certificate: [fe][cert][key] = 16 hmac + 16 aes */
   uint8_t (*bound)[WS_MAX_CERTS][WS_MAX_RING_KEYS][32];
   ws_events events;
+  int64_t *counters;    /* src/native/counters.ts layout, added to with __atomic; NULL: none */
   struct ws_conn *conns;
   /* closed during this batch of events, freed after it (later events of the batch may name them) */
   struct ws_conn *closed;

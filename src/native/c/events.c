@@ -21,7 +21,7 @@ void ws_events_free (ws_events *q) {
 int ws_events_push (ws_events *q, const ws_event *ev) {
   pthread_mutex_lock(&q->mu);
   int was_empty = q->count == 0;
-  if (q->count == q->cap) q->dropped++;
+  if (q->count == q->cap) { q->dropped++; was_empty = -1; }
   else {
     q->slots[(q->head + q->count) % q->cap] = *ev;
     q->count++;
