@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include "conn.h"
 #include "proxy_v2.h"
 #include "ws_layout.h"
+
+#define WAIT_RECORD (EPOLLIN | EPOLLRDHUP | EPOLLET)
 
 _Static_assert(WS_NC_MAX_FRONTENDS == WS_MAX_FRONTENDS, "counters.ts NC_MAX_FRONTENDS");
 
@@ -105,8 +109,11 @@ void ws_conn_free_closed (ws_engine *e) {
     ws_conn *c = e->closed;
     e->closed = c->next;
     e->closed_since_trim++;
-    OPENSSL_cleanse(c->c2b, sizeof c->c2b);
-    OPENSSL_cleanse(c->b2c, sizeof c->b2c);
+    /* plaintext passed through them only after a handshake (a stalled one never touched their pages) */
+    if (c->state != WS_CS_HANDSHAKE) {
+      OPENSSL_cleanse(c->c2b, sizeof c->c2b);
+      OPENSSL_cleanse(c->b2c, sizeof c->b2c);
+    }
     free(c);
   }
 }
@@ -170,12 +177,11 @@ ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, so
   } else if (f->per_client_sessions > 0) {
     ws_client_key(peer, c->addr);
   }
-  c->ssl = SSL_new(f->certs[0].ctx);
-  if (!c->ssl || ws_hello_bio(c, fd) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return NULL; }
-  SSL_set_app_data(c->ssl, c);
-  SSL_set_accept_state(c->ssl);
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->ch };
-  c->cmask = EPOLLIN;
+  /* No SSL yet (first_record). Edge-triggered until then: the bytes stay queued while it
+   * waits for more, and level-triggered they would wake the loop without end. EPOLLRDHUP
+   * says a client left before its record was whole. */
+  struct epoll_event ev = { .events = WAIT_RECORD, .data.ptr = &c->ch };
+  c->cmask = WAIT_RECORD;
   if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "epoll_ctl failed"); return NULL; }
   return c;
 }
@@ -193,7 +199,8 @@ static int handshake_done (ws_conn *c);
 static void rearm (ws_conn *c) {
   uint32_t cm = 0, bm = 0;
   if (c->want_write) cm |= EPOLLOUT;
-  if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write) cm |= EPOLLIN; }
+  if (c->state == WS_CS_HANDSHAKE && !c->ssl) cm = WAIT_RECORD;
+  else if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write) cm |= EPOLLIN; }
   else if (!c->client_eof && c->c2b_len == 0 && ws_client_room(c) > 0) cm |= EPOLLIN;
   if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
   else if (c->state == WS_CS_SPLICE && !(c->backend_eof && c->backend_shut)) {
@@ -204,7 +211,35 @@ static void rearm (ws_conn *c) {
   watch(c, c->bfd, &c->bh, &c->bmask, bm);
 }
 
-static int handshake (ws_conn *c) {
+/*
+ * The SSL object is made only once the client's first record is whole (or cannot become
+ * one, or the client left): OpenSSL would otherwise allocate its buffers (its 16 KB
+ * handshake buffer zeroed) at the first byte, and a flood of connections that send part
+ * of a hello and stall (bench/flood.ts) would cost ~50 kB and the page faults each, slowing
+ * the accepts enough for the listen queue to overflow. Engine node waits for the whole
+ * hello before making its TLS socket the same way. 1 ready, 0 wait, -1 closed.
+ */
+static int first_record (ws_conn *c, uint32_t events) {
+  if (c->ssl) return 1;
+  uint8_t head[5];
+  int queued = 0;
+  ssize_t n = recv(c->cfd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
+  int left = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  if (!left && n < (ssize_t)sizeof head && (n < 1 || head[0] == 22)) return 0;
+  size_t need = n == (ssize_t)sizeof head ? sizeof head + (size_t)((head[3] << 8) | head[4]) : 0;
+  /* a record OpenSSL refuses (not a handshake, too long) goes to it at once for its alert */
+  if (!left && n == (ssize_t)sizeof head && head[0] == 22 && need <= sizeof head + 16384 &&
+      ioctl(c->cfd, FIONREAD, &queued) == 0 && (size_t)queued < need) return 0;
+  c->ssl = SSL_new(c->fe->certs[0].ctx);
+  if (!c->ssl || ws_hello_bio(c, c->cfd) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return -1; }
+  SSL_set_app_data(c->ssl, c);
+  SSL_set_accept_state(c->ssl);
+  return 1;
+}
+
+static int handshake (ws_conn *c, uint32_t events) {
+  int ready = first_record(c, events);
+  if (ready <= 0) return ready;
   int n = SSL_do_handshake(c->ssl);
   if (n == 1) return handshake_done(c);
   if (c->scan.refused[0]) { ERR_clear_error(); ws_hello_refuse(c); return -1; }
@@ -232,7 +267,7 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
   if (c->closed) return;
   c->want_write = 0;
   if (c->state == WS_CS_HANDSHAKE) {
-    if (handshake(c) != 0) return;
+    if (handshake(c, kind == WS_HK_CLIENT ? events : 0) != 0) return;
     if (c->state == WS_CS_HANDSHAKE) { rearm(c); return; }
     kind = 0; /* the backend socket is fresh: wait for its own event */
   }
