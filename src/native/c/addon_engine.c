@@ -55,6 +55,7 @@ static void release (engine_handle *h) {
   for (int f = 0; f < e->nfe; f++) {
     for (int c = 0; c < e->fe[f].ncerts; c++) { SSL_CTX_free(e->fe[f].certs[c].ctx); e->fe[f].certs[c].ctx = NULL; }
     if (e->fe[f].listen_fd >= 0) { close(e->fe[f].listen_fd); e->fe[f].listen_fd = -1; }
+    ws_frontend_free(&e->fe[f]);
     ws_clients_free(&e->fe[f].conn_budget);
     ws_clients_free(&e->fe[f].session_budget);
   }

@@ -13,6 +13,7 @@ napi_value ws_event_object (napi_env env, const ws_event *ev) {
   ws_set_int(env, o, "frontend", ev->frontend);
   ws_set_str(env, o, "client", ev->client);
   if (ev->kind == WS_EV_SERVER) {
+    ws_set_int(env, o, "backend", ev->backend);
     ws_set_int(env, o, "server", ev->server);
     napi_get_boolean(env, ev->resumed != 0, &b);
     napi_set_named_property(env, o, "answered", b);
