@@ -8,17 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include "conn.h"
 #include "proxy_v2.h"
 #include "ws_layout.h"
-
-#define WAIT_RECORD (EPOLLIN | EPOLLRDHUP | EPOLLET)
-
-_Static_assert(WS_NC_MAX_FRONTENDS == WS_MAX_FRONTENDS, "counters.ts NC_MAX_FRONTENDS");
 
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
   static const char digits[] = "0123456789abcdef";
@@ -30,35 +25,14 @@ void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
   out[2 * i] = 0;
 }
 
-static void add (int64_t *word, int64_t n) { __atomic_fetch_add(word, n, __ATOMIC_RELAXED); }
-
-/* What observe.ts counts for engine node, counted here whether or not the ring has room. */
-static void count (ws_engine *e, const ws_frontend *f, const ws_event *ev) {
-  static const double bounds[WS_NC_BUCKETS] = WS_NC_BUCKET_LIST;
-  int64_t *k = e->counters + (size_t)f->index * WS_NC_FRONTEND_WORDS;
-  if (ev->kind == WS_EV_HANDSHAKE) {
-    int v = strcmp(ev->version, "TLSv1.3") == 0 ? 1 : 0, r = ev->method != WS_M_NONE;
-    add(k + WS_NC_HANDSHAKES + v * WS_NC_METHODS + (ev->method < WS_NC_METHODS ? ev->method : 0), 1);
-    int b = 0;
-    while (b < WS_NC_BUCKETS && ev->duration_ms / 1000 > bounds[b]) b++;
-    add(k + WS_NC_DURATION + r * (WS_NC_BUCKETS + 1) + b, 1);
-    add(k + WS_NC_MICROS + r, (int64_t)(ev->duration_ms * 1000 + 0.5)); /* Math.round, durations are >= 0 */
-    if (ev->miss > 0 && ev->miss < WS_NC_MISSES) add(k + WS_NC_MISSES + ev->miss, 1);
-  } else if (ev->kind == WS_EV_ERROR && ev->stage < WS_NC_STAGES) {
-    add(k + WS_NC_ERRORS + ev->stage, 1);
-  } else if (ev->kind == WS_EV_STORED) {
-    add(k + WS_NC_STORED + (ev->resumed ? 0 : 1), 1);
-  }
-}
-
 void ws_conn_publish (ws_conn *c, ws_event *ev) {
   ws_engine *e = c->fe->engine;
   ev->frontend = (int16_t)c->fe->index;
   ws_copy(ev->client, sizeof ev->client, c->client);
   ev->duration_ms = ws_mono_ms() - c->started;
-  if (e->counters) count(e, c->fe, ev);
+  if (e->counters) ws_count_event(e, c->fe->index, ev);
   int pushed = ws_events_push(&e->events, ev);
-  if (pushed < 0 && e->counters) add(e->counters + WS_NC_DROPPED, 1);
+  if (pushed < 0 && e->counters) __atomic_fetch_add(e->counters + WS_NC_DROPPED, 1, __ATOMIC_RELAXED);
   else if (pushed > 0 && e->notify) e->notify(e);
 }
 
@@ -177,11 +151,11 @@ ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, so
   } else if (f->per_client_sessions > 0) {
     ws_client_key(peer, c->addr);
   }
-  /* No SSL yet (first_record). Edge-triggered until then: the bytes stay queued while it
+  /* No SSL yet (hello.c ws_hello_ready). Edge-triggered until then: the bytes stay queued while it
    * waits for more, and level-triggered they would wake the loop without end. EPOLLRDHUP
    * says a client left before its record was whole. */
-  struct epoll_event ev = { .events = WAIT_RECORD, .data.ptr = &c->ch };
-  c->cmask = WAIT_RECORD;
+  struct epoll_event ev = { .events = WS_WAIT_RECORD, .data.ptr = &c->ch };
+  c->cmask = WS_WAIT_RECORD;
   if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "epoll_ctl failed"); return NULL; }
   return c;
 }
@@ -199,7 +173,7 @@ static int handshake_done (ws_conn *c);
 static void rearm (ws_conn *c) {
   uint32_t cm = 0, bm = 0;
   if (c->want_write) cm |= EPOLLOUT;
-  if (c->state == WS_CS_HANDSHAKE && !c->ssl) cm = WAIT_RECORD;
+  if (c->state == WS_CS_HANDSHAKE && !c->ssl) cm = WS_WAIT_RECORD;
   else if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write) cm |= EPOLLIN; }
   else if (!c->client_eof && c->c2b_len == 0 && ws_client_room(c) > 0) cm |= EPOLLIN;
   if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
@@ -211,34 +185,8 @@ static void rearm (ws_conn *c) {
   watch(c, c->bfd, &c->bh, &c->bmask, bm);
 }
 
-/*
- * The SSL object is made only once the client's first record is whole (or cannot become
- * one, or the client left): OpenSSL would otherwise allocate its buffers (its 16 KB
- * handshake buffer zeroed) at the first byte, and a flood of connections that send part
- * of a hello and stall (bench/flood.ts) would cost ~50 kB and the page faults each, slowing
- * the accepts enough for the listen queue to overflow. Engine node waits for the whole
- * hello before making its TLS socket the same way. 1 ready, 0 wait, -1 closed.
- */
-static int first_record (ws_conn *c, uint32_t events) {
-  if (c->ssl) return 1;
-  uint8_t head[5];
-  int queued = 0;
-  ssize_t n = recv(c->cfd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
-  int left = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-  if (!left && n < (ssize_t)sizeof head && (n < 1 || head[0] == 22)) return 0;
-  size_t need = n == (ssize_t)sizeof head ? sizeof head + (size_t)((head[3] << 8) | head[4]) : 0;
-  /* a record OpenSSL refuses (not a handshake, too long) goes to it at once for its alert */
-  if (!left && n == (ssize_t)sizeof head && head[0] == 22 && need <= sizeof head + 16384 &&
-      ioctl(c->cfd, FIONREAD, &queued) == 0 && (size_t)queued < need) return 0;
-  c->ssl = SSL_new(c->fe->certs[0].ctx);
-  if (!c->ssl || ws_hello_bio(c, c->cfd) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return -1; }
-  SSL_set_app_data(c->ssl, c);
-  SSL_set_accept_state(c->ssl);
-  return 1;
-}
-
 static int handshake (ws_conn *c, uint32_t events) {
-  int ready = first_record(c, events);
+  int ready = ws_hello_ready(c, events);
   if (ready <= 0) return ready;
   int n = SSL_do_handshake(c->ssl);
   if (n == 1) return handshake_done(c);

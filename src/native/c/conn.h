@@ -62,14 +62,18 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events);
 void ws_conn_tick (ws_conn *c, double now);
 /* The one close path: frees everything, records why when `stage` >= 0. */
 void ws_conn_close (ws_conn *c, int stage, const char *reason);
+/* counters.c: counts a record in the engine's shared counters. */
+void ws_count_event (ws_engine *e, int frontend, const ws_event *ev);
 /* Records an event for this connection (client, frontend, duration filled in). */
 void ws_conn_publish (ws_conn *c, ws_event *ev);
 /* Frees the connections closed since the last call. */
 void ws_conn_free_closed (ws_engine *e);
 /* OpenSSL's reason for the last error ("wrong version number"), never key material. */
 void ws_tls_reason (char *out, size_t cap, const char *fallback);
-/* hello.c: puts the hello-size filter over the socket; 0 ok. */
-int ws_hello_bio (ws_conn *c, int fd);
+/* hello.c: makes the SSL (with the hello-size filter over the socket) once the first
+ * record is whole; 1 ready, 0 wait (epoll WS_WAIT_RECORD), -1 closed. */
+#define WS_WAIT_RECORD (EPOLLIN | EPOLLRDHUP | EPOLLET)
+int ws_hello_ready (ws_conn *c, uint32_t events);
 /* hello.c: the alert for a refused ClientHello, then the close (stage client_hello). */
 void ws_hello_refuse (ws_conn *c);
 /* backend.c: 0 when a connect is under way, -1 when no server is left (not closed). */

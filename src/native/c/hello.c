@@ -7,12 +7,17 @@
  * to OpenSSL, which answers it with its own alert. Once the hello is whole the filter
  * only passes bytes on.
  *
+ * The SSL object itself is made only once the first record is whole (ws_hello_ready).
+ *
  * Over the limit the client gets a fatal illegal_parameter alert (what OpenSSL sends for
  * a handshake message over its own bound) instead of a bare close, then the connection is
  * closed and logged at stage client_hello with engine node's words. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/bio.h>
@@ -113,7 +118,7 @@ static void make_method (void) {
   else BIO_meth_free(m);
 }
 
-int ws_hello_bio (ws_conn *c, int fd) {
+static int hello_bio (ws_conn *c, int fd) {
   c->scan.length = -1;
   pthread_once(&method_once, make_method);
   BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
@@ -123,6 +128,32 @@ int ws_hello_bio (ws_conn *c, int fd) {
   BIO_push(filter, sock);
   SSL_set_bio(c->ssl, filter, filter); /* the SSL owns the chain; SSL_free frees both */
   return 0;
+}
+
+/*
+ * The SSL object is made only once the client's first record is whole (or cannot become
+ * one, or the client left): OpenSSL would otherwise allocate its buffers (its 16 KB
+ * handshake buffer zeroed) at the first byte, and a flood of connections that send part
+ * of a hello and stall (bench/flood.ts) would cost ~50 kB and the page faults each, slowing
+ * the accepts enough for the listen queue to overflow. Engine node waits for the whole
+ * hello before making its TLS socket the same way. 1 ready, 0 wait, -1 closed.
+ */
+int ws_hello_ready (ws_conn *c, uint32_t events) {
+  if (c->ssl) return 1;
+  uint8_t head[5];
+  int queued = 0;
+  ssize_t n = recv(c->cfd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
+  int left = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  if (!left && n < (ssize_t)sizeof head && (n < 1 || head[0] == 22)) return 0;
+  size_t need = n == (ssize_t)sizeof head ? sizeof head + (size_t)((head[3] << 8) | head[4]) : 0;
+  /* a record OpenSSL refuses (not a handshake, too long) goes to it at once for its alert */
+  if (!left && n == (ssize_t)sizeof head && head[0] == 22 && need <= sizeof head + 16384 &&
+      ioctl(c->cfd, FIONREAD, &queued) == 0 && (size_t)queued < need) return 0;
+  c->ssl = SSL_new(c->fe->certs[0].ctx);
+  if (!c->ssl || hello_bio(c, c->cfd) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return -1; }
+  SSL_set_app_data(c->ssl, c);
+  SSL_set_accept_state(c->ssl);
+  return 1;
 }
 
 void ws_hello_refuse (ws_conn *c) {
