@@ -50,6 +50,8 @@ for (const engine of ENGINES) test(`[${engine}] per_client_connections: 1 over $
     held.push(second);
     assert.equal(second.ok, false, `round ${round}: a second connection from ${extra} was served`);
     await ws.waitForLog((l) => l.stage === 'limit' && String(l.reason) === `more than 1 concurrent connections from ${extra}`);
+    // The gauge (refreshed each second) must have seen them open, or reading 0 below would be stale.
+    await waitUntil(async () => (await scur(admin.path)) === ADDRESSES.length, `round ${round}: ${ADDRESSES.length} open`, WAIT_GUARD_MS, 100);
     // Close in a shuffled order, so deletions land anywhere in the table's probe runs.
     const order = now.map((h, i) => ({ h, key: (i * 17 + round * 5) % now.length })).sort((a, b) => a.key - b.key);
     for (const { h } of order) await h.close();
