@@ -2,6 +2,9 @@
 // lib/core/diagnostics.js); metrics and logs subscribe, the TLS path stays free of both.
 import diagnostics from 'node:diagnostics_channel';
 
+/** Upper bounds (seconds) of the handshake-duration histogram buckets: observe.ts counts in them, the native engine too. */
+export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 export type ResumeMethod = 'id' | 'ticket' | 'stateful_ticket' | 'none';
 
 /** Why an offered session did not resume. */

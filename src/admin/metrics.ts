@@ -5,8 +5,8 @@
 // the workers (one Atomics.add per handshake) and made cumulative here.
 import { certificateExpiries, type CertificateExpiry } from '../config/checks.ts';
 import type { Config } from '../config/types.ts';
+import { DURATION_BUCKETS } from '../diagnostics.ts';
 import type { CounterEntry, Labels } from '../runtime/counters.ts';
-import { DURATION_BUCKETS } from '../runtime/observe.ts';
 import type { Family } from '../runtime/worker-stats.ts';
 import { ticketKeyName } from '../tls/ticket-key.ts';
 import { VERSION } from '../version.ts';

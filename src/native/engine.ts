@@ -12,8 +12,6 @@ import { lockTag, NATIVE_LOCK_BIT } from '../session-cache/shm-lock.ts';
 import type { LoadedCertificate } from '../tls/certificates.ts';
 import { sessionIdContext } from '../tls/contexts.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
-import type { SharedCounters } from '../runtime/counters.ts';
-import { NativeCounters } from './counters.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
 
 export interface NativeEngineOptions {
@@ -23,9 +21,15 @@ export interface NativeEngineOptions {
   frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
   store: SharedMemoryStore;
   keys: SharedTicketKeys;
-  /** The process-wide counters, and this worker's index: the engine's own counts are added there. */
-  counters: SharedCounters;
-  worker: number;
+  /** The engine's own counters (native/counters.ts layout), and what adds them up after each drain. */
+  counts: EngineCounts;
+}
+
+/** A block of native/counters.ts's layout the engine adds to, and the worker's reader of it. */
+export interface EngineCounts {
+  readonly values: BigInt64Array;
+  /** Adds what the engine counted since the last call where `show info` and /metrics read. */
+  sync (): void;
 }
 
 /** ALPN protocols in wire format (each prefixed by its length). */
@@ -97,7 +101,6 @@ export class NativeEngine {
   readonly #names: string[];
   /** One word per server of each backend the native frontends use (1 = up), read by the engine thread. */
   readonly #up: Int32Array;
-  readonly #counters: NativeCounters;
   /** Where each backend's words start in #up. */
   readonly #upAt = new Map<string, number>();
   /** Per frontend, per backend in engine order: its pool and server names (passive health reports). */
@@ -110,7 +113,6 @@ export class NativeEngine {
     this.#addon = addon;
     this.#options = options;
     this.#names = options.frontends.map((f) => f.frontend.name);
-    this.#counters = new NativeCounters(options.counters, this.#names, options.worker);
     const find = (name: string): BackendConfig | undefined => options.config.backends.find((b) => b.name === name);
     // One set of up words per backend, shared by the frontends that route to it.
     let words = 0;
@@ -156,7 +158,7 @@ export class NativeEngine {
       store: new Uint8Array(store.buffer),
       layout: store.layout,
       ring: new Int32Array(keys.buffer),
-      counters: this.#counters.values,
+      counters: this.#options.counts.values,
       // Tests shrink the event ring to show that what it drops is still counted.
       ...(process.env.WARMSHAKE_NATIVE_EVENT_RING ? { eventRing: Number(process.env.WARMSHAKE_NATIVE_EVENT_RING) } : {}),
       tag: lockTag(threadId) | NATIVE_LOCK_BIT,
@@ -186,7 +188,7 @@ export class NativeEngine {
     for (const e of events) this.#publish(e);
     // After the events: a count whose record was dropped was made before the ring was full,
     // and a full ring always brings another drain.
-    this.#counters.sync();
+    this.#options.counts.sync();
     if (stopped && this.#stopped) {
       this.#addon.engineJoin(handle);
       this.#handle = undefined;

@@ -12,6 +12,7 @@ import { NativeEngine, NativeFrontend } from '../native/engine.ts';
 import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import type { SharedCounters } from './counters.ts';
+import { NativeCounts } from './native-counts.ts';
 
 /** What every frontend mode offers its thread. */
 export interface Frontend {
@@ -66,7 +67,7 @@ function nativeFrontends (config: Config, services: ThreadServices, pools: Reado
   if (!n || n.frontends.length === 0) return out;
   const chosen = config.frontends.filter((f) => n.frontends.includes(f.name));
   const engine = new NativeEngine(n.addon, {
-    config, pools, store: n.store, keys: n.keys, counters: n.counters, worker: n.worker,
+    config, pools, store: n.store, keys: n.keys, counts: new NativeCounts(n.counters, chosen.map((f) => f.name), n.worker),
     frontends: chosen.map((f) => ({ frontend: f, certificates: f.certificates.map(loadCertificate) })),
   });
   let ports: Record<string, number> | undefined;

@@ -1,12 +1,10 @@
 // The one place that turns diagnostics events into counters and log lines.
 import diagnostics from 'node:diagnostics_channel';
-import { channels, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
+import { channels, DURATION_BUCKETS, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
 import type { CounterFamily, SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
 import { counterFamily, type Family } from './worker-stats.ts';
 
-/** Upper bounds (seconds) of the handshake-duration histogram buckets. */
-export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function bucketLabel (seconds: number): string {
   for (const b of DURATION_BUCKETS) if (seconds <= b) return String(b);
