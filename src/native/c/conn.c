@@ -76,8 +76,8 @@ void ws_conn_free_closed (ws_engine *e) {
     ws_conn *c = e->closed;
     e->closed = c->next;
     e->closed_since_trim++;
-    OPENSSL_cleanse(c->c2b, sizeof c->c2b);
-    OPENSSL_cleanse(c->b2c, sizeof c->b2c);
+    OPENSSL_cleanse(c->c2b, c->c2b_used);
+    OPENSSL_cleanse(c->b2c, c->b2c_used);
     free(c);
   }
 }
