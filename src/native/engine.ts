@@ -13,6 +13,7 @@ import type { LoadedCertificate } from '../tls/certificates.ts';
 import { sessionIdContext } from '../tls/contexts.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
+import { parseEvents } from './event-text.ts';
 
 export interface NativeEngineOptions {
   config: Config;
@@ -134,7 +135,7 @@ export class NativeEngine {
     const handle = this.#handle;
     if (!handle) return;
     const { events, stopped } = this.#addon.engineDrain(handle);
-    for (const e of events) this.#publish(e);
+    for (const e of parseEvents(events)) this.#publish(e);
     if (stopped && this.#stopped) {
       this.#addon.engineJoin(handle);
       this.#handle = undefined;

@@ -34,7 +34,8 @@ export interface NativeAddon {
   storeDelete (store: StoreHandle, key: Uint8Array): boolean;
   storeHoldLock (store: StoreHandle): void;
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
-  engineDrain (engine: EngineHandle): { events: NativeEvent[]; stopped: boolean };
+  /** `events`: the records as text, for event-text.ts parseEvents. */
+  engineDrain (engine: EngineHandle): { events: string; stopped: boolean };
   /** Open connections per frontend, in the order given to engineStart. */
   engineConnections (engine: EngineHandle): number[];
   enginePorts (engine: EngineHandle): number[];

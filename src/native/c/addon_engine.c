@@ -152,18 +152,22 @@ static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t w
   return ws_handle_args(env, info, want, argv, "expected an engine handle");
 }
 static napi_value engine_drain (napi_env env, napi_callback_info info) {
-  napi_value argv[1], result, list, b;
+  napi_value argv[1], result, text, b;
   engine_handle *h = handle_of(env, info, 1, argv);
   if (!h) return NULL;
-  NAPI_OK(napi_create_object(env, &result));
-  NAPI_OK(napi_create_array(env, &list));
-  uint32_t at = 0;
+  ws_text t;
+  if (ws_text_init(&t, 4096) != 0) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
   ws_event batch[64];
   size_t n;
   while (h->e.events.slots && (n = ws_events_pop(&h->e.events, batch, 64)) > 0) {
-    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_event_object(env, &batch[i]));
+    for (size_t i = 0; i < n; i++) ws_event_text(&t, &batch[i]);
   }
-  napi_set_named_property(env, result, "events", list);
+  napi_status st = t.oom ? napi_generic_failure : napi_create_string_utf8(env, t.bytes, t.len, &text);
+  free(t.bytes);
+  if (t.oom) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
+  NAPI_OK(st);
+  NAPI_OK(napi_create_object(env, &result));
+  napi_set_named_property(env, result, "events", text);
   napi_get_boolean(env, __atomic_load_n(&h->e.stopped, __ATOMIC_SEQ_CST) != 0, &b);
   napi_set_named_property(env, result, "stopped", b);
   return result;
