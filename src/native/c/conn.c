@@ -28,7 +28,13 @@ void ws_conn_publish (ws_conn *c, ws_event *ev) {
   ev->frontend = (int16_t)c->fe->index;
   ws_copy(ev->client, sizeof ev->client, c->client);
   ev->duration_ms = ws_mono_ms() - c->started;
-  if (ws_events_push(&e->events, ev) && e->notify) e->notify(e);
+  /* The worker is told once per WS_NOTIFY_MS, not per record: each wake-up of its JS
+   * thread (the threadsafe call, a drain, a JS call) cost about as much again as the
+   * records it carried. A ring filling up is told at once. */
+  size_t waiting = ws_events_push(&e->events, ev);
+  if (waiting == 0) return;
+  if (waiting >= e->events.cap / 2) ws_engine_notify(e);
+  else if (e->notify_due == 0) e->notify_due = ws_mono_ms() + WS_NOTIFY_MS;
 }
 
 static void watch (ws_conn *c, int fd, ws_handle *h, uint32_t *current, uint32_t want) {

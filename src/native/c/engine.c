@@ -62,6 +62,18 @@ void ws_engine_wake (ws_engine *e) {
   (void)n;
 }
 
+void ws_engine_notify (ws_engine *e) {
+  e->notify_due = 0;
+  if (e->notify) e->notify(e);
+}
+
+/* epoll's timeout: the next tick, or sooner when the worker is due to be told. */
+static int wait_ms (const ws_engine *e, double next_tick) {
+  double until = e->notify_due > 0 && e->notify_due < next_tick ? e->notify_due : next_tick;
+  double ms = until - ws_mono_ms();
+  return ms <= 0 ? 0 : ms >= TICK_MS ? TICK_MS : (int)ms + 1;
+}
+
 static void accept_some (ws_engine *e, ws_frontend *f) {
   for (int i = 0; i < ACCEPT_BATCH && f->listen_fd >= 0; i++) {
     struct sockaddr_storage peer;
@@ -106,7 +118,7 @@ int ws_engine_run (ws_engine *e) {
       drain_until = ws_mono_ms() + e->drain_ms;
     }
     if (draining && (e->conns == NULL || ws_mono_ms() >= drain_until)) break;
-    int n = epoll_wait(e->epfd, events, MAX_EVENTS, TICK_MS);
+    int n = epoll_wait(e->epfd, events, MAX_EVENTS, wait_ms(e, next_tick));
     for (int i = 0; i < n; i++) {
       ws_handle *h = events[i].data.ptr;
       if (h->kind == WS_HK_WAKE) {
@@ -120,6 +132,7 @@ int ws_engine_run (ws_engine *e) {
       }
     }
     double now = ws_mono_ms();
+    if (e->notify_due > 0 && now >= e->notify_due) ws_engine_notify(e);
     if (now >= next_tick) {
       next_tick = now + TICK_MS;
       if (!draining) resume_accepting(e);

@@ -111,12 +111,19 @@ typedef struct ws_engine {
   int stopped;          /* set by the loop when it is done */
   void (*notify) (struct ws_engine *);
   void *notify_data;
+  /* When the worker is told about records waiting in the ring (ws_mono_ms); 0 = not due.
+   * Engine thread only. */
+  double notify_due;
 } ws_engine;
 
 /* engine.c */
 int ws_engine_listen (ws_engine *e, ws_frontend *f, const char *host, int port, int backlog, char *err, size_t errlen);
 int ws_engine_run (ws_engine *e);
 void ws_engine_wake (ws_engine *e);
+/* Tells the worker now that records wait in the ring (and clears notify_due). */
+void ws_engine_notify (ws_engine *e);
+/* How long records may wait in the ring before the worker is told (conn.c). */
+#define WS_NOTIFY_MS 20
 double ws_mono_ms (void);
 
 /* tls_ctx.c */
