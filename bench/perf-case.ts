@@ -3,11 +3,13 @@
 // performance counters (`perf stat -e instructions` says <not supported>), so
 // instructions per handshake come from valgrind's callgrind (Ir: instructions executed,
 // counted, not sampled; the machine's load does not change them). `perf` samples
-// cpu-clock for a call graph in real time.
+// cpu-clock for a call graph in real time; `strace -c` counts system calls (kernel work
+// callgrind does not see); `perf stat` software events (task-clock, context switches,
+// page faults: the PMU's counters are missing, these are not).
 //   node bench/perf-case.ts --server native|node|haproxy --case ids12|stateful13|tickets12|tickets13
-//        [--tool callgrind|perf|none] [--rate R] [--duration S] [--fill N] [--out DIR]
+//        [--tool callgrind|perf|strace|stat|none] [--rate R] [--duration S] [--fill N] [--out DIR]
 // Prints one JSON line: handshakes, resumed, and Ir per handshake (callgrind) or the
-// perf.data path (perf). With callgrind, the counts start at zero after the fill and a
+// perf.data path (perf), or system calls per handshake (strace). With callgrind, the counts start at zero after the fill and a
 // warm-up, so only the measured load is counted; `callgrind_annotate DIR/cg.out.PID.1`
 // shows where.
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,6 +24,23 @@ import { probePort } from './ports.ts';
 import { startBackend, startServer } from './servers/index.ts';
 import type { ServerKind } from './servers/index.ts';
 import { X25519 } from './rate-cases.ts';
+
+/** `strace -c` table: calls per handshake by syscall, the busiest first. */
+function syscallsPerHandshake (table: string, handshakes: number): Record<string, number> {
+  const rows = table.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 5 && /^\d/.test(f[0]) && /^\d+$/.test(f[3]));
+  const out = rows.map((f) => [f[f.length - 1], Math.round((Number(f[3]) / handshakes) * 100) / 100] as const).sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(out);
+}
+
+/** `perf stat -x ,` lines: value,unit,event,...; task-clock in µs, the rest as counts, per handshake. */
+function statPerHandshake (csv: string, handshakes: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of csv.split('\n').map((l) => l.split(',')).filter((f) => f.length > 3 && f[0] !== '' && !f[0].startsWith('#'))) {
+    const v = Number(f[0]) * (f[2] === 'task-clock' ? 1000 : 1);
+    out[f[2] === 'task-clock' ? 'taskClockUs' : f[2]] = Math.round((v / handshakes) * 100) / 100;
+  }
+  return out;
+}
 
 const { values } = parseArgs({
   options: {
@@ -82,8 +101,14 @@ try {
   let perf: ReturnType<typeof spawn> | undefined;
   const perfFile = join(out, 'perf.data');
   if (tool === 'callgrind') execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
-  if (tool === 'perf') {
-    perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-g', '-o', perfFile, '-p', String(server.pid)], { stdio: 'ignore' });
+  const straceFile = join(out, 'strace.txt');
+  const statFile = join(out, 'perf-stat.txt');
+  if (tool === 'perf' || tool === 'strace' || tool === 'stat') {
+    perf = tool === 'perf'
+      ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-g', '-o', perfFile, '-p', String(server.pid)], { stdio: 'ignore' })
+      : tool === 'stat'
+        ? spawn('perf', ['stat', '-x', ',', '-e', 'task-clock,context-switches,page-faults', '-o', statFile, '-p', String(server.pid)], { stdio: 'ignore' })
+        : spawn('strace', ['-c', '-f', '-o', straceFile, '-p', String(server.pid)], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const result = await at(duration);
@@ -100,7 +125,9 @@ try {
   if (perf) {
     perf.kill('SIGINT');
     await new Promise((resolve) => perf.once('exit', resolve));
-    line.perfData = perfFile;
+    if (tool === 'perf') line.perfData = perfFile;
+    else if (tool === 'stat') line.perHandshake = statPerHandshake(readFileSync(statFile, 'utf8'), result.handshakes);
+    else line.syscalls = syscallsPerHandshake(readFileSync(straceFile, 'utf8'), result.handshakes);
   }
   console.log(JSON.stringify(line));
 } finally {
