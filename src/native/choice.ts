@@ -4,8 +4,9 @@
 import type { Config, FrontendConfig } from '../config/types.ts';
 import { loadAddon } from './addon.ts';
 
-/** WS_MAX_CIDRS in src/native/c/engine.h: the engine's fixed room per list. */
-const MAX_CIDRS = 256;
+/** WS_MAX_BACKENDS and WS_MAX_ROUTES in src/native/c/engine.h: the engine's room per frontend. */
+const MAX_BACKENDS = 16;
+const MAX_ROUTES = 1024;
 
 export interface EngineChoice {
   /** What the config asks for (or the default), and what it gets. */
@@ -34,14 +35,13 @@ export function nativeGaps (config: Config, f: FrontendConfig): string[] {
   const gaps: string[] = [];
   if (f.mode !== 'terminate') gaps.push('passthrough mode');
   if (config.session_cache.redis) gaps.push('session_cache.redis (the Redis tier)');
-  if (f.use_backend.length > 0) gaps.push('use_backend (SNI routing)');
-  if (f.allow.length > MAX_CIDRS || f.deny.length > MAX_CIDRS) gaps.push(`allow/deny lists over ${MAX_CIDRS} entries`);
+  const routed = new Set([f.backend, ...f.use_backend.map((r) => r.backend)]);
+  if (routed.size > MAX_BACKENDS) gaps.push(`use_backend naming more than ${MAX_BACKENDS} backends`);
+  if (f.use_backend.length > MAX_ROUTES) gaps.push(`more than ${MAX_ROUTES} use_backend rules`);
   if (f.limits.per_client_connections > 0) gaps.push('limits.per_client_connections');
   if (f.limits.per_client_new_sessions > 0) gaps.push('limits.per_client_new_sessions');
-  const backend = config.backends.find((b) => b.name === f.backend);
-  if (backend) {
-    if (backend.servers.some((s) => s.tls)) gaps.push('TLS backends (servers[].tls)');
-  }
+  const backends = config.backends.filter((b) => routed.has(b.name));
+  if (backends.some((b) => b.servers.some((s) => s.tls))) gaps.push('TLS backends (servers[].tls)');
   return gaps;
 }
 

@@ -4,7 +4,7 @@
 // alert work unchanged), and stops it with a drain period. JS never sees a connection.
 import { threadId } from 'node:worker_threads';
 import type { BackendPool } from '../balancer/pool.ts';
-import type { Config, FrontendConfig } from '../config/types.ts';
+import type { BackendConfig, Config, Cidr, FrontendConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent, type MissCause } from '../diagnostics.ts';
 import { NativeEngineError } from '../errors.ts';
 import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts';
@@ -29,11 +29,31 @@ function alpnWire (protocols: readonly string[]): Buffer {
   return Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])));
 }
 
-function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upOffset: number): unknown {
-  const backend = config.backends.find((b) => b.name === f.backend);
+/** The backends a frontend routes to, as the engine indexes them: its default first, then each other one its use_backend rules name. */
+export function frontendBackends (f: FrontendConfig): string[] {
+  return [...new Set([f.backend, ...f.use_backend.map((r) => r.backend)])];
+}
+
+/** An allow/deny list packed for the engine: 18 bytes a network (address length, prefix, 16 address bytes). */
+function packCidrs (list: readonly Cidr[]): Uint8Array {
+  const out = new Uint8Array(18 * list.length);
+  list.forEach((c, i) => { out[18 * i] = c.bytes.length; out[18 * i + 1] = c.prefix; out.set(c.bytes, 18 * i + 2); });
+  return out;
+}
+
+function backendOptions (b: BackendConfig | undefined, name: string, upOffset: number): unknown {
+  return {
+    name,
+    balance: b?.balance ?? 'roundrobin',
+    servers: (b?.servers ?? []).map((s) => ({ name: s.name, host: s.address.host, port: s.address.port, weight: s.weight })),
+    upOffset,
+  };
+}
+
+function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upAt: ReadonlyMap<string, number>): unknown {
+  const backends = frontendBackends(f);
   return {
     name: f.name,
-    backend: f.backend,
     host: f.bind.host,
     port: f.bind.port,
     backlog: f.backlog,
@@ -50,12 +70,16 @@ function frontendOptions (config: Config, f: FrontendConfig, certificates: reado
     // The same HKDF info as boundTicketKey, so tickets move between the engines.
     certs: certificates.map((c) => ({ cert: c.cert, key: c.key, info: Buffer.concat([Buffer.from(`warmshake ticket ${f.name} `), c.fingerprint]) })),
     names: certificates.flatMap((c, i) => c.names.map((n) => ({ name: n.startsWith('*.') ? n.slice(2) : n, cert: i, wildcard: n.startsWith('*.') }))),
-    allow: f.allow.map((c) => ({ bytes: c.bytes, prefix: c.prefix })),
-    deny: f.deny.map((c) => ({ bytes: c.bytes, prefix: c.prefix })),
-    balance: backend?.balance ?? 'roundrobin',
-    servers: (backend?.servers ?? []).map((s) => ({ name: s.name, host: s.address.host, port: s.address.port, weight: s.weight })),
+    allow: packCidrs(f.allow),
+    deny: packCidrs(f.deny),
+    backends: backends.map((name) => backendOptions(config.backends.find((b) => b.name === name), name, upAt.get(name) ?? -1)),
+    // sni-routing.ts's matching in C: lower case, a wildcard kept as its ".suffix".
+    routes: f.use_backend.map((r) => {
+      const sni = r.sni.toLowerCase();
+      const wildcard = sni.startsWith('*.');
+      return { sni: wildcard ? sni.slice(1) : sni, wildcard, backend: backends.indexOf(r.backend) };
+    }),
     timeouts: { handshake: f.timeout.handshake, client: f.timeout.client, server: f.timeout.server, connect: f.timeout.connect },
-    upOffset,
   };
 }
 
@@ -63,11 +87,12 @@ export class NativeEngine {
   readonly #addon: NativeAddon;
   readonly #options: NativeEngineOptions;
   readonly #names: string[];
-  /** One word per server of each frontend's backend (1 = up), read by the engine thread. */
+  /** One word per server of each backend the native frontends use (1 = up), read by the engine thread. */
   readonly #up: Int32Array;
-  readonly #upOffsets: number[];
-  /** Per frontend: its backend's pool and server names in engine order (passive health reports). */
-  readonly #pools: Array<{ pool: BackendPool; names: string[] } | undefined>;
+  /** Where each backend's words start in #up. */
+  readonly #upAt = new Map<string, number>();
+  /** Per frontend, per backend in engine order: its pool and server names (passive health reports). */
+  readonly #pools: Array<Array<{ pool: BackendPool; names: string[] } | undefined>>;
   #handle: EngineHandle | undefined;
   #stopped: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
@@ -76,20 +101,30 @@ export class NativeEngine {
     this.#addon = addon;
     this.#options = options;
     this.#names = options.frontends.map((f) => f.frontend.name);
-    const backends = options.frontends.map((f) => options.config.backends.find((b) => b.name === f.frontend.backend));
-    this.#upOffsets = backends.map((_, i) => backends.slice(0, i).reduce((n, b) => n + (b?.servers.length ?? 0), 0));
-    this.#up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, backends.reduce((n, b) => n + (b?.servers.length ?? 0), 0))));
-    this.#pools = backends.map((b) => {
-      const pool = b && options.pools.get(b.name);
+    const find = (name: string): BackendConfig | undefined => options.config.backends.find((b) => b.name === name);
+    // One set of up words per backend, shared by the frontends that route to it.
+    let words = 0;
+    for (const f of options.frontends) {
+      for (const name of frontendBackends(f.frontend)) {
+        if (this.#upAt.has(name)) continue;
+        this.#upAt.set(name, words);
+        words += find(name)?.servers.length ?? 0;
+      }
+    }
+    this.#up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, words)));
+    this.#pools = options.frontends.map((f) => frontendBackends(f.frontend).map((name) => {
+      const b = find(name);
+      const pool = options.pools.get(name);
       return b && pool ? { pool, names: b.servers.map((s) => s.name) } : undefined;
-    });
-    backends.forEach((b, i) => {
-      const pool = b && options.pools.get(b.name);
-      if (!b || !pool) return;
-      const at = (name: string): number => this.#upOffsets[i] + b.servers.findIndex((s) => s.name === name);
+    }));
+    for (const [name, offset] of this.#upAt) {
+      const b = find(name);
+      const pool = options.pools.get(name);
+      if (!b || !pool) continue;
+      const at = (server: string): number => offset + b.servers.findIndex((s) => s.name === server);
       for (const s of pool.servers()) Atomics.store(this.#up, at(s.config.name), s.up ? 1 : 0);
       pool.on('state', ({ server, up }) => Atomics.store(this.#up, at(server.config.name), up ? 1 : 0));
-    });
+    }
   }
 
   /** Starts the engine thread; the port each frontend listens on, by name. */
@@ -106,7 +141,7 @@ export class NativeEngine {
 
   #start (config: Config, frontends: NativeEngineOptions['frontends'], store: SharedMemoryStore, keys: SharedTicketKeys): EngineHandle {
     return this.#addon.engineStart({
-      frontends: frontends.map((f, i) => frontendOptions(config, f.frontend, f.certificates, this.#upOffsets[i])),
+      frontends: frontends.map((f) => frontendOptions(config, f.frontend, f.certificates, this.#upAt)),
       serverUp: this.#up,
       store: new Uint8Array(store.buffer),
       layout: store.layout,
@@ -148,7 +183,7 @@ export class NativeEngine {
    * decides, as for engine node, and its 'state' event writes the up word the engine reads.
    */
   #observe (e: NativeEvent): void {
-    const entry = this.#pools[e.frontend];
+    const entry = this.#pools[e.frontend]?.[e.backend];
     const server = entry?.pool.servers().find((s) => s.config.name === entry.names[e.server]);
     if (!entry || !server) return;
     // Connections answered since the last failure break the streak, as engine node's observe(undefined) does.

@@ -7,7 +7,7 @@ import type { NativeEvent } from './types.ts';
 const RS = '\x1e';
 const US = '\x1f';
 const ESC = '\x1c';
-const FIELDS = 15;
+const FIELDS = 16;
 
 // The numbers of c/events.h, by position.
 const KINDS: ReadonlyArray<NativeEvent['kind']> = ['error', 'handshake', 'error', 'stored', 'server'];
@@ -28,25 +28,25 @@ export function parseEvents (text: string): NativeEvent[] {
   for (let i = 0; i < records.length - 1; i++) {
     const f = records[i].split(US);
     if (f.length !== FIELDS) continue;
-    const flag = f[4] !== '0';
     out.push({
       kind: KINDS[Number(f[0])] ?? 'error',
       frontend: Number(f[1]),
       client: unescape(f[2]),
-      server: Number(f[3]),
-      resumed: flag,
-      answered: flag,
-      stored: flag,
-      stage: STAGES[Number(f[5])] ?? 'handshake',
-      reason: unescape(f[6]),
-      sni: unescape(f[7]),
-      version: unescape(f[8]),
-      cipher: unescape(f[9]),
-      alpn: unescape(f[10]),
-      method: METHODS[Number(f[11])] ?? 'none',
-      miss: MISSES[Number(f[12])] ?? '',
-      offered: unescape(f[13]),
-      duration: Number(f[14]) / 1000
+      backend: Number(f[3]),
+      server: Number(f[4]),
+      resumed: f[5] !== '0',
+      answered: f[5] !== '0',
+      stored: f[5] !== '0',
+      stage: STAGES[Number(f[6])] ?? 'handshake',
+      reason: unescape(f[7]),
+      sni: unescape(f[8]),
+      version: unescape(f[9]),
+      cipher: unescape(f[10]),
+      alpn: unescape(f[11]),
+      method: METHODS[Number(f[12])] ?? 'none',
+      miss: MISSES[Number(f[13])] ?? '',
+      offered: unescape(f[14]),
+      duration: Number(f[15]) / 1000
     });
   }
   return out;

@@ -13,7 +13,12 @@ export type EngineHandle = { readonly __brand: 'EngineHandle' };
  */
 export interface NativeEvent extends Omit<HandshakeEvent, 'frontend' | 'miss' | 'offered' | 'engine'> {
   kind: 'handshake' | 'error' | 'stored' | 'server';
-  /** kind server: the failing server's index in the frontend's backend, and whether it answered a connection since its last failure. */
+  /**
+   * kind server: the failing server's backend (index in the frontend's backends: its
+   * default, then the others use_backend names), its index there, and whether it
+   * answered a connection since its last failure.
+   */
+  backend: number;
   server: number;
   answered: boolean;
   /** kind stored: whether the new session went into the cache. */

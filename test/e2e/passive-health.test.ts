@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
-import { httpBackend } from '../helpers/backend.ts';
+import { closedPort, httpBackend } from '../helpers/backend.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run } from '../helpers/peers.ts';
@@ -97,5 +97,33 @@ test(`[${engine}] a 40 KiB request body that met a resetting server is replayed 
   assert.deepEqual(r.stdout.trim().split('\n'), Array.from({ length: 6 }, () => expected));
   // The resetting server was tried (round robin starts with it), so the replay did happen.
   await ws.waitForLog((l) => l.msg === 'server app/reset failed a connection: ECONNRESET');
+});
+}
+
+for (const engine of ENGINES) {
+test(`[${engine}] a server whose connect fails (refused later, or at once inside the pick loop) is marked DOWN with the reason`, async (t) => {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  const good = await httpBackend(t, 'good\n');
+  const closed = await closedPort();
+  const config = terminateConfig({ engine, backendPort: good.port, ...cert, tickets: false });
+  // No health check: three live-traffic failures in a row take a server out (pool.ts PASSIVE_FALL).
+  // A loopback port nothing listens on is refused by the kernel after connect() returned
+  // (EINPROGRESS); a TCP connect to a multicast address fails inside connect() itself
+  // (ENETUNREACH, no packet sent), the path issue 15 found unreported on native.
+  config.backends = [{ name: 'app', servers: [
+    { name: 'closed', address: `127.0.0.1:${closed}` },
+    { name: 'unroutable', address: '224.0.0.1:9' },
+    { name: 'good', address: `127.0.0.1:${good.port}` },
+  ] }];
+  const ws = await startWarmshake(t, dir, config);
+  const urls = Array.from({ length: 12 }, () => `https://127.0.0.1:${ws.ports.https!}/`);
+  const r = await run('curl', ['-sk', '--fail', '-H', 'Connection: close', ...urls], '', 120_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), Array.from({ length: 12 }, () => 'good'));
+  const closedDown = await ws.waitForLog((l) => l.msg.startsWith('server app/closed is DOWN'));
+  assert.match(String(closedDown.reason), /connect failed: ECONNREFUSED/);
+  const unroutableDown = await ws.waitForLog((l) => l.msg.startsWith('server app/unroutable is DOWN'));
+  assert.match(String(unroutableDown.reason), /connect failed: ENETUNREACH/);
 });
 }

@@ -34,3 +34,12 @@ export function echoBackend (t: TestContext): Promise<Backend> {
   });
   return listen(t, server);
 }
+
+/** A port on 127.0.0.1 nothing listens on (bound, read, closed): a connect to it is refused at once. */
+export function closedPort (): Promise<number> {
+  const server = createTcp();
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    server.close(() => resolve(port));
+  }));
+}

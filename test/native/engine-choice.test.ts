@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { validateConfig } from '../../src/config/schema.ts';
 import { loadAddon } from '../../src/native/addon.ts';
+import { nativeGaps } from '../../src/native/choice.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { run } from '../helpers/peers.ts';
 import { BIN } from '../helpers/warmshake.ts';
@@ -20,6 +22,7 @@ frontends:
     backend: app
     allow: [ 127.0.0.0/8, ::1/128 ]
     deny: [ 127.0.0.5 ]
+    use_backend: [ { sni: api.example.com, backend: api }, { sni: "*.example.com", backend: app } ]
   - name: guarded
     bind: 127.0.0.1:8444
     certificates: [ { cert: ${cert.cert}, key: ${cert.key} } ]
@@ -33,6 +36,8 @@ backends:
   - name: app
     servers: [ { name: s1, address: 127.0.0.1:8080 } ]
     health_check: { interval: 2s }
+  - name: api
+    servers: [ { name: s1, address: 127.0.0.1:8081 } ]
 `;
 }
 
@@ -50,7 +55,8 @@ test('check names the engine and each frontend that stays on node, with the feat
   assert.match(r.stdout, /^engine: native$/m);
   assert.match(r.stdout, /^frontend guarded runs on engine node: the native engine does not serve limits.per_client_connections yet$/m);
   assert.match(r.stdout, /^frontend relay runs on engine node: the native engine does not serve passthrough mode yet$/m);
-  // Passive health runs in the C engine too: a backend with checks costs nothing on native.
+  // Passive health runs in the C engine too: a backend with checks costs nothing on native;
+  // nor do use_backend and allow/deny.
   assert.doesNotMatch(r.stdout, /frontend plain on engine native/);
   assert.doesNotMatch(r.stdout, /frontend plain runs on/);
 });
@@ -71,4 +77,19 @@ test('global.engine: node is obeyed, and an unknown engine is refused by path', 
 test('--version names the engine', async () => {
   const r = await run(process.execPath, [BIN, '--version']);
   assert.match(r.stdout, loaded.ok ? /^engine native$/m : /^engine node \(/m);
+});
+
+test('nativeGaps: use_backend and long allow/deny lists are native up to the engine\'s room per frontend', () => {
+  const names = Array.from({ length: 17 }, (_, i) => `b${i}`);
+  const { config, errors } = validateConfig({
+    frontends: [1, 16].map((n) => ({
+      name: `f${n}`, bind: `127.0.0.1:${n}`, certificates: [{ cert: '/c', key: '/k' }], backend: 'b0',
+      use_backend: names.slice(1, n + 1).map((b) => ({ sni: `${b}.example.com`, backend: b })),
+      deny: Array.from({ length: 5000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`),
+    })),
+    backends: names.map((name) => ({ name, servers: [{ name: 's', address: '127.0.0.1:2' }] })),
+  }, '/', 'test');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(nativeGaps(config!, config!.frontends[0]), []);
+  assert.deepEqual(nativeGaps(config!, config!.frontends[1]), ['use_backend naming more than 16 backends']);
 });

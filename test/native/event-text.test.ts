@@ -11,7 +11,7 @@ const RS = '\x1e';
 const record = (fields: Array<string | number>): string => fields.join(US) + RS;
 
 test('a handshake record becomes the NativeEvent the worker publishes', () => {
-  const text = record([1, 0, '127.0.0.1:5000', 0, 1, 0, '', 'localhost', 'TLSv1.2', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'h2', 2, 0, '', 1234]);
+  const text = record([1, 0, '127.0.0.1:5000', 0, 0, 1, 0, '', 'localhost', 'TLSv1.2', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'h2', 2, 0, '', 1234]);
   const [e] = parseEvents(text);
   assert.equal(e.kind, 'handshake');
   assert.equal(e.frontend, 0);
@@ -26,10 +26,10 @@ test('a handshake record becomes the NativeEvent the worker publishes', () => {
 });
 
 test('error, stored and server records, several in one drain', () => {
-  const text = record([2, 1, 'c', 0, 0, 2, 'handshake not done within 5000 ms', '', '', '', '', 0, 0, '', 0]) +
-    record([3, 0, 'c', 0, 1, 0, '', '', '', '', '', 0, 0, '', 0]) +
-    record([4, 0, 'c', 3, 0, 0, 'ECONNRESET', '', '', '', '', 0, 0, '', 0]) +
-    record([1, 0, 'c', 0, 0, 0, '', 'x', 'TLSv1.3', 'TLS_AES_128_GCM_SHA256', '', 0, 4, 'ab01', 2000]);
+  const text = record([2, 1, 'c', 0, 0, 0, 2, 'handshake not done within 5000 ms', '', '', '', '', 0, 0, '', 0]) +
+    record([3, 0, 'c', 0, 0, 1, 0, '', '', '', '', '', 0, 0, '', 0]) +
+    record([4, 0, 'c', 1, 3, 0, 0, 'ECONNRESET', '', '', '', '', 0, 0, '', 0]) +
+    record([1, 0, 'c', 0, 0, 0, 0, '', 'x', 'TLSv1.3', 'TLS_AES_128_GCM_SHA256', '', 0, 4, 'ab01', 2000]);
   const [err, stored, server, miss] = parseEvents(text);
   assert.equal(err.kind, 'error');
   assert.equal(err.stage, 'timeout');
@@ -37,6 +37,7 @@ test('error, stored and server records, several in one drain', () => {
   assert.equal(stored.kind, 'stored');
   assert.equal(stored.stored, true);
   assert.equal(server.kind, 'server');
+  assert.equal(server.backend, 1);
   assert.equal(server.server, 3);
   assert.equal(server.answered, false);
   assert.equal(miss.miss, 'unknown_ticket_key');
@@ -47,7 +48,7 @@ test('error, stored and server records, several in one drain', () => {
 test('separator bytes inside a field come back as sent', () => {
   const sni = 'a\x1cb\x1dc\x1ed\x1fe';
   const escaped = sni.replace(/[\x1c-\x1f]/g, (ch) => '\x1c' + String.fromCharCode(ch.charCodeAt(0) + 0x40));
-  const [e] = parseEvents(record([1, 0, 'c', 0, 0, 0, '', escaped, 'TLSv1.2', '', '', 0, 1, '', 0]));
+  const [e] = parseEvents(record([1, 0, 'c', 0, 0, 0, 0, '', escaped, 'TLSv1.2', '', '', 0, 1, '', 0]));
   assert.equal(e.sni, sni);
   assert.equal(e.miss, 'unknown');
 });

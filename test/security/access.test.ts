@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { httpBackend } from '../helpers/backend.ts';
 import { ENGINES, type Engine } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
-import { pythonResume } from '../helpers/peers.ts';
+import { pythonResume, run } from '../helpers/peers.ts';
 import { startWarmshake, type Running } from '../helpers/warmshake.ts';
 import { waitUntil, WAIT_GUARD_MS } from '../helpers/wait.ts';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
@@ -125,4 +125,56 @@ for (const engine of ENGINES) test(`[${engine}] allow and deny lists (IPv4 and I
     const again = await tlsGet(capped, '127.0.0.20');
     assert.ok(again.ok, again.error);
   });
+});
+
+/** 3000 networks that hold no loopback address: IPv4 and IPv6, four prefix lengths. */
+function fillers (): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < 1000; i++) out.push(`10.${i >> 8}.${i & 255}.${(i * 7) & 255}/32`);
+  for (let i = 0; i < 500; i++) out.push(`11.${i >> 8}.${i & 255}.0/24`);
+  for (let i = 0; i < 1000; i++) out.push(`2001:db8::${i.toString(16)}/128`);
+  for (let i = 0; i < 500; i++) out.push(`2001:db8:${i.toString(16)}::/48`);
+  return out;
+}
+
+/** curl from `from` to the frontend at `host`: its body, or how it failed. */
+async function curlFrom (port: number, from: string, host: string): Promise<string> {
+  const r = await run('curl', ['-sk', '--fail', '--max-time', '20', '--interface', from, `https://${host.includes(':') ? `[${host}]` : host}:${port}/`], '', 60_000);
+  return r.code === 0 ? r.stdout.trim() : `curl exit ${r.code}`;
+}
+
+for (const engine of ENGINES) test(`[${engine}] allow and deny lists of 3000+ networks: the listed loopback addresses are refused or served, IPv4 and IPv6`, async (t) => {
+  const dir = tempDir(t);
+  const cert = writeCert(dir);
+  const backend = await httpBackend(t, 'served\n');
+  const frontend = (name: string, extra: Record<string, unknown>) => ({
+    name, bind: '[::]:0', certificates: [{ cert: cert.cert, key: cert.key }], backend: 'app', ...extra,
+  });
+  // The loopback entries sit among the fillers (the engine sorts them; order must not matter).
+  const among = (extra: string[]): string[] => { const list = fillers(); list.splice(1234, 0, extra[0]); list.splice(2500, 0, ...extra.slice(1)); return list; };
+  const ws = await startWarmshake(t, dir, {
+    global: { workers: 1, engine, log: { level: 'info', format: 'json' } },
+    session_cache: { size: 1000, lifetime: 300 },
+    frontends: [
+      frontend('longdeny', { deny: among(['127.0.0.7/32', '::1/128']) }),
+      frontend('longallow', { allow: among(['127.0.0.8/31', '::1/128']) }),
+    ],
+    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
+  });
+  await ws.waitForLog((l) => l.msg.startsWith('engine: ') && l.engine === engine);
+  assert.deepEqual(ws.logs.filter((l) => /runs on engine node/.test(l.msg)).map((l) => l.msg), [], 'long lists are served by the native engine');
+  const { longdeny, longallow } = ws.ports;
+
+  assert.equal(await curlFrom(longdeny, '127.0.0.6', '127.0.0.1'), 'served');
+  assert.notEqual(await curlFrom(longdeny, '127.0.0.7', '127.0.0.1'), 'served');
+  await assertRefused(longdeny, '127.0.0.7');
+  assert.notEqual(await curlFrom(longdeny, '::1', '::1'), 'served');
+  await assertRefused(longdeny, '::1', '::1');
+  await ws.waitForLog((l) => l.stage === 'access' && l.frontend === 'longdeny' && String(l.client).startsWith('::1'));
+
+  assert.equal(await curlFrom(longallow, '127.0.0.9', '127.0.0.1'), 'served');
+  assert.equal(await curlFrom(longallow, '::1', '::1'), 'served');
+  assert.notEqual(await curlFrom(longallow, '127.0.0.10', '127.0.0.1'), 'served');
+  await assertRefused(longallow, '127.0.0.10');
+  await ws.waitForLog((l) => l.stage === 'access' && l.frontend === 'longallow');
 });

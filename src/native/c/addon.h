@@ -16,6 +16,6 @@ struct ws_engine;
 struct ws_frontend;
 /* -1 with an exception pending on a bad option. */
 int ws_read_frontend (napi_env env, napi_value o, struct ws_engine *e, struct ws_frontend *f, int32_t *up, size_t up_words);
-/* access.c: the frontend's allow and deny lists. */
-int ws_read_access (napi_env env, napi_value o, struct ws_frontend *f);
+/* addon_backends.c: the frontend's backends, use_backend rules, allow and deny lists. */
+int ws_read_routing (napi_env env, napi_value o, struct ws_frontend *f, int32_t *up, size_t up_words);
 #endif

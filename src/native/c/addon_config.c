@@ -1,7 +1,6 @@
 /* Reads one frontend's options from the object the binding passes (src/native/engine.ts
- * frontendOptions): names, timeouts, ALPN, certificates into SSL_CTXs, the servers (by
- * getaddrinfo, once at start), and binds its listener. Every array is bounded. */
-#include <netdb.h>
+ * frontendOptions): names, timeouts, ALPN, certificates into SSL_CTXs, then its backends
+ * and access lists (addon_backends.c), and binds its listener. Every array is bounded. */
 #include <stdio.h>
 #include <string.h>
 #include "addon.h"
@@ -9,17 +8,6 @@
 
 static int tls_version (const char *v) {
   return strcmp(v, "TLSv1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
-}
-
-static int resolve (const char *host, int port, ws_server *out) {
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai = NULL;
-  char service[16];
-  snprintf(service, sizeof service, "%d", port);
-  if (getaddrinfo(host, service, &hints, &ai) != 0 || ai->ai_addrlen > sizeof out->addr) { if (ai) freeaddrinfo(ai); return -1; }
-  memcpy(&out->addr, ai->ai_addr, ai->ai_addrlen);
-  out->len = ai->ai_addrlen;
-  freeaddrinfo(ai);
-  return 0;
 }
 
 int ws_element (napi_env env, napi_value arr, uint32_t i, napi_value *out) {
@@ -30,10 +18,10 @@ int ws_element (napi_env env, napi_value arr, uint32_t i, napi_value *out) {
 int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, int32_t *up, size_t up_words) {
   char host[64], sid[64], ciphers[2048], suites[512], minv[16], maxv[16], err[256];
   int64_t port, backlog;
-  napi_value certs, names, servers, timeouts;
+  napi_value certs, names, timeouts;
   uint8_t *alpn;
   size_t alpn_len;
-  if (ws_get_string(env, o, "name", f->name, sizeof f->name) || ws_get_string(env, o, "backend", f->backend, sizeof f->backend) || ws_get_string(env, o, "host", host, sizeof host) ||
+  if (ws_get_string(env, o, "name", f->name, sizeof f->name) || ws_get_string(env, o, "host", host, sizeof host) ||
       ws_get_int(env, o, "port", &port) || ws_get_int(env, o, "backlog", &backlog) || ws_get_string(env, o, "sidCtx", sid, sizeof sid) ||
       ws_get_double(env, o, "lifetime", &f->lifetime_ms) || ws_get_bool(env, o, "tickets", &f->tickets) ||
       ws_get_bool(env, o, "sendProxy", &f->send_proxy) || ws_get_int(env, o, "maxConnections", &port) || (f->max_conns = (int)port, 0) ||
@@ -41,7 +29,7 @@ int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, 
       ws_get_string(env, o, "minVersion", minv, sizeof minv) || ws_get_string(env, o, "maxVersion", maxv, sizeof maxv) ||
       ws_get_string(env, o, "ciphers", ciphers, sizeof ciphers) || ws_get_string(env, o, "ciphersuites", suites, sizeof suites) ||
       ws_get_bytes(env, o, "alpn", &alpn, &alpn_len, NULL) || ws_get_prop(env, o, "certs", &certs) ||
-      ws_get_prop(env, o, "names", &names) || ws_get_prop(env, o, "servers", &servers) || ws_get_prop(env, o, "timeouts", &timeouts) ||
+      ws_get_prop(env, o, "names", &names) || ws_get_prop(env, o, "timeouts", &timeouts) ||
       ws_get_double(env, timeouts, "handshake", &f->t_handshake) || ws_get_double(env, timeouts, "client", &f->t_client) ||
       ws_get_double(env, timeouts, "server", &f->t_server) || ws_get_double(env, timeouts, "connect", &f->t_connect)) return -1;
   f->engine = e;
@@ -77,28 +65,7 @@ int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, 
     name->cert = (int)cert;
     f->nnames++;
   }
-  if (ws_array_length(env, servers, &n)) return -1;
-  if (n == 0 || n > WS_MAX_SERVERS) { ws_throw(env, "native engine: 1 to 64 servers per backend"); return -1; }
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    char shost[256];
-    int64_t sport, weight;
-    ws_server *s = &f->servers[i];
-    if (ws_element(env, servers, i, &v) || ws_get_string(env, v, "host", shost, sizeof shost) || ws_get_int(env, v, "port", &sport) ||
-        ws_get_string(env, v, "name", s->name, sizeof s->name) || ws_get_int(env, v, "weight", &weight)) return -1;
-    if (weight < 0 || weight > 256) { ws_throw(env, "native engine: a server weight is 0 to 256"); return -1; }
-    s->weight = (int)weight;
-    s->name_len = strlen(s->name);
-    if (resolve(shost, (int)sport, s) != 0) { ws_throw(env, "native engine: cannot resolve a server address"); return -1; }
-    f->nservers = (int)i + 1;
-  }
-  if (ws_read_access(env, o, f)) return -1;
-  char balance[16];
-  if (ws_get_string(env, o, "balance", balance, sizeof balance)) return -1;
-  f->balance = strcmp(balance, "leastconn") == 0 ? WS_BAL_LEASTCONN : strcmp(balance, "source") == 0 ? WS_BAL_SOURCE : WS_BAL_ROUNDROBIN;
-  int64_t up_at;
-  if (ws_get_int(env, o, "upOffset", &up_at)) return -1;
-  if (up && up_at >= 0 && (size_t)up_at + (size_t)f->nservers <= up_words) f->up = up + up_at;
+  if (ws_read_routing(env, o, f, up, up_words)) return -1;
   if (ws_engine_listen(e, f, host, (int)port, (int)backlog, err, sizeof err) != 0) { ws_throw(env, err); return -1; }
   return 0;
 }

@@ -54,6 +54,7 @@ static void release (engine_handle *h) {
   for (int f = 0; f < e->nfe; f++) {
     for (int c = 0; c < e->fe[f].ncerts; c++) { SSL_CTX_free(e->fe[f].certs[c].ctx); e->fe[f].certs[c].ctx = NULL; }
     if (e->fe[f].listen_fd >= 0) { close(e->fe[f].listen_fd); e->fe[f].listen_fd = -1; }
+    ws_frontend_free(&e->fe[f]);
   }
   e->nfe = 0;
   if (e->epfd >= 0) { close(e->epfd); e->epfd = -1; }

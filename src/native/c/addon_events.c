@@ -4,9 +4,9 @@
  * the worker's JS thread, more than the session lookup; one string costs one call per
  * drain, and V8 splits it with its own builtins.
  *
- * A record is 15 fields separated by US (0x1f), records end with RS (0x1e), in this
+ * A record is 16 fields separated by US (0x1f), records end with RS (0x1e), in this
  * order (event-text.ts FIELDS must match):
- *   kind frontend client server flag stage reason sni version cipher alpn method miss offered duration_us
+ *   kind frontend client backend server flag stage reason sni version cipher alpn method miss offered duration_us
  * kind, stage, method and miss are the small numbers of events.h (event-text.ts names
  * them); flag is `resumed`, `answered` or `stored` by kind. A byte 0x1c-0x1f inside a
  * field (an SNI may hold control bytes) is sent as ESC_MARK (0x1c) then the byte + 0x40. */
@@ -64,6 +64,7 @@ void ws_event_text (ws_text *t, const ws_event *ev) {
   number(t, ev->kind, 0);
   number(t, ev->frontend, 0);
   field(t, ev->client, 0);
+  number(t, ev->backend, 0);
   number(t, ev->server, 0);
   number(t, ev->resumed, 0);
   number(t, ev->stage, 0);

@@ -25,10 +25,11 @@ const char *ws_errno_code (int err) {
 
 void ws_backend_report (ws_conn *c, const char *failure) {
   if (c->server < 0) return;
-  ws_server *s = &c->fe->servers[c->server];
+  ws_server *s = &c->be->servers[c->server];
   ws_event ev;
   memset(&ev, 0, sizeof ev);
   ev.kind = WS_EV_SERVER;
+  ev.backend = (int16_t)c->be->index;
   ev.server = (int16_t)c->server;
   ev.resumed = (uint8_t)(s->answered != 0);
   s->answered = 0;
@@ -49,7 +50,7 @@ int ws_backend_unanswered (ws_conn *c, const char *failure) {
     return -1;
   }
   char reason[160];
-  snprintf(reason, sizeof reason, "server %.64s: %.80s", c->server >= 0 ? c->fe->servers[c->server].name : "?", failure);
+  snprintf(reason, sizeof reason, "server %.64s: %.80s", c->server >= 0 ? c->be->servers[c->server].name : "?", failure);
   ws_conn_close(c, WS_ST_PROXY, reason);
   return -1;
 }
@@ -58,7 +59,7 @@ int ws_backend_unanswered (ws_conn *c, const char *failure) {
  * and at close. */
 void ws_backend_release (ws_conn *c) {
   if (c->server < 0) return;
-  c->fe->servers[c->server].active--;
+  c->be->servers[c->server].active--;
   c->server = -1;
 }
 
@@ -69,13 +70,22 @@ int ws_backend_connect (ws_conn *c) {
   for (int pick; (pick = ws_balance_pick(c)) >= 0;) {
     c->tried |= UINT64_C(1) << pick;
     c->server = pick;
-    ws_server *s = &f->servers[pick];
+    ws_server *s = &c->be->servers[pick];
     s->active++;
     int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) { ws_backend_release(c); continue; }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (const struct sockaddr *)&s->addr, s->len) != 0 && errno != EINPROGRESS) { close(fd); ws_backend_release(c); continue; }
+    if (connect(fd, (const struct sockaddr *)&s->addr, s->len) != 0 && errno != EINPROGRESS) {
+      /* Refused at once (a closed port on this host): the server's failure like a later
+       * one, reported to the worker's pool before the next pick. */
+      char why[96];
+      snprintf(why, sizeof why, "connect failed: %s", ws_errno_code(errno));
+      close(fd);
+      ws_backend_report(c, why);
+      ws_backend_release(c);
+      continue;
+    }
     c->bfd = fd;
     c->bmask = EPOLLOUT;
     struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->bh };
@@ -92,7 +102,7 @@ void ws_backend_failed (ws_conn *c, const char *why) {
   if (c->bfd >= 0) { close(c->bfd); c->bfd = -1; }
   if (ws_backend_connect(c) != 0) {
     char reason[160];
-    snprintf(reason, sizeof reason, "backend %.64s: every server failed (last: %.48s)", c->fe->backend, why);
+    snprintf(reason, sizeof reason, "backend %.64s: every server failed (last: %.48s)", c->be->name, why);
     ws_conn_close(c, WS_ST_BACKEND, reason);
   }
 }

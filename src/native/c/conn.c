@@ -244,9 +244,10 @@ static int handshake_done (ws_conn *c) {
   /* Allocated only now: a stalled handshake costs no replay room. NULL means no retry. */
   c->replay = malloc(WS_REPLAY);
   c->replayable = c->replay != NULL;
+  c->be = ws_route_backend(c->fe, c->sni);
   if (ws_backend_connect(c) == 0) return 0;
   char reason[160];
-  snprintf(reason, sizeof reason, "backend %.64s: no server is available (all marked down)", c->fe->backend);
+  snprintf(reason, sizeof reason, "backend %.64s: no server is available (all marked down)", c->be->name);
   ws_conn_close(c, WS_ST_BACKEND, reason);
   return -1;
 }

@@ -26,8 +26,9 @@ typedef struct ws_conn {
   int lookup_done, cache_hit, cache_miss, ticket_state;
   int stored; /* the session went to the store already */
   char offered[72];
-  uint64_t tried; /* servers tried, one bit each (WS_MAX_SERVERS is 64) */
-  int server;     /* the server connected or connecting, counted in its `active`; -1 none */
+  ws_backend *be; /* chosen by the SNI once the handshake is done (routes.c); NULL before */
+  uint64_t tried; /* servers of `be` tried, one bit each (WS_MAX_SERVERS is 64) */
+  int server;     /* the server of `be` connected or connecting, counted in its `active`; -1 none */
   int client_eof, backend_eof, client_shut, backend_shut;
   /* Until the server's first byte the client's bytes are kept (up to WS_REPLAY) and sent
    * from `replay`, so a server that resets or stays silent can be replaced by another. */

@@ -18,7 +18,10 @@
 #define WS_BUF 16384
 #define WS_REPLAY 65536 /* client bytes kept for a retry before the first answer (engine node's REPLAY_LIMIT) */
 #define WS_NAME_MAX 255
-#define WS_MAX_CIDRS 256 /* per list; choice.ts keeps longer lists on engine node */
+#define WS_MAX_BACKENDS 16 /* per frontend: its default and use_backend's; choice.ts keeps more on engine node */
+#define WS_MAX_ROUTES 1024 /* use_backend rules per frontend; idem */
+#define WS_MAX_CIDRS 1000000 /* per list, a sanity bound: lists are allocated to the config's size */
+#define WS_CIDR_GROUPS 162 /* one per (family, prefix length): 33 for IPv4, 129 for IPv6 */
 
 enum ws_handle_kind { WS_HK_LISTENER = 1, WS_HK_CLIENT, WS_HK_BACKEND, WS_HK_WAKE };
 typedef struct ws_handle { int kind; void *owner; } ws_handle;
@@ -32,8 +35,18 @@ typedef struct ws_cert {
 
 typedef struct ws_name { char name[WS_NAME_MAX + 1]; int cert; int wildcard; } ws_name;
 
-/* One allow/deny network: 4 or 16 address bytes and a prefix length in bits. */
+/* One allow/deny network: 4 or 16 address bytes (host bits cleared) and a prefix length in bits. */
 typedef struct ws_cidr { uint8_t bytes[16]; uint8_t len, prefix; } ws_cidr;
+
+/* An allow or deny list (access.c): networks sorted by family, prefix length and
+ * address, so a lookup is one binary search per prefix length the list uses. */
+typedef struct ws_cidr_group { uint8_t len, prefix; int start, count; } ws_cidr_group;
+typedef struct ws_acl {
+  ws_cidr *nets; /* malloc'd, n entries */
+  int n;
+  ws_cidr_group groups[WS_CIDR_GROUPS];
+  int ngroups;
+} ws_acl;
 
 enum ws_balance { WS_BAL_ROUNDROBIN = 0, WS_BAL_LEASTCONN, WS_BAL_SOURCE };
 
@@ -48,12 +61,27 @@ typedef struct ws_server {
   int answered;   /* a first answer since the last failure reported (the worker resets the streak) */
 } ws_server;
 
+/* One backend as a frontend sees it: its servers, algorithm and balancing state (per
+ * frontend and worker), and the up words the worker's health checks write. */
+typedef struct ws_backend {
+  char name[WS_NAME_MAX + 1];
+  int index;      /* in its frontend's list; named in passive-health reports */
+  ws_server servers[WS_MAX_SERVERS];
+  int nservers;
+  /* one word per server, 1 = up, written by the worker's health checks (shared memory) */
+  int32_t *up;
+  int balance;    /* enum ws_balance */
+  unsigned next;  /* leastconn: where the next scan starts */
+} ws_backend;
+
+/* A use_backend rule: an exact name, or `*.suffix` kept as ".suffix" (wildcard set). */
+typedef struct ws_route { char sni[WS_NAME_MAX + 1]; size_t len; int wildcard; int backend; } ws_route;
+
 typedef struct ws_frontend {
   struct ws_engine *engine;
   int index;
   char name[WS_NAME_MAX + 1];
   size_t name_len;
-  char backend[WS_NAME_MAX + 1];
   int listen_fd;
   int accept_paused;
   int port;
@@ -66,16 +94,14 @@ typedef struct ws_frontend {
   size_t alpn_len;
   int tickets;
   double lifetime_ms;
-  ws_server servers[WS_MAX_SERVERS];
-  int nservers;
-  /* one word per server, 1 = up, written by the worker's health checks (shared memory) */
-  int32_t *up;
-  int balance;    /* enum ws_balance */
-  unsigned next;  /* leastconn: where the next scan starts */
+  /* malloc'd: [0] is the default backend, then the others use_backend names */
+  ws_backend *backends;
+  int nbackends;
+  ws_route *routes; /* malloc'd, first match wins */
+  int nroutes;
   double t_handshake, t_client, t_server, t_connect;
   int send_proxy;
-  ws_cidr allow[WS_MAX_CIDRS], deny[WS_MAX_CIDRS];
-  int nallow, ndeny;
+  ws_acl allow, deny;
   int max_conns;
   int nconns; /* read from JS with __atomic */
 } ws_frontend;
@@ -133,6 +159,17 @@ int ws_tls_select (const ws_frontend *f, const char *sni);
 
 /* access.c: 1 when allow/deny let this peer in */
 int ws_access_allowed (const ws_frontend *f, const struct sockaddr *peer);
+/* Sorts and groups `a->nets` (n entries, host bits cleared) for lookups. */
+void ws_acl_index (ws_acl *a);
+/* 1 when `addr` (4 or 16 bytes) is in the list. */
+int ws_acl_match (const ws_acl *a, const uint8_t *addr, size_t len);
+void ws_acl_free (ws_acl *a);
+
+/* routes.c: the backend for this SNI (lower case, "" for none): the first use_backend
+ * rule that matches, else the default (engine node's backendForSni). */
+ws_backend *ws_route_backend (const ws_frontend *f, const char *sni);
+/* Frees the frontend's backends, routes and access lists. */
+void ws_frontend_free (ws_frontend *f);
 
 /* tickets.c */
 int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc);

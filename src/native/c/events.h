@@ -15,7 +15,8 @@ enum ws_stage { WS_ST_HANDSHAKE = 0, WS_ST_CLIENT_HELLO, WS_ST_TIMEOUT, WS_ST_BA
 typedef struct ws_event {
   uint8_t kind, resumed, method, miss, stage;
   int16_t frontend;
-  int16_t server; /* WS_EV_SERVER: index in the frontend's backend; `resumed` = answered since the last failure */
+  int16_t backend; /* WS_EV_SERVER: index in the frontend's backends (0 = its default) */
+  int16_t server; /* WS_EV_SERVER: index in that backend; `resumed` = answered since the last failure */
   double duration_ms;
   char client[64];
   char sni[256];

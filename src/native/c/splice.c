@@ -104,7 +104,7 @@ int ws_splice (ws_conn *c) {
         if (!c->answered) {
           c->answered = 1;
           c->answer_deadline = 0;
-          if (c->server >= 0) c->fe->servers[c->server].answered = 1;
+          if (c->server >= 0) c->be->servers[c->server].answered = 1;
           replay_release(c);
         }
       } else if (r == 0) {
