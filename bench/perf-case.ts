@@ -81,7 +81,8 @@ const backend = await startBackend('1');
 const server = await startServer(kind, {
   dir: mkdtempSync(join(out, 'server-')), port: await probePort(), cert: certFile, key: keyFile,
   threads: 1, cacheSize: 120_000, lifetime: 300, tickets: c.serverTickets, backendPort: backend.port, cpus: '0',
-  ...(kind === 'warmshake' ? { engine } : {}),
+  // --perf-basic-prof: V8 writes /tmp/perf-PID.map, so perf names JS frames.
+  ...(kind === 'warmshake' ? { engine, ...(tool === 'perf' ? { execArgv: ['--perf-basic-prof'] } : {}) } : {}),
   ...(tool === 'callgrind' ? { wrap: callgrind } : {})
 });
 const load = { tls: c.tls, tickets: c.tickets, group: X25519, timeoutMs: 30_000 };
