@@ -22,6 +22,8 @@ export interface NativeEngineOptions {
   frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
   store: SharedMemoryStore;
   keys: SharedTicketKeys;
+  /** The process's listening descriptor per frontend name (runtime/listeners.ts); without one the engine opens its own. */
+  listeners: Readonly<Record<string, number>>;
 }
 
 /** ALPN protocols in wire format (each prefixed by its length). */
@@ -50,10 +52,11 @@ function backendOptions (b: BackendConfig | undefined, name: string, upOffset: n
   };
 }
 
-function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upAt: ReadonlyMap<string, number>): unknown {
+function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upAt: ReadonlyMap<string, number>, fd: number | undefined): unknown {
   const backends = frontendBackends(f);
   return {
     name: f.name,
+    fd: fd ?? -1,
     host: f.bind.host,
     port: f.bind.port,
     backlog: f.backlog,
@@ -141,7 +144,9 @@ export class NativeEngine {
 
   #start (config: Config, frontends: NativeEngineOptions['frontends'], store: SharedMemoryStore, keys: SharedTicketKeys): EngineHandle {
     return this.#addon.engineStart({
-      frontends: frontends.map((f) => frontendOptions(config, f.frontend, f.certificates, this.#upAt)),
+      frontends: frontends.map((f) => frontendOptions(config, f.frontend, f.certificates, this.#upAt, this.#options.listeners[f.frontend.name])),
+      // How long the engine drains on its own when the worker dies under it (docs/native.md).
+      drainMs: config.global.shutdown_timeout,
       serverUp: this.#up,
       store: new Uint8Array(store.buffer),
       layout: store.layout,

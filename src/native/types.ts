@@ -38,6 +38,11 @@ export interface NativeAddon {
   storeSet (store: StoreHandle, key: Uint8Array, value: Uint8Array, ttl: number): boolean;
   storeDelete (store: StoreHandle, key: Uint8Array): boolean;
   storeHoldLock (store: StoreHandle): void;
+  /**
+   * A listening socket for the process (SO_REUSEPORT, non-blocking): its descriptor and
+   * bound port. Throws `listen HOST:PORT: reason` (code EADDRINUSE or EACCES when so).
+   */
+  listenerOpen (host: string, port: number, backlog: number): { fd: number; port: number };
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
   /** `events`: the records as text, for event-text.ts parseEvents. */
   engineDrain (engine: EngineHandle): { events: string; stopped: boolean };

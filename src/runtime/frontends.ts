@@ -30,7 +30,7 @@ export interface ThreadServices {
   /** TLS client to backend servers with `tls`, resuming through a store all threads share. */
   backendTls?: BackendTls;
   /** The native engine, and the frontends it serves (src/native/choice.ts chose them). */
-  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys };
+  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys; listeners: Readonly<Record<string, number>> };
 }
 
 export interface FrontendSet {
@@ -65,7 +65,7 @@ function nativeFrontends (config: Config, services: ThreadServices, pools: Reado
   if (!n || n.frontends.length === 0) return out;
   const chosen = config.frontends.filter((f) => n.frontends.includes(f.name));
   const engine = new NativeEngine(n.addon, {
-    config, pools, store: n.store, keys: n.keys,
+    config, pools, store: n.store, keys: n.keys, listeners: n.listeners,
     frontends: chosen.map((f) => ({ frontend: f, certificates: f.certificates.map(loadCertificate) })),
   });
   let ports: Record<string, number> | undefined;

@@ -5,6 +5,7 @@
 int ws_read_offsets (napi_env env, napi_value o, ws_store_offsets *out);
 int ws_init_store_hooks (napi_env env, napi_value exports);
 int ws_init_engine (napi_env env, napi_value exports);
+int ws_init_listen (napi_env env, napi_value exports);
 int ws_element (napi_env env, napi_value arr, uint32_t i, napi_value *out);
 struct ws_event;
 /* A growing byte buffer for the drain's text (addon_events.c). */
