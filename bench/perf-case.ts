@@ -78,13 +78,14 @@ execFileSync('sh', ['-c', 'cat > "$0"', certFile], { input: cert });
 execFileSync('sh', ['-c', 'umask 077; cat > "$0"', keyFile], { input: key });
 
 const backend = await startBackend('1');
+// A server that does not start must not leave the backend running.
 const server = await startServer(kind, {
   dir: mkdtempSync(join(out, 'server-')), port: await probePort(), cert: certFile, key: keyFile,
   threads: 1, cacheSize: 120_000, lifetime: 300, tickets: c.serverTickets, backendPort: backend.port, cpus: '0',
   // --perf-basic-prof: V8 writes /tmp/perf-PID.map, so perf names JS frames.
   ...(kind === 'warmshake' ? { engine, ...(tool === 'perf' ? { execArgv: ['--perf-basic-prof'] } : {}) } : {}),
   ...(tool === 'callgrind' ? { wrap: callgrind } : {})
-});
+}).catch(async (err: unknown) => { await backend.stop(); throw err; });
 const load = { tls: c.tls, tickets: c.tickets, group: X25519, timeoutMs: 30_000 };
 try {
   const fill = await runBench(benchOptions(server.port, {
