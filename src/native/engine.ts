@@ -13,6 +13,7 @@ import type { LoadedCertificate } from '../tls/certificates.ts';
 import { sessionIdContext } from '../tls/contexts.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
+import { parseEvents } from './event-text.ts';
 
 export interface NativeEngineOptions {
   config: Config;
@@ -21,6 +22,8 @@ export interface NativeEngineOptions {
   frontends: ReadonlyArray<{ frontend: FrontendConfig; certificates: readonly LoadedCertificate[] }>;
   store: SharedMemoryStore;
   keys: SharedTicketKeys;
+  /** The process's listening descriptor per frontend name (runtime/listeners.ts); without one the engine opens its own. */
+  listeners: Readonly<Record<string, number>>;
   /** The engine's own counters (native/counters.ts layout), and what adds them up after each drain. */
   counts: EngineCounts;
 }
@@ -58,10 +61,11 @@ function backendOptions (b: BackendConfig | undefined, name: string, upOffset: n
   };
 }
 
-function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upAt: ReadonlyMap<string, number>): unknown {
+function frontendOptions (config: Config, f: FrontendConfig, certificates: readonly LoadedCertificate[], upAt: ReadonlyMap<string, number>, fd: number | undefined): unknown {
   const backends = frontendBackends(f);
   return {
     name: f.name,
+    fd: fd ?? -1,
     host: f.bind.host,
     port: f.bind.port,
     backlog: f.backlog,
@@ -153,7 +157,9 @@ export class NativeEngine {
 
   #start (config: Config, frontends: NativeEngineOptions['frontends'], store: SharedMemoryStore, keys: SharedTicketKeys): EngineHandle {
     return this.#addon.engineStart({
-      frontends: frontends.map((f) => frontendOptions(config, f.frontend, f.certificates, this.#upAt)),
+      frontends: frontends.map((f) => frontendOptions(config, f.frontend, f.certificates, this.#upAt, this.#options.listeners[f.frontend.name])),
+      // How long the engine drains on its own when the worker dies under it (docs/native.md).
+      drainMs: config.global.shutdown_timeout,
       serverUp: this.#up,
       store: new Uint8Array(store.buffer),
       layout: store.layout,
@@ -185,7 +191,7 @@ export class NativeEngine {
     const handle = this.#handle;
     if (!handle) return;
     const { events, stopped } = this.#addon.engineDrain(handle);
-    for (const e of events) this.#publish(e);
+    for (const e of parseEvents(events)) this.#publish(e);
     // After the events: a count whose record was dropped was made before the ring was full,
     // and a full ring always brings another drain.
     this.#options.counts.sync();

@@ -38,8 +38,14 @@ export interface NativeAddon {
   storeSet (store: StoreHandle, key: Uint8Array, value: Uint8Array, ttl: number): boolean;
   storeDelete (store: StoreHandle, key: Uint8Array): boolean;
   storeHoldLock (store: StoreHandle): void;
+  /**
+   * A listening socket for the process (SO_REUSEPORT, non-blocking): its descriptor and
+   * bound port. Throws `listen HOST:PORT: reason` (code EADDRINUSE or EACCES when so).
+   */
+  listenerOpen (host: string, port: number, backlog: number): { fd: number; port: number };
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
-  engineDrain (engine: EngineHandle): { events: NativeEvent[]; stopped: boolean };
+  /** `events`: the records as text, for event-text.ts parseEvents. */
+  engineDrain (engine: EngineHandle): { events: string; stopped: boolean };
   /** Open connections per frontend, in the order given to engineStart. */
   engineConnections (engine: EngineHandle): number[];
   enginePorts (engine: EngineHandle): number[];

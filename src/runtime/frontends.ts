@@ -32,7 +32,7 @@ export interface ThreadServices {
   /** TLS client to backend servers with `tls`, resuming through a store all threads share. */
   backendTls?: BackendTls;
   /** The native engine, and the frontends it serves (src/native/choice.ts chose them). */
-  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys; counters: SharedCounters; worker: number };
+  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys; counters: SharedCounters; worker: number; listeners: Readonly<Record<string, number>> };
 }
 
 export interface FrontendSet {
@@ -67,7 +67,7 @@ function nativeFrontends (config: Config, services: ThreadServices, pools: Reado
   if (!n || n.frontends.length === 0) return out;
   const chosen = config.frontends.filter((f) => n.frontends.includes(f.name));
   const engine = new NativeEngine(n.addon, {
-    config, pools, store: n.store, keys: n.keys, counts: new NativeCounts(n.counters, chosen.map((f) => f.name), n.worker),
+    config, pools, store: n.store, keys: n.keys, listeners: n.listeners, counts: new NativeCounts(n.counters, chosen.map((f) => f.name), n.worker),
     frontends: chosen.map((f) => ({ frontend: f, certificates: f.certificates.map(loadCertificate) })),
   });
   let ports: Record<string, number> | undefined;

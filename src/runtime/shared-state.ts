@@ -17,6 +17,8 @@ export interface WorkerInit {
   shared: SharedBuffers;
   /** 0-based worker number, stable across restarts (logs name it). */
   index: number;
+  /** The process's listening descriptor of each native frontend, by name (runtime/listeners.ts). */
+  listeners: Record<string, number>;
 }
 
 export type ToWorker =

@@ -20,6 +20,8 @@ import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from '.
 import { createStore } from '../session-cache/create-store.ts';
 import { hasPortZero, pinPorts } from './pinned-ports.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
+import { ProcessListeners } from './listeners.ts';
+import { chooseEngine } from '../native/choice.ts';
 
 const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
 const MAX_BACKOFF = 10_000;
@@ -73,6 +75,8 @@ export class Supervisor {
   #redis: RedisLink | undefined;
   #stopCacheWatch: (() => void) | undefined;
   #slots: Slot[] = [];
+  /** The native frontends' listening sockets, the process's own (listeners.ts). */
+  #listeners = new ProcessListeners();
   #serverStates = new ServerStates();
   #stopping = false;
   readonly started = Date.now();
@@ -109,9 +113,9 @@ export class Supervisor {
     this.#backendSessions = backend && carriedOver(this.#backendSessions, prev && backendSessionOptions(prev), backend);
   }
 
-  /** Port each frontend listens on (useful with `bind: host:0` and one worker). */
+  /** Port each frontend listens on (useful with `bind: host:0`), also while no worker runs for the native ones. */
   get ports (): Record<string, number> {
-    return this.#slots.find((s) => s.state === 'running')?.ports ?? {};
+    return { ...this.#slots.find((s) => s.state === 'running')?.ports, ...this.#listeners.ports(this.#config) };
   }
 
   /** Up/down of every server, aggregated over the running workers' health checks, with the reason and the time of the last change. */
@@ -139,7 +143,9 @@ export class Supervisor {
       throw new StartupError(`ticket keys: ${(err as Error).message}`, { cause: err });
     }
     try {
-      // With `host:0` the first worker learns the port, the others are given it.
+      // The native frontends' sockets first: a `host:0` one learns its port here.
+      this.#config = this.#listeners.open(this.#config);
+      // With `host:0` on engine node, the first worker learns the port, the others are given it.
       const first = hasPortZero(this.#config) ? this.#spawn(0, this.#config, 0, 0) : undefined;
       if (first) {
         this.#slots = [first.slot];
@@ -154,16 +160,19 @@ export class Supervisor {
       this.#rotation.stop();
       await this.#redis?.close();
       await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+      this.#listeners.close();
       throw new StartupError((err as Error).message, { cause: err });
     }
     this.#stopCacheWatch = watchCacheFull(() => this.#store, this.#log);
-    const migrate = migrateReqWarning();
+    // Only engine node's per-worker sockets have accept queues that a worker takes with it.
+    const onNode = this.#config.frontends.length > chooseEngine(this.#config).native.length;
+    const migrate = onNode ? migrateReqWarning() : undefined;
     if (migrate) this.#log.warn({ sysctl: 'net.ipv4.tcp_migrate_req', value: 0 }, migrate);
     this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'workers started');
   }
 
   #spawn (index: number, config: Config, restarts: number, streak: number): { slot: Slot; ready: Promise<void> } {
-    const init: WorkerInit = { config, index, shared: {
+    const init: WorkerInit = { config, index, listeners: this.#listeners.fds(config), shared: {
       store: this.#store.buffer, keys: this.#keys.buffer, counters: this.#counters.buffer,
       tables: Object.fromEntries([...this.#tables].map(([name, t]) => [name, t.buffer])),
       backendSessions: this.#backendSessions?.buffer,
@@ -252,7 +261,18 @@ export class Supervisor {
    */
   async reload (next: Config): Promise<void> {
     const prev = this.#config;
-    next = pinPorts(next, this.ports);
+    // New addresses are opened before anything changes: one that cannot be refuses the reload.
+    next = this.#listeners.open(pinPorts(next, this.ports));
+    try {
+      await this.#apply(prev, next);
+    } finally {
+      // Sockets of addresses no remaining worker serves (the old ones once their workers are gone).
+      this.#listeners.retain([this.#config, ...this.#slots.map((s) => s.config)]);
+    }
+    this.#log.info({ workers: next.global.workers, ports: this.ports }, 'configuration reloaded');
+  }
+
+  async #apply (prev: Config, next: Config): Promise<void> {
     const store = carriedOver(this.#store, sessionStoreOptions(prev), sessionStoreOptions(next));
     if (store !== this.#store) {
       this.#log.warn({ before: sessionStoreOptions(prev), after: sessionStoreOptions(next) }, 'session_cache.size or max_entry_bytes changed: the new cache starts empty');
@@ -290,7 +310,6 @@ export class Supervisor {
       if (old) await this.#stopSlot(old, next.global.shutdown_timeout);
     }
     this.#slots.length = count;
-    this.#log.info({ workers: count, ports: this.ports }, 'configuration reloaded');
   }
 
   /** Stops accepting, lets connections drain up to `shutdown_timeout`, then ends the workers. */
@@ -300,6 +319,7 @@ export class Supervisor {
     this.#rotation.stop();
     await this.#redis?.close();
     await Promise.all(this.#slots.map((s) => this.#stopSlot(s, this.#config.global.shutdown_timeout)));
+    this.#listeners.close();
     await this.#store.close();
     this.#log.info('warmshake stopped');
   }

@@ -1,5 +1,6 @@
 // A worker thread: serves every frontend of the config on ports it shares with the
-// other workers (SO_REUSEPORT); the session cache, ticket keys and counters are shared
+// other workers (native frontends: the process's listening descriptors; engine node:
+// one SO_REUSEPORT socket each); the session cache, ticket keys and counters are shared
 // memory handed over by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
@@ -34,7 +35,7 @@ const keys = SharedTicketKeys.attach(init.shared.keys);
 const choice = chooseEngine(init.config);
 const addon = loadAddon();
 const native = choice.engine === 'native' && addon.ok
-  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys, counters, worker: init.index }
+  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys, counters, worker: init.index, listeners: init.listeners }
   : undefined;
 const set = buildFrontends(init.config, { store, keys, tables, first: init.index === 0, backendTls, native });
 const send = (message: FromWorker): void => port.postMessage(message);

@@ -16,18 +16,27 @@ function socketInodes (pid: number): Set<string> {
   return inodes;
 }
 
-/** How many sockets of process `pid` listen on TCP `port` (IPv4 and IPv6). */
-export function listeningSockets (pid: number, port: number): number {
+/** The /proc/net/tcp{,6} rows (split into fields) of process `pid`'s sockets listening on TCP `port`. */
+function listenRows (pid: number, port: number): string[][] {
   const mine = socketInodes(pid);
-  let count = 0;
+  const rows: string[][] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try { text = readFileSync(table, 'utf8'); } catch { continue; }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== LISTEN) continue;
-      if (parseInt(f[1]!.split(':')[1]!, 16) === port && mine.has(f[9]!)) count++;
+      if (f.length >= 10 && f[3] === LISTEN && parseInt(f[1]!.split(':')[1]!, 16) === port && mine.has(f[9]!)) rows.push(f);
     }
   }
-  return count;
+  return rows;
+}
+
+/** How many sockets of process `pid` listen on TCP `port` (IPv4 and IPv6). */
+export function listeningSockets (pid: number, port: number): number {
+  return listenRows(pid, port).length;
+}
+
+/** Connections waiting in the accept queues of those sockets (a listening socket's rx_queue). */
+export function acceptQueue (pid: number, port: number): number {
+  return listenRows(pid, port).reduce((n, f) => n + parseInt(f[4]!.split(':')[1]!, 16), 0);
 }

@@ -1,8 +1,10 @@
 /* Reads one frontend's options from the object the binding passes (src/native/engine.ts
  * frontendOptions): names, timeouts, ALPN, certificates into SSL_CTXs, then its backends
- * and access lists (addon_backends.c), and binds its listener. Every array is bounded. */
+ * and access lists (addon_backends.c), and its listener: the process's descriptor when
+ * given (`fd`), else one of its own. Every array is bounded. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "addon.h"
 #include "conn.h"
 
@@ -84,7 +86,17 @@ int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, 
     ws_throw(env, "native engine: out of memory for the per-client budgets");
     return -1;
   }
-  if (ws_engine_listen(e, f, host, (int)port, (int)backlog, err, sizeof err) != 0) { ws_throw(env, err); return -1; }
+  /* The process's listening descriptor (the supervisor's), or one of the engine's own. */
+  int64_t fd = -1;
+  bool has = false;
+  if (napi_has_named_property(env, o, "fd", &has) == napi_ok && has && ws_get_int(env, o, "fd", &fd)) return -1;
+  int shared = fd >= 0, bound = 0;
+  if (!shared && (fd = ws_listen_open(host, (int)port, (int)backlog, &bound, err, sizeof err)) < 0) { ws_throw(env, err); return -1; }
+  if (ws_engine_listen(e, f, (int)fd, shared, err, sizeof err) != 0) {
+    if (!shared) close((int)fd);
+    ws_throw(env, err);
+    return -1;
+  }
   return 0;
 }
 

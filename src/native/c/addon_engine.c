@@ -1,6 +1,7 @@
 /* N-API surface of the engine: start (config in, listening ports out), drain the event
  * ring, connection count, stop with a drain period, join. The engine thread reaches JS
- * only through a thread-safe function that says "events waiting" or "stopped". */
+ * only through a thread-safe function that says "events waiting" or "stopped". When the
+ * worker ends first (it died), the engine detaches and drains on its own. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,10 @@ typedef struct engine_handle {
   napi_threadsafe_function tsfn;
   napi_ref store_ref, ring_ref, up_ref, counters_ref;
   int joined;
+  /* The worker ended with the engine running: the thread drains on its own and frees
+   * the engine; the handle goes when both it and the JS external are done (refs). */
+  int detached;
+  int refs; /* __atomic */
 } engine_handle;
 
 static void notify (ws_engine *e) {
@@ -35,26 +40,13 @@ static void call_js (napi_env env, napi_value cb, void *context, void *data) {
   napi_call_function(env, global, cb, 0, NULL, NULL);
 }
 
-static void *thread_main (void *arg) {
-  ws_engine *e = arg;
-  ws_engine_run(e);
-  __atomic_store_n(&e->stopped, 1, __ATOMIC_SEQ_CST);
-  notify(e);
-  return NULL;
-}
-
-static void release (engine_handle *h) {
-  ws_engine *e = &h->e;
-  if (e->started && !h->joined) {
-    __atomic_store_n(&e->stopping, 1, __ATOMIC_SEQ_CST);
-    ws_engine_wake(e);
-    pthread_join(e->thread, NULL);
-  }
-  h->joined = 1;
-  e->started = 0;
+/* What the engine owns in C: certificates, its own listeners, descriptors, keys, events. */
+static void free_engine (ws_engine *e) {
   for (int f = 0; f < e->nfe; f++) {
     for (int c = 0; c < e->fe[f].ncerts; c++) { SSL_CTX_free(e->fe[f].certs[c].ctx); e->fe[f].certs[c].ctx = NULL; }
-    if (e->fe[f].listen_fd >= 0) { close(e->fe[f].listen_fd); e->fe[f].listen_fd = -1; }
+    /* The process's listening descriptors are the supervisor's to close. */
+    if (e->fe[f].listen_fd >= 0 && !e->fe[f].shared_listener) close(e->fe[f].listen_fd);
+    e->fe[f].listen_fd = -1;
     ws_frontend_free(&e->fe[f]);
     ws_clients_free(&e->fe[f].conn_budget);
     ws_clients_free(&e->fe[f].session_budget);
@@ -65,22 +57,85 @@ static void release (engine_handle *h) {
   if (e->bound) { OPENSSL_cleanse(e->bound, sizeof *e->bound * WS_MAX_FRONTENDS); free(e->bound); e->bound = NULL; }
   OPENSSL_cleanse(e->keys, sizeof e->keys);
   ws_events_free(&e->events);
+}
+
+static void drop_ref (engine_handle *h) {
+  if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_SEQ_CST) > 0) return;
+  pthread_mutex_destroy(&h->e.mu);
+  pthread_cond_destroy(&h->e.cond);
+  free(h);
+}
+
+static void *thread_main (void *arg) {
+  engine_handle *h = arg;
+  ws_engine *e = &h->e;
+  ws_engine_run(e);
+  pthread_mutex_lock(&e->mu);
+  int detached = e->detached;
+  __atomic_store_n(&e->stopped, 1, __ATOMIC_SEQ_CST);
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->mu);
+  if (!detached) { notify(e); return NULL; }
+  free_engine(e);
+  drop_ref(h);
+  ws_engine_detached_end();
+  return NULL;
+}
+
+/* The worker's thread is ending (an uncaught exception, or terminate()) with the engine
+ * running: rather than cut its connections, the engine stops accepting and drains them
+ * for its drain time on its own. Waits until the engine no longer touches the worker's
+ * memory; 0 when the engine had already stopped (then it is joined as usual). */
+static int detach_thread (engine_handle *h) {
+  ws_engine *e = &h->e;
+  __atomic_store_n(&h->refs, 2, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&e->mu);
+  __atomic_store_n(&e->detach_req, 1, __ATOMIC_SEQ_CST);
+  ws_engine_wake(e);
+  while (!e->detached && !__atomic_load_n(&e->stopped, __ATOMIC_SEQ_CST)) pthread_cond_wait(&e->cond, &e->mu);
+  int detached = e->detached;
+  pthread_mutex_unlock(&e->mu);
+  if (!detached) { __atomic_store_n(&h->refs, 1, __ATOMIC_SEQ_CST); return 0; }
+  pthread_detach(e->thread);
+  h->detached = 1;
+  h->joined = 1;
+  return 1;
+}
+
+static void release_js (engine_handle *h) {
   if (h->tsfn) { napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort); h->tsfn = NULL; }
   if (h->store_ref) { napi_delete_reference(h->env, h->store_ref); h->store_ref = NULL; }
   if (h->ring_ref) { napi_delete_reference(h->env, h->ring_ref); h->ring_ref = NULL; }
   if (h->up_ref) { napi_delete_reference(h->env, h->up_ref); h->up_ref = NULL; }
   if (h->counters_ref) { napi_delete_reference(h->env, h->counters_ref); h->counters_ref = NULL; }
-  e->counters = NULL;
 }
 
-static void cleanup_hook (void *arg) { release(arg); }
+static void release (engine_handle *h) {
+  ws_engine *e = &h->e;
+  if (h->detached) { release_js(h); return; }
+  if (e->started && !h->joined) {
+    __atomic_store_n(&e->stopping, 1, __ATOMIC_SEQ_CST);
+    ws_engine_wake(e);
+    pthread_join(e->thread, NULL);
+  }
+  h->joined = 1;
+  e->started = 0;
+  free_engine(e);
+  release_js(h);
+}
+
+static void cleanup_hook (void *arg) {
+  engine_handle *h = arg;
+  if (h->e.started && !h->joined && !h->detached) detach_thread(h);
+  release(h);
+}
 
 static void finalize (napi_env env, void *data, void *hint) {
   (void)hint;
   engine_handle *h = data;
   release(h);
   napi_remove_env_cleanup_hook(env, cleanup_hook, h);
-  free(h);
+  drop_ref(h);
 }
 
 static napi_value engine_start (napi_env env, napi_callback_info info) {
@@ -92,6 +147,9 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   if (!h) return ws_throw(env, "out of memory");
   ws_engine *e = &h->e;
   h->env = env;
+  h->refs = 1;
+  pthread_mutex_init(&e->mu, NULL);
+  pthread_cond_init(&e->cond, NULL);
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   e->bound = calloc(WS_MAX_FRONTENDS, sizeof *e->bound);
@@ -110,7 +168,7 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &e->wh };
   epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &wev);
   int64_t tag;
-  if (ws_get_int(env, argv[0], "tag", &tag)) return NULL;
+  if (ws_get_int(env, argv[0], "tag", &tag) || ws_get_double(env, argv[0], "drainMs", &e->drain_ms)) return NULL;
   if (napi_has_named_property(env, argv[0], "store", &has) == napi_ok && has) {
     uint8_t *base;
     size_t len;
@@ -161,7 +219,7 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   NAPI_OK(napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &h->tsfn));
   napi_unref_threadsafe_function(env, h->tsfn);
   ws_tickets_refresh(e);
-  if (pthread_create(&e->thread, NULL, thread_main, e) != 0) return ws_throw(env, "native engine: cannot start its thread");
+  if (pthread_create(&e->thread, NULL, thread_main, h) != 0) return ws_throw(env, "native engine: cannot start its thread");
   e->started = 1;
   return ext;
 }
@@ -170,18 +228,22 @@ static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t w
   return ws_handle_args(env, info, want, argv, "expected an engine handle");
 }
 static napi_value engine_drain (napi_env env, napi_callback_info info) {
-  napi_value argv[1], result, list, b;
+  napi_value argv[1], result, text, b;
   engine_handle *h = handle_of(env, info, 1, argv);
   if (!h) return NULL;
-  NAPI_OK(napi_create_object(env, &result));
-  NAPI_OK(napi_create_array(env, &list));
-  uint32_t at = 0;
+  ws_text t;
+  if (ws_text_init(&t, 4096) != 0) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
   ws_event batch[64];
   size_t n;
   while (h->e.events.slots && (n = ws_events_pop(&h->e.events, batch, 64)) > 0) {
-    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_event_object(env, &batch[i]));
+    for (size_t i = 0; i < n; i++) ws_event_text(&t, &batch[i]);
   }
-  napi_set_named_property(env, result, "events", list);
+  napi_status st = t.oom ? napi_generic_failure : napi_create_string_utf8(env, t.bytes, t.len, &text);
+  free(t.bytes);
+  if (t.oom) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
+  NAPI_OK(st);
+  NAPI_OK(napi_create_object(env, &result));
+  napi_set_named_property(env, result, "events", text);
   napi_get_boolean(env, __atomic_load_n(&h->e.stopped, __ATOMIC_SEQ_CST) != 0, &b);
   napi_set_named_property(env, result, "stopped", b);
   return result;

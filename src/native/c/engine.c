@@ -1,10 +1,11 @@
-/* The engine thread: one epoll loop for the worker's native frontends. Listening
- * sockets are the engine's own, bound with SO_REUSEPORT to the same port as every other
- * worker's (the kernel spreads connections). A tick every 100 ms enforces timeouts.
- * Stop: the listeners close at once, open connections get `drain_ms` to finish. */
+/* The engine thread: one epoll loop for the worker's native frontends. The listening
+ * sockets are the process's (listen.c), shared by every worker's engine; one started
+ * without them opens its own. A tick every 100 ms enforces timeouts. Stop, or the
+ * worker's end (detach): accepting stops at once, open connections get `drain_ms`. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,37 +23,43 @@
  * would otherwise stay in the resident size long after it is over. */
 #define TRIM_AFTER 256
 
+/* Detached engines still draining (their worker died): the process's exit cuts them
+ * first and waits for them, so none runs while exit() tears down what it uses. */
+static int detached_running; /* __atomic */
+static int exiting;          /* __atomic */
+static pthread_once_t at_exit_once = PTHREAD_ONCE_INIT;
+
+static void cut_detached (void) {
+  __atomic_store_n(&exiting, 1, __ATOMIC_SEQ_CST);
+  struct timespec step = { 0, 1000 * 1000 };
+  for (int i = 0; i < 2000 && __atomic_load_n(&detached_running, __ATOMIC_SEQ_CST) > 0; i++) nanosleep(&step, NULL);
+}
+
+static void register_at_exit (void) { atexit(cut_detached); }
+
+void ws_engine_detached_end (void) {
+  __atomic_sub_fetch(&detached_running, 1, __ATOMIC_SEQ_CST);
+}
+
 double ws_mono_ms (void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int ws_engine_listen (ws_engine *e, ws_frontend *f, const char *host, int port, int backlog, char *err, size_t errlen) {
-  struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai = NULL;
-  char service[16];
-  snprintf(service, sizeof service, "%d", port);
-  int rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &ai);
-  if (rc != 0) { snprintf(err, errlen, "bind %s:%d: %s", host, port, gai_strerror(rc)); return -1; }
-  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-      bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog > 0 ? backlog : 511) != 0) {
-    snprintf(err, errlen, "listen %s:%d: %s", host, port, strerror(errno));
-    if (fd >= 0) close(fd);
-    freeaddrinfo(ai);
-    return -1;
-  }
-  freeaddrinfo(ai);
-  struct sockaddr_storage bound;
-  socklen_t len = sizeof bound;
-  getsockname(fd, (struct sockaddr *)&bound, &len);
-  f->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port : ((struct sockaddr_in *)&bound)->sin_port);
+/* EPOLLEXCLUSIVE for the process's descriptor: each connection wakes one idle engine
+ * thread rather than every worker's. */
+static int watch_listener (ws_engine *e, ws_frontend *f) {
+  struct epoll_event ev = { .events = EPOLLIN | (f->shared_listener ? EPOLLEXCLUSIVE : 0), .data.ptr = &f->lh };
+  return epoll_ctl(e->epfd, EPOLL_CTL_ADD, f->listen_fd, &ev);
+}
+
+int ws_engine_listen (ws_engine *e, ws_frontend *f, int fd, int shared, char *err, size_t errlen) {
   f->listen_fd = fd;
+  f->shared_listener = shared;
+  f->port = ws_listen_port(fd);
   f->lh = (ws_handle){ WS_HK_LISTENER, f };
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->lh };
-  if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
+  if (watch_listener(e, f) != 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
   return 0;
 }
 
@@ -62,19 +69,39 @@ void ws_engine_wake (ws_engine *e) {
   (void)n;
 }
 
+void ws_engine_notify (ws_engine *e) {
+  e->notify_due = 0;
+  if (e->notify) e->notify(e);
+}
+
+/* epoll's timeout: the next tick, or sooner when the worker is due to be told. */
+static int wait_ms (const ws_engine *e, double next_tick) {
+  double until = e->notify_due > 0 && e->notify_due < next_tick ? e->notify_due : next_tick;
+  double ms = until - ws_mono_ms();
+  return ms <= 0 ? 0 : ms >= TICK_MS ? TICK_MS : (int)ms + 1;
+}
+
 static void accept_some (ws_engine *e, ws_frontend *f) {
+  int accepted = 0;
   for (int i = 0; i < ACCEPT_BATCH && f->listen_fd >= 0; i++) {
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
     int fd = accept4(f->listen_fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) { ws_conn_accept(f, fd, (struct sockaddr *)&peer, len); continue; }
+    if (fd >= 0) { ws_conn_accept(f, fd, (struct sockaddr *)&peer, len); accepted++; continue; }
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
       /* Out of descriptors or memory: the listener stays readable, so stop watching it
        * for a tick instead of spinning (the tick puts it back). */
       epoll_ctl(e->epfd, EPOLL_CTL_DEL, f->listen_fd, NULL);
       f->accept_paused = 1;
+      return;
     }
-    return; /* EAGAIN, or a connection that went away before accept */
+    break; /* EAGAIN (another thread took it), or a connection that went away before accept */
+  }
+  /* The kernel wakes the first idle thread in the descriptor's wait queue, always the
+   * same one under a light load: joining again puts this thread at the end of the queue,
+   * so new connections go round the idle engines (and a new session lands on each). */
+  if (accepted > 0 && f->shared_listener && epoll_ctl(e->epfd, EPOLL_CTL_DEL, f->listen_fd, NULL) == 0 && watch_listener(e, f) != 0) {
+    f->accept_paused = 1; /* the tick tries again */
   }
 }
 
@@ -82,31 +109,68 @@ static void resume_accepting (ws_engine *e) {
   for (int i = 0; i < e->nfe; i++) {
     ws_frontend *f = &e->fe[i];
     if (!f->accept_paused || f->listen_fd < 0) continue;
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->lh };
-    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, f->listen_fd, &ev) == 0) f->accept_paused = 0;
+    if (watch_listener(e, f) == 0) f->accept_paused = 0;
   }
 }
 
+/* Stops accepting: the process's descriptors leave this epoll set (other workers, and
+ * the backlog, go on), an engine's own are closed. */
 static void close_listeners (ws_engine *e) {
   for (int i = 0; i < e->nfe; i++) {
-    if (e->fe[i].listen_fd < 0) continue;
-    close(e->fe[i].listen_fd); /* also leaves the epoll set */
-    e->fe[i].listen_fd = -1;
+    ws_frontend *f = &e->fe[i];
+    if (f->listen_fd < 0) continue;
+    if (f->shared_listener) epoll_ctl(e->epfd, EPOLL_CTL_DEL, f->listen_fd, NULL);
+    else close(f->listen_fd); /* also leaves the epoll set */
+    f->listen_fd = -1;
   }
+}
+
+/* The worker's JS thread is ending: from here on nothing of its memory is touched. The
+ * store is not used (the supervisor recovers a dead worker's store lock, and a lock taken
+ * after that would be broken under us), the ticket keys stay as last read, the servers'
+ * up/down as last written; events have no reader. Runs between events, so no store
+ * operation is under way. */
+static void detach (ws_engine *e) {
+  pthread_once(&at_exit_once, register_at_exit);
+  __atomic_add_fetch(&detached_running, 1, __ATOMIC_SEQ_CST);
+  e->has_store = 0;
+  e->ring = NULL;
+  e->ring_words = 0;
+  e->notify = NULL;
+  e->counters = NULL; /* the worker's: nobody reads them any more */
+  for (int i = 0; i < e->nfe; i++) {
+    for (int k = 0; k < e->fe[i].nbackends; k++) {
+      ws_backend *b = &e->fe[i].backends[k];
+      if (!b->up) continue;
+      for (int s = 0; s < b->nservers; s++) b->up_own[s] = __atomic_load_n(&b->up[s], __ATOMIC_RELAXED);
+      b->up = b->up_own;
+    }
+  }
+  pthread_mutex_lock(&e->mu);
+  e->detached = 1;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->mu);
 }
 
 int ws_engine_run (ws_engine *e) {
   struct epoll_event events[MAX_EVENTS];
   double next_tick = ws_mono_ms() + TICK_MS, drain_until = 0;
   int draining = 0;
+  int detached = 0;
   for (;;) {
-    if (!draining && __atomic_load_n(&e->stopping, __ATOMIC_SEQ_CST)) {
+    if (!detached && __atomic_load_n(&e->detach_req, __ATOMIC_SEQ_CST)) {
+      detach(e);
+      detached = 1;
+    }
+    /* A detached engine drains what it has (drain_ms: shutdown_timeout) and ends. */
+    if (!draining && (detached || __atomic_load_n(&e->stopping, __ATOMIC_SEQ_CST))) {
       draining = 1;
       close_listeners(e);
       drain_until = ws_mono_ms() + e->drain_ms;
     }
     if (draining && (e->conns == NULL || ws_mono_ms() >= drain_until)) break;
-    int n = epoll_wait(e->epfd, events, MAX_EVENTS, TICK_MS);
+    if (detached && __atomic_load_n(&exiting, __ATOMIC_SEQ_CST)) break;
+    int n = epoll_wait(e->epfd, events, MAX_EVENTS, wait_ms(e, next_tick));
     for (int i = 0; i < n; i++) {
       ws_handle *h = events[i].data.ptr;
       if (h->kind == WS_HK_WAKE) {
@@ -120,6 +184,7 @@ int ws_engine_run (ws_engine *e) {
       }
     }
     double now = ws_mono_ms();
+    if (e->notify_due > 0 && now >= e->notify_due) ws_engine_notify(e);
     if (now >= next_tick) {
       next_tick = now + TICK_MS;
       if (!draining) resume_accepting(e);

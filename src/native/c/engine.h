@@ -74,8 +74,10 @@ typedef struct ws_backend {
   int index;      /* in its frontend's list; named in passive-health reports */
   ws_server servers[WS_MAX_SERVERS];
   int nservers;
-  /* one word per server, 1 = up, written by the worker's health checks (shared memory) */
+  /* one word per server, 1 = up, written by the worker's health checks (shared memory);
+   * after a detach it points at up_own, the last states copied */
   int32_t *up;
+  int32_t up_own[WS_MAX_SERVERS];
   int balance;    /* enum ws_balance */
   unsigned next;  /* leastconn: where the next scan starts */
 } ws_backend;
@@ -89,6 +91,7 @@ typedef struct ws_frontend {
   char name[WS_NAME_MAX + 1];
   size_t name_len;
   int listen_fd;
+  int shared_listener; /* listen_fd is the process's (the supervisor's): left, never closed */
   int accept_paused;
   int port;
   ws_handle lh;
@@ -144,16 +147,36 @@ typedef struct ws_engine {
   int nconns;           /* read from JS with __atomic */
   int stopping;         /* written by JS, read by the loop, __atomic */
   double drain_ms;
-  int stopped;          /* set by the loop when it is done */
+  int stopped;          /* set by the thread when it is done, under mu */
+  /* Detach (the worker's JS thread ended): requested by the env cleanup hook, done by the
+   * loop between events, after which the engine touches no memory of the worker (store,
+   * ticket ring, up words, the thread-safe function) and drains on its own. */
+  int detach_req;       /* __atomic */
+  int detached;         /* under mu */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
   void (*notify) (struct ws_engine *);
   void *notify_data;
+  /* When the worker is told about records waiting in the ring (ws_mono_ms); 0 = not due.
+   * Engine thread only. */
+  double notify_due;
 } ws_engine;
 
-/* engine.c */
-int ws_engine_listen (ws_engine *e, ws_frontend *f, const char *host, int port, int backlog, char *err, size_t errlen);
+/* engine.c: serve on `fd`; `shared`: the process's descriptor, never closed here */
+int ws_engine_listen (ws_engine *e, ws_frontend *f, int fd, int shared, char *err, size_t errlen);
 int ws_engine_run (ws_engine *e);
 void ws_engine_wake (ws_engine *e);
+/* Tells the worker now that records wait in the ring (and clears notify_due). */
+void ws_engine_notify (ws_engine *e);
+/* How long records may wait in the ring before the worker is told (conn.c). */
+#define WS_NOTIFY_MS 20
+/* The last thing a detached engine's thread does (the process's exit waits for it). */
+void ws_engine_detached_end (void);
 double ws_mono_ms (void);
+
+/* listen.c: a listening socket (SO_REUSEPORT, non-blocking), or -1 with `err` naming the address */
+int ws_listen_open (const char *host, int port, int backlog, int *bound_port, char *err, size_t errlen);
+int ws_listen_port (int fd);
 
 /* tls_ctx.c */
 SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len,
