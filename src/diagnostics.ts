@@ -2,6 +2,9 @@
 // lib/core/diagnostics.js); metrics and logs subscribe, the TLS path stays free of both.
 import diagnostics from 'node:diagnostics_channel';
 
+/** Upper bounds (seconds) of the handshake-duration histogram buckets: observe.ts counts in them, the native engine too. */
+export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 export type ResumeMethod = 'id' | 'ticket' | 'stateful_ticket' | 'none';
 
 /** Why an offered session did not resume. */
@@ -40,6 +43,8 @@ export interface ConnectionErrorEvent {
   /** Stage at which it failed. */
   stage: 'access' | 'limit' | 'client_hello' | 'handshake' | 'timeout' | 'backend' | 'proxy' | 'shutdown';
   reason: string;
+  /** Set by the native engine, which counts its events itself (native/counters.ts). */
+  engine?: 'native';
 }
 
 export interface SessionStoredEvent {
@@ -48,6 +53,8 @@ export interface SessionStoredEvent {
   stored: boolean;
   /** Why it was not stored (oversize, client over its new-session budget). */
   reason?: string;
+  /** Set by the native engine, which counts its events itself (native/counters.ts). */
+  engine?: 'native';
 }
 
 /** What a pass-through stick-table entry is keyed by (stick-keys.ts). */

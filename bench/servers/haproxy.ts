@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CIPHERS, DEFAULT_CIPHERSUITES } from '../../src/config/schema.ts';
-import { spawnPinned, stopProcess, waitServing } from './process.ts';
+import { spawnPinned, stopProcess, waitServing, WRAPPED_READY_MS } from './process.ts';
 import type { RunningServer, ServerSpec } from './types.ts';
 
 export const HAPROXY = '/usr/sbin/haproxy';
@@ -63,9 +63,9 @@ export async function startHaproxy (spec: ServerSpec): Promise<RunningServer> {
   }
   const file = join(spec.dir, 'haproxy.cfg');
   writeFileSync(file, haproxyConfig(spec, pem, ticketFile));
-  const spawned = spawnPinned(spec.cpus, HAPROXY, ['-db', '-f', file], { cwd: spec.dir });
+  const spawned = spawnPinned(spec.cpus, HAPROXY, ['-db', '-f', file], { cwd: spec.dir, wrap: spec.wrap });
   try {
-    await waitServing(spawned, spec.port, 'haproxy');
+    await waitServing(spawned, spec.port, 'haproxy', spec.wrap ? WRAPPED_READY_MS : undefined);
   } catch (err) {
     await stopProcess(spawned);
     throw err;

@@ -18,9 +18,11 @@ export interface Spawned {
 }
 
 const OUTPUT_KEEP = 4000;
+/** A server under valgrind starts some 50 times slower. */
+export const WRAPPED_READY_MS = 300_000;
 
-export function spawnPinned (cpus: string, command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Spawned {
-  const child = spawn('taskset', ['-c', cpus, command, ...args], {
+export function spawnPinned (cpus: string, command: string, args: string[], options: { cwd?: string; env?: Record<string, string>; wrap?: string[] } = {}): Spawned {
+  const child = spawn('taskset', ['-c', cpus, ...(options.wrap ?? []), command, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe']

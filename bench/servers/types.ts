@@ -36,6 +36,8 @@ export interface ServerSpec {
   execArgv?: string[];
   /** Extra environment for the server process. */
   env?: Record<string, string>;
+  /** A command the server runs under (e.g. valgrind's callgrind, bench/perf-case.ts); it waits longer to serve. */
+  wrap?: string[];
 }
 
 export interface RunningServer {

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnPinned, stopProcess, waitServing } from './process.ts';
+import { spawnPinned, stopProcess, waitServing, WRAPPED_READY_MS } from './process.ts';
 import type { RunningServer, ServerSpec } from './types.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/warmshake.ts', import.meta.url));
@@ -48,9 +48,9 @@ export async function startWarmshake (spec: ServerSpec, label = warmshakeLabel(s
   writeFileSync(file, JSON.stringify(warmshakeConfig(spec), null, 2));
   const spawned = spawnPinned(spec.cpus, process.execPath, [
     '--disable-warning=ExperimentalWarning', ...(spec.execArgv ?? []), BIN, 'run', '-c', file
-  ], { cwd: spec.dir, env: spec.env });
+  ], { cwd: spec.dir, env: spec.env, wrap: spec.wrap });
   try {
-    await waitServing(spawned, spec.port, label);
+    await waitServing(spawned, spec.port, label, spec.wrap ? WRAPPED_READY_MS : undefined);
   } catch (err) {
     await stopProcess(spawned);
     throw err;

@@ -5,8 +5,8 @@
 // the workers (one Atomics.add per handshake) and made cumulative here.
 import { certificateExpiries, type CertificateExpiry } from '../config/checks.ts';
 import type { Config } from '../config/types.ts';
+import { DURATION_BUCKETS } from '../diagnostics.ts';
 import type { CounterEntry, Labels } from '../runtime/counters.ts';
-import { DURATION_BUCKETS } from '../runtime/observe.ts';
 import type { Family } from '../runtime/worker-stats.ts';
 import { ticketKeyName } from '../tls/ticket-key.ts';
 import { VERSION } from '../version.ts';
@@ -41,6 +41,7 @@ const NAMES: Record<Exclude<Family, 'handshakeDuration' | 'handshakeMicros' | 'r
   connections: ['warmshake_connections_current', 'gauge', 'Open client connections per frontend and worker.'],
   serverConnections: ['warmshake_backend_connections_total', 'counter', 'Connections made to a backend server.'],
   serverErrors: ['warmshake_backend_errors_total', 'counter', 'Connections to a backend server that failed.'],
+  eventsDropped: ['warmshake_native_events_dropped_total', 'counter', 'Handshake and error records the native engine dropped because its worker fell behind (not logged; still counted).'],
 };
 
 /** Histograms: per-bucket counts (label `le`) in one family, the sum in µs in another. */

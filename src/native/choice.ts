@@ -37,8 +37,6 @@ export function nativeGaps (config: Config, f: FrontendConfig): string[] {
   const routed = new Set([f.backend, ...f.use_backend.map((r) => r.backend)]);
   if (routed.size > MAX_BACKENDS) gaps.push(`use_backend naming more than ${MAX_BACKENDS} backends`);
   if (f.use_backend.length > MAX_ROUTES) gaps.push(`more than ${MAX_ROUTES} use_backend rules`);
-  if (f.limits.per_client_connections > 0) gaps.push('limits.per_client_connections');
-  if (f.limits.per_client_new_sessions > 0) gaps.push('limits.per_client_new_sessions');
   const backends = config.backends.filter((b) => routed.has(b.name));
   if (backends.some((b) => b.servers.some((s) => s.tls))) gaps.push('TLS backends (servers[].tls)');
   return gaps;

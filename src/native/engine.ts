@@ -15,6 +15,7 @@ import { sessionIdContext } from '../tls/contexts.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { NativeRedisTier } from './redis-tier.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
+import { parseEvents } from './event-text.ts';
 
 export interface NativeEngineOptions {
   config: Config;
@@ -27,6 +28,15 @@ export interface NativeEngineOptions {
   listeners: Readonly<Record<string, number>>;
   /** The worker's session store when it has a Redis tier behind the shared memory (session_cache.redis). */
   tier?: TieredStore;
+  /** The engine's own counters (native/counters.ts layout), and what adds them up after each drain. */
+  counts: EngineCounts;
+}
+
+/** A block of native/counters.ts's layout the engine adds to, and the worker's reader of it. */
+export interface EngineCounts {
+  readonly values: BigInt64Array;
+  /** Adds what the engine counted since the last call where `show info` and /metrics read. */
+  sync (): void;
 }
 
 /** ALPN protocols in wire format (each prefixed by its length). */
@@ -68,6 +78,10 @@ function frontendOptions (config: Config, f: FrontendConfig, certificates: reado
     tickets: config.tickets.enabled,
     sendProxy: f.send_proxy === 'v2',
     maxConnections: f.limits.max_connections,
+    perClientConnections: f.limits.per_client_connections,
+    perClientNewSessions: f.limits.per_client_new_sessions,
+    maxClientHello: f.limits.max_client_hello,
+    maxClientHelloRecords: f.limits.max_client_hello_records,
     minVersion: f.min_version,
     maxVersion: f.max_version,
     ciphers: f.ciphers,
@@ -157,6 +171,9 @@ export class NativeEngine {
       store: new Uint8Array(store.buffer),
       layout: store.layout,
       ring: new Int32Array(keys.buffer),
+      counters: this.#options.counts.values,
+      // Tests shrink the event ring to show that what it drops is still counted.
+      ...(process.env.WARMSHAKE_NATIVE_EVENT_RING ? { eventRing: Number(process.env.WARMSHAKE_NATIVE_EVENT_RING) } : {}),
       tag: lockTag(threadId) | NATIVE_LOCK_BIT,
       ...(this.#options.tier && config.session_cache.redis ? { tier: { timeout: config.session_cache.redis.timeout } } : {}),
     }, () => this.#drain());
@@ -185,7 +202,10 @@ export class NativeEngine {
     // The Redis tier first: a session published late is a session another node misses.
     // A stopped engine has no handshake left to resume.
     this.#redis?.serve(tier, (token, result) => { if (this.#handle === handle) this.#addon.engineAnswer(handle, token, result); });
-    for (const e of events) this.#publish(e);
+    for (const e of parseEvents(events)) this.#publish(e);
+    // After the events: a count whose record was dropped was made before the ring was full,
+    // and a full ring always brings another drain.
+    this.#options.counts.sync();
     if (stopped && this.#stopped) {
       this.#addon.engineJoin(handle);
       this.#handle = undefined;
@@ -211,13 +231,13 @@ export class NativeEngine {
     if (e.kind === 'server') { this.#observe(e); return; }
     if (e.kind === 'stored') {
       if (channels.sessionStored.hasSubscribers) {
-        channels.sessionStored.publish({ frontend, client: e.client, stored: e.stored, reason: e.reason || undefined });
+        channels.sessionStored.publish({ frontend, client: e.client, stored: e.stored, reason: e.reason || undefined, engine: 'native' });
       }
       return;
     }
     if (e.kind === 'error') {
       if (channels.connectionError.hasSubscribers) {
-        channels.connectionError.publish({ frontend, client: e.client, stage: e.stage as never, reason: e.reason });
+        channels.connectionError.publish({ frontend, client: e.client, stage: e.stage as never, reason: e.reason, engine: 'native' });
       }
       return;
     }

@@ -60,7 +60,8 @@ export interface NativeAddon {
    */
   listenerOpen (host: string, port: number, backlog: number): { fd: number; port: number };
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
-  engineDrain (engine: EngineHandle): { events: NativeEvent[]; tier: TierMessage[]; stopped: boolean };
+  /** `events`: the records as text, for event-text.ts parseEvents; `tier`: the Redis tier's work (redis-tier.ts). */
+  engineDrain (engine: EngineHandle): { events: string; tier: TierMessage[]; stopped: boolean };
   /** The Redis tier's answer to the lookup `token` (TIER_RESULT); the engine resumes that handshake. */
   engineAnswer (engine: EngineHandle, token: number, result: number): void;
   /** Open connections per frontend, in the order given to engineStart. */

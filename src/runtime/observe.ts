@@ -1,12 +1,10 @@
 // The one place that turns diagnostics events into counters and log lines.
 import diagnostics from 'node:diagnostics_channel';
-import { channels, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
+import { channels, DURATION_BUCKETS, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
 import type { CounterFamily, SharedCounters } from './counters.ts';
 import type { Logger } from './logger.ts';
 import { counterFamily, type Family } from './worker-stats.ts';
 
-/** Upper bounds (seconds) of the handshake-duration histogram buckets. */
-export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function bucketLabel (seconds: number): string {
   for (const b of DURATION_BUCKETS) if (seconds <= b) return String(b);
@@ -31,11 +29,14 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
 
   const onHandshake = (message: unknown): void => {
     const e = message as HandshakeEvent;
-    const result = e.resumed ? 'resumed' : 'full';
-    handshakes.add([e.frontend, result, e.method, e.version]);
-    durations.add([e.frontend, result, bucketLabel(e.duration / 1000)]);
-    durationSum.add([e.frontend, result], Math.round(e.duration * 1000));
-    if (e.miss) misses.add([e.frontend, e.miss]);
+    // The native engine counts in shared memory itself, so a record its ring drops still counts.
+    if (e.engine !== 'native') {
+      const result = e.resumed ? 'resumed' : 'full';
+      handshakes.add([e.frontend, result, e.method, e.version]);
+      durations.add([e.frontend, result, bucketLabel(e.duration / 1000)]);
+      durationSum.add([e.frontend, result], Math.round(e.duration * 1000));
+      if (e.miss) misses.add([e.frontend, e.miss]);
+    }
     if (!enabled('info')) return;
     logger.info({
       frontend: e.frontend, client: e.client, sni: e.sni, version: e.version, cipher: e.cipher, alpn: e.alpn || undefined,
@@ -44,7 +45,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   };
   const onError = (message: unknown): void => {
     const e = message as ConnectionErrorEvent;
-    errors.add([e.frontend, e.stage]);
+    if (e.engine !== 'native') errors.add([e.frontend, e.stage]);
     // A backend unreachable is news; a connection cut mid-stream (a reset, an idle
     // timeout) is routine and counted, and a server that keeps doing it is marked DOWN
     // with a warning of its own, so one line per such connection only at `debug`. One
@@ -55,7 +56,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   };
   const onStored = (message: unknown): void => {
     const e = message as SessionStoredEvent;
-    stored.add([e.frontend, e.stored ? 'stored' : 'refused']);
+    if (e.engine !== 'native') stored.add([e.frontend, e.stored ? 'stored' : 'refused']);
     if (!e.stored && enabled('debug')) logger.debug({ frontend: e.frontend, client: e.client, reason: e.reason }, 'session not cached');
   };
   const onStick = (message: unknown): void => {

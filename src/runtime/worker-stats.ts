@@ -29,6 +29,8 @@ export const FAMILIES = {
   redisBreaker: ['worker'],
   redisLatency: ['le'],
   redisMicros: [],
+  /** Per worker: records the native engine's event ring had no room for (their counts are the engine's own). */
+  eventsDropped: ['worker'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Family = keyof typeof FAMILIES;

@@ -1,7 +1,7 @@
 // Address filters and connection limits, checked before any TLS work: a refused client
 // is closed without a single byte (no ServerHello, no alert), others are served. One
 // warmshake with a frontend per rule; distinct loopback addresses are distinct clients.
-// Run on both engines (the per-client limits stay on engine node in the native run).
+// Run on both engines; on native every rule, per-client limits included, is the C engine's own.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { httpBackend } from '../helpers/backend.ts';
@@ -42,9 +42,9 @@ async function start (t: import('node:test').TestContext, engine: Engine): Promi
   });
   admin.cleanUpAfterStop();
   await ws.waitForLog((l) => l.msg.startsWith('engine: ') && l.engine === engine);
-  // On native, allow/deny and max_connections are the C engine's own: those frontends do not fall back.
+  // On native, allow/deny, max_connections and per-client limits are the C engine's own: no frontend falls back.
   const fallback = ws.logs.filter((l) => /runs on engine node/.test(l.msg)).map((l) => l.msg);
-  if (engine === 'native') assert.deepEqual(fallback.map((m) => /^frontend (\S+)/.exec(m)?.[1]), ['perclient']);
+  assert.deepEqual(fallback, []);
   return { ws, admin: admin.path };
 }
 

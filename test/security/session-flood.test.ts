@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { httpBackend } from '../helpers/backend.ts';
+import { ENGINES, type Engine } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
 import { adminSocket, showInfo } from './helpers/process.ts';
@@ -64,17 +65,20 @@ function jsonPeer (t: TestContext, command: string, args: string[], what: string
   };
 }
 
-async function scenario (t: TestContext, limit: number): Promise<Outcome> {
+async function scenario (t: TestContext, engine: Engine, limit: number): Promise<Outcome> {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const admin = adminSocket(t);
   const ws = await startWarmshake(t, dir, terminateConfig({
     backendPort: backend.port, ...cert, size: CACHE_SIZE, tickets: false,
-    global: { admin: { socket: admin.path }, log: { level: 'info', format: 'json' } },
+    global: { engine, admin: { socket: admin.path }, log: { level: 'info', format: 'json' } },
     frontend: { limits: { per_client_new_sessions: limit } },
   }));
   admin.cleanUpAfterStop();
+  // The native engine keeps the budget itself (c/clients.c): the frontend must not fall back.
+  await ws.waitForLog((l) => l.msg.startsWith('engine: ') && l.engine === engine);
+  assert.deepEqual(ws.logs.filter((l) => /runs on engine node/.test(l.msg)).map((l) => l.msg), []);
   const port = ws.ports.https;
 
   const clients = jsonPeer(t, 'python3', [CLIENTS_SCRIPT, String(port), '127.0.0.2', String(CLIENTS)], 'reconnecting clients');
@@ -100,10 +104,10 @@ async function scenario (t: TestContext, limit: number): Promise<Outcome> {
   };
 }
 
-test(`one address flooding new sessions cannot evict ${CLIENTS} other clients with per_client_new_sessions; without it, it does`, async (t) => {
-  const limited = await scenario(t, NEW_SESSIONS_PER_SECOND);
+for (const engine of ENGINES) test(`[${engine}] one address flooding new sessions cannot evict ${CLIENTS} other clients with per_client_new_sessions; without it, it does`, async (t) => {
+  const limited = await scenario(t, engine, NEW_SESSIONS_PER_SECOND);
   t.diagnostic(`with limit ${NEW_SESSIONS_PER_SECOND}/s: flood ${limited.floodHandshakes} full handshakes, rounds ${JSON.stringify(limited.rounds)}, evictions ${limited.evictions}`);
-  const open = await scenario(t, 0);
+  const open = await scenario(t, engine, 0);
   t.diagnostic(`without limit: flood ${open.floodHandshakes} full handshakes, rounds ${JSON.stringify(open.rounds)}, evictions ${open.evictions}`);
 
   // With the limit: every reconnection of every client resumed; nothing was evicted.

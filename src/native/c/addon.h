@@ -8,10 +8,14 @@ int ws_init_engine (napi_env env, napi_value exports);
 int ws_init_listen (napi_env env, napi_value exports);
 int ws_element (napi_env env, napi_value arr, uint32_t i, napi_value *out);
 struct ws_event;
-napi_value ws_event_object (napi_env env, const struct ws_event *ev);
 struct ws_tier_msg;
 /* A Redis tier message for JS; frees the engine's copy of its record. */
 napi_value ws_tier_object (napi_env env, struct ws_tier_msg *m);
+/* A growing byte buffer for the drain's text (addon_events.c). */
+typedef struct ws_text { char *bytes; size_t len, cap; int oom; } ws_text;
+int ws_text_init (ws_text *t, size_t cap);
+/* Appends one record; on allocation failure sets `oom` (the drain throws). */
+void ws_event_text (ws_text *t, const struct ws_event *ev);
 struct ws_engine;
 struct ws_frontend;
 /* -1 with an exception pending on a bad option. */

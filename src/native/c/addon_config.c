@@ -68,6 +68,24 @@ int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, 
     f->nnames++;
   }
   if (ws_read_routing(env, o, f, up, up_words)) return -1;
+  int64_t pc, ps, mh, mr;
+  if (ws_get_int(env, o, "perClientConnections", &pc) || ws_get_int(env, o, "perClientNewSessions", &ps) ||
+      ws_get_int(env, o, "maxClientHello", &mh) || ws_get_int(env, o, "maxClientHelloRecords", &mr)) return -1;
+  if (pc < 0 || ps < 0 || pc > INT32_MAX || ps > INT32_MAX || mh < 1 || mh > (1 << 24) || mr < 1 || mr > 1024) {
+    ws_throw(env, "native engine: limits out of range");
+    return -1;
+  }
+  f->per_client_conns = (int)pc;
+  f->per_client_sessions = (int)ps;
+  f->max_hello = (int)mh;
+  f->max_hello_records = (int)mr;
+  /* Distinct addresses with a connection open are at most max_connections: room for twice that. */
+  uint32_t room = f->max_conns > 0 && f->max_conns < (1 << 19) ? 2u * (uint32_t)f->max_conns : 1u << 16;
+  if ((pc > 0 && ws_clients_init(&f->conn_budget, room) != 0) ||
+      (ps > 0 && ws_clients_init(&f->session_budget, WS_SESSION_ADDRESSES) != 0)) {
+    ws_throw(env, "native engine: out of memory for the per-client budgets");
+    return -1;
+  }
   /* The process's listening descriptor (the supervisor's), or one of the engine's own. */
   int64_t fd = -1;
   bool has = false;

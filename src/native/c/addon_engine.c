@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "addon.h"
 #include "conn.h"
+#include "ws_layout.h"
 
 #define EVENT_RING 4096
 
@@ -18,7 +19,7 @@ typedef struct engine_handle {
   ws_engine e;
   napi_env env;
   napi_threadsafe_function tsfn;
-  napi_ref store_ref, ring_ref, up_ref;
+  napi_ref store_ref, ring_ref, up_ref, counters_ref;
   int joined;
   /* The worker ended with the engine running: the thread drains on its own and frees
    * the engine; the handle goes when both it and the JS external are done (refs). */
@@ -47,6 +48,8 @@ static void free_engine (ws_engine *e) {
     if (e->fe[f].listen_fd >= 0 && !e->fe[f].shared_listener) close(e->fe[f].listen_fd);
     e->fe[f].listen_fd = -1;
     ws_frontend_free(&e->fe[f]);
+    ws_clients_free(&e->fe[f].conn_budget);
+    ws_clients_free(&e->fe[f].session_budget);
   }
   e->nfe = 0;
   if (e->epfd >= 0) { close(e->epfd); e->epfd = -1; }
@@ -105,6 +108,7 @@ static void release_js (engine_handle *h) {
   if (h->store_ref) { napi_delete_reference(h->env, h->store_ref); h->store_ref = NULL; }
   if (h->ring_ref) { napi_delete_reference(h->env, h->ring_ref); h->ring_ref = NULL; }
   if (h->up_ref) { napi_delete_reference(h->env, h->up_ref); h->up_ref = NULL; }
+  if (h->counters_ref) { napi_delete_reference(h->env, h->counters_ref); h->counters_ref = NULL; }
 }
 
 static void release (engine_handle *h) {
@@ -155,13 +159,17 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   napi_value ext;
   if (napi_create_external(env, h, finalize, NULL, &ext) != napi_ok) { free(h); return NULL; }
   napi_add_env_cleanup_hook(env, cleanup_hook, h);
-  if (e->epfd < 0 || e->wakefd < 0 || !e->bound || ws_events_init(&e->events, EVENT_RING) != 0) return ws_throw(env, "native engine: out of resources");
+  int64_t ring = EVENT_RING;
+  bool has = false;
+  /* a smaller ring only for tests of what a full one does (WARMSHAKE_NATIVE_EVENT_RING) */
+  if (napi_has_named_property(env, argv[0], "eventRing", &has) == napi_ok && has && ws_get_int(env, argv[0], "eventRing", &ring)) return NULL;
+  if (ring < 1 || ring > EVENT_RING) return ws_throw(env, "native engine: eventRing is 1 to 4096");
+  if (e->epfd < 0 || e->wakefd < 0 || !e->bound || ws_events_init(&e->events, (uint32_t)ring) != 0) return ws_throw(env, "native engine: out of resources");
   e->wh = (ws_handle){ WS_HK_WAKE, e };
   struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &e->wh };
   epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &wev);
   int64_t tag;
   if (ws_get_int(env, argv[0], "tag", &tag) || ws_get_double(env, argv[0], "drainMs", &e->drain_ms)) return NULL;
-  bool has = false;
   if (napi_has_named_property(env, argv[0], "store", &has) == napi_ok && has) {
     uint8_t *base;
     size_t len;
@@ -179,6 +187,14 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
     e->ring = (int32_t *)(void *)base;
     e->ring_words = len / 4;
     napi_create_reference(env, v, 1, &h->ring_ref);
+  }
+  if (napi_has_named_property(env, argv[0], "counters", &has) == napi_ok && has) {
+    uint8_t *base;
+    size_t len;
+    if (ws_get_bytes(env, argv[0], "counters", &base, &len, &v)) return NULL;
+    if (len < (size_t)WS_NC_WORDS * 8 || ((uintptr_t)base & 7) != 0) return ws_throw(env, "native engine: counters of another layout");
+    e->counters = (int64_t *)(void *)base;
+    napi_create_reference(env, v, 1, &h->counters_ref);
   }
   int32_t *up = NULL;
   size_t up_words = 0;
@@ -218,22 +234,27 @@ static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t w
   return ws_handle_args(env, info, want, argv, "expected an engine handle");
 }
 static napi_value engine_drain (napi_env env, napi_callback_info info) {
-  napi_value argv[1], result, list, b;
+  napi_value argv[1], result, text, b;
   engine_handle *h = handle_of(env, info, 1, argv);
   if (!h) return NULL;
-  NAPI_OK(napi_create_object(env, &result));
-  NAPI_OK(napi_create_array(env, &list));
-  uint32_t at = 0;
+  ws_text t;
+  if (ws_text_init(&t, 4096) != 0) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
   ws_event batch[64];
   size_t n;
   while (h->e.events.slots && (n = ws_events_pop(&h->e.events, batch, 64)) > 0) {
-    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_event_object(env, &batch[i]));
+    for (size_t i = 0; i < n; i++) ws_event_text(&t, &batch[i]);
   }
-  napi_set_named_property(env, result, "events", list);
+  napi_status st = t.oom ? napi_generic_failure : napi_create_string_utf8(env, t.bytes, t.len, &text);
+  free(t.bytes);
+  if (t.oom) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
+  NAPI_OK(st);
+  NAPI_OK(napi_create_object(env, &result));
+  napi_set_named_property(env, result, "events", text);
+  napi_value list;
   NAPI_OK(napi_create_array(env, &list));
   napi_set_named_property(env, result, "tier", list);
   ws_tier_msg msgs[64];
-  at = 0;
+  uint32_t at = 0;
   while ((n = ws_tier_take(&h->e.tier, msgs, 64)) > 0) {
     for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_tier_object(env, &msgs[i]));
   }

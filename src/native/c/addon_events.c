@@ -1,52 +1,84 @@
-/* One engine record as the JS object src/native/types.ts NativeEvent describes, and one
- * message of the Redis tier as TierMessage. */
-#include "addon.h"
+/* The engine's records as one string per drain, which src/native/event-text.ts splits
+ * into NativeEvent objects. One string, not one JS object per record: building an object
+ * field by field cost some 26 N-API calls (about 28,000 instructions) per handshake on
+ * the worker's JS thread, more than the session lookup; one string costs one call per
+ * drain, and V8 splits it with its own builtins.
+ *
+ * A record is 16 fields separated by US (0x1f), records end with RS (0x1e), in this
+ * order (event-text.ts FIELDS must match):
+ *   kind frontend client backend server flag stage reason sni version cipher alpn method miss offered duration_us
+ * kind, stage, method and miss are the small numbers of events.h (event-text.ts names
+ * them); flag is `resumed`, `answered` or `stored` by kind. A byte 0x1c-0x1f inside a
+ * field (an SNI may hold control bytes) is sent as ESC_MARK (0x1c) then the byte + 0x40. */
 #include <stdlib.h>
+#include <string.h>
+#include "addon.h"
 #include <openssl/crypto.h>
 #include "events.h"
 #include "tier.h"
 
-static const char *const METHODS[] = { "none", "id", "ticket", "stateful_ticket" };
-static const char *const MISSES[] = { "", "unknown", "expired", "wrong_sni", "unknown_ticket_key", "ticket_rejected", "rejected", "store_error", "store_timeout" };
-static const char *const STAGES[] = { "handshake", "client_hello", "timeout", "backend", "proxy", "limit", "shutdown", "access" };
+#define US 0x1f
+#define RS 0x1e
+#define ESC_MARK 0x1c
 
-napi_value ws_event_object (napi_env env, const ws_event *ev) {
-  napi_value o, b, d;
-  NAPI_OK(napi_create_object(env, &o));
-  ws_set_str(env, o, "kind", ev->kind == WS_EV_HANDSHAKE ? "handshake" : ev->kind == WS_EV_STORED ? "stored" : ev->kind == WS_EV_SERVER ? "server" : "error");
-  ws_set_int(env, o, "frontend", ev->frontend);
-  ws_set_str(env, o, "client", ev->client);
-  if (ev->kind == WS_EV_SERVER) {
-    ws_set_int(env, o, "backend", ev->backend);
-    ws_set_int(env, o, "server", ev->server);
-    napi_get_boolean(env, ev->resumed != 0, &b);
-    napi_set_named_property(env, o, "answered", b);
-    ws_set_str(env, o, "reason", ev->reason);
-    return o;
+int ws_text_init (ws_text *t, size_t cap) {
+  t->len = 0;
+  t->oom = 0;
+  t->cap = cap;
+  t->bytes = malloc(cap);
+  return t->bytes ? 0 : -1;
+}
+
+static int room (ws_text *t, size_t n) {
+  if (t->len + n <= t->cap) return 0;
+  size_t cap = t->cap * 2 > t->len + n ? t->cap * 2 : t->len + n;
+  char *bytes = realloc(t->bytes, cap);
+  if (!bytes) { t->oom = 1; return -1; }
+  t->bytes = bytes;
+  t->cap = cap;
+  return 0;
+}
+
+static void field (ws_text *t, const char *s, int last) {
+  size_t n = strlen(s);
+  /* Worst case every byte escaped, plus the separator. */
+  if (t->oom || room(t, 2 * n + 1) != 0) return;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch >= ESC_MARK && ch <= US) { t->bytes[t->len++] = ESC_MARK; t->bytes[t->len++] = (char)(ch + 0x40); }
+    else t->bytes[t->len++] = (char)ch;
   }
-  if (ev->kind == WS_EV_STORED) {
-    napi_get_boolean(env, ev->resumed != 0, &b);
-    napi_set_named_property(env, o, "stored", b);
-    ws_set_str(env, o, "reason", ev->reason);
-    return o;
-  }
-  if (ev->kind == WS_EV_ERROR) {
-    ws_set_str(env, o, "stage", STAGES[ev->stage < sizeof STAGES / sizeof *STAGES ? ev->stage : 0]);
-    ws_set_str(env, o, "reason", ev->reason);
-    return o;
-  }
-  ws_set_str(env, o, "sni", ev->sni);
-  ws_set_str(env, o, "version", ev->version);
-  ws_set_str(env, o, "cipher", ev->cipher);
-  ws_set_str(env, o, "alpn", ev->alpn);
-  napi_get_boolean(env, ev->resumed != 0, &b);
-  napi_set_named_property(env, o, "resumed", b);
-  ws_set_str(env, o, "method", METHODS[ev->method < 4 ? ev->method : 0]);
-  ws_set_str(env, o, "miss", MISSES[ev->miss < sizeof MISSES / sizeof *MISSES ? ev->miss : 0]);
-  ws_set_str(env, o, "offered", ev->offered);
-  napi_create_double(env, ev->duration_ms, &d);
-  napi_set_named_property(env, o, "duration", d);
-  return o;
+  t->bytes[t->len++] = last ? RS : US;
+}
+
+/* Decimal digits by hand: snprintf cost some 2,000 instructions a number. */
+static void number (ws_text *t, long long v, int last) {
+  char buf[24];
+  size_t at = sizeof buf;
+  buf[--at] = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do { buf[--at] = (char)('0' + u % 10); u /= 10; } while (u > 0);
+  if (v < 0) buf[--at] = '-';
+  field(t, buf + at, last);
+}
+
+void ws_event_text (ws_text *t, const ws_event *ev) {
+  number(t, ev->kind, 0);
+  number(t, ev->frontend, 0);
+  field(t, ev->client, 0);
+  number(t, ev->backend, 0);
+  number(t, ev->server, 0);
+  number(t, ev->resumed, 0);
+  number(t, ev->stage, 0);
+  field(t, ev->reason, 0);
+  field(t, ev->sni, 0);
+  field(t, ev->version, 0);
+  field(t, ev->cipher, 0);
+  field(t, ev->alpn, 0);
+  number(t, ev->method, 0);
+  number(t, ev->miss, 0);
+  field(t, ev->offered, 0);
+  number(t, (long long)(ev->duration_ms * 1000.0), 1); /* microseconds */
 }
 
 /* One lookup ({ token, key }) or publish ({ key, record, ttl }) for the worker's Redis tier;

@@ -125,6 +125,7 @@ int ws_backend_connected (ws_conn *c) {
     size_t n = ws_proxy_v2(c, c->c2b, sizeof c->c2b);
     c->c2b_len = n;
     c->c2b_off = 0;
+    ws_used(&c->c2b_used, n);
     c->preamble = n > 0;
   }
   return 0;

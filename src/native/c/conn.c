@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include "conn.h"
 #include "proxy_v2.h"
+#include "ws_layout.h"
 
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
   static const char digits[] = "0123456789abcdef";
@@ -28,7 +30,17 @@ void ws_conn_publish (ws_conn *c, ws_event *ev) {
   ev->frontend = (int16_t)c->fe->index;
   ws_copy(ev->client, sizeof ev->client, c->client);
   ev->duration_ms = ws_mono_ms() - c->started;
-  if (ws_events_push(&e->events, ev) && e->notify) e->notify(e);
+  if (e->counters) ws_count_event(e, c->fe->index, ev);
+  /* The worker is told once per WS_NOTIFY_MS, not per record: each wake-up of its JS
+   * thread (the threadsafe call, a drain, a JS call) cost about as much again as the
+   * records it carried. A ring filling up is told at once. */
+  size_t waiting = ws_events_push(&e->events, ev);
+  if (waiting == 0) {
+    if (e->counters) __atomic_fetch_add(e->counters + WS_NC_DROPPED, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  if (waiting >= e->events.cap / 2) ws_engine_notify(e);
+  else if (e->notify_due == 0) e->notify_due = ws_mono_ms() + WS_NOTIFY_MS;
 }
 
 static void watch (ws_conn *c, int fd, ws_handle *h, uint32_t *current, uint32_t want) {
@@ -62,6 +74,8 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
   if (c->cfd >= 0) close(c->cfd);
   if (c->bfd >= 0) close(c->bfd);
   ws_backend_release(c);
+  if (c->budgeted) ws_client_release(c->fe, c->addr);
+  c->budgeted = 0;
   c->ssl = NULL;
   c->cfd = c->bfd = -1;
   if (c->prev) c->prev->next = c->next; else e->conns = c->next;
@@ -79,8 +93,8 @@ void ws_conn_free_closed (ws_engine *e) {
     ws_conn *c = e->closed;
     e->closed = c->next;
     e->closed_since_trim++;
-    OPENSSL_cleanse(c->c2b, sizeof c->c2b);
-    OPENSSL_cleanse(c->b2c, sizeof c->b2c);
+    OPENSSL_cleanse(c->c2b, c->c2b_used);
+    OPENSSL_cleanse(c->b2c, c->b2c_used);
     free(c);
   }
 }
@@ -130,12 +144,25 @@ ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, so
     ws_conn_close(c, WS_ST_LIMIT, reason);
     return NULL;
   }
-  c->ssl = SSL_new(f->certs[0].ctx);
-  if (!c->ssl || !SSL_set_fd(c->ssl, fd)) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return NULL; }
-  SSL_set_app_data(c->ssl, c);
-  SSL_set_accept_state(c->ssl);
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->ch };
-  c->cmask = EPOLLIN;
+  if (f->per_client_conns > 0) {
+    ws_client_key(peer, c->addr);
+    int taken = ws_client_acquire(f, c->addr);
+    if (taken != 1) {
+      char reason[160];
+      if (taken == 0) snprintf(reason, sizeof reason, "more than %d concurrent connections from %s", f->per_client_conns, ip);
+      else snprintf(reason, sizeof reason, "per-client connection table full (%u addresses)", f->conn_budget.n);
+      ws_conn_close(c, WS_ST_LIMIT, reason);
+      return NULL;
+    }
+    c->budgeted = 1;
+  } else if (f->per_client_sessions > 0) {
+    ws_client_key(peer, c->addr);
+  }
+  /* No SSL yet (hello.c ws_hello_ready). Edge-triggered until then: the bytes stay queued while it
+   * waits for more, and level-triggered they would wake the loop without end. EPOLLRDHUP
+   * says a client left before its record was whole. */
+  struct epoll_event ev = { .events = WS_WAIT_RECORD, .data.ptr = &c->ch };
+  c->cmask = WS_WAIT_RECORD;
   if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "epoll_ctl failed"); return NULL; }
   return c;
 }
@@ -154,8 +181,9 @@ static int start_backend (ws_conn *c);
 static void rearm (ws_conn *c) {
   uint32_t cm = 0, bm = 0;
   if (c->want_write) cm |= EPOLLOUT;
+  if (c->state == WS_CS_HANDSHAKE && !c->ssl) cm = WS_WAIT_RECORD;
   /* Waiting for the Redis tier: nothing is read (OpenSSL would not read it), only a hangup is seen. */
-  if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write && c->tier_state != WS_TIER_ASKED) cm |= EPOLLIN; }
+  else if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write && c->tier_state != WS_TIER_ASKED) cm |= EPOLLIN; }
   else if (!c->client_eof && c->c2b_len == 0 && ws_client_room(c) > 0) cm |= EPOLLIN;
   if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
   else if (c->state == WS_CS_SPLICE && !(c->backend_eof && c->backend_shut)) {
@@ -166,9 +194,12 @@ static void rearm (ws_conn *c) {
   watch(c, c->bfd, &c->bh, &c->bmask, bm);
 }
 
-static int handshake (ws_conn *c) {
+static int handshake (ws_conn *c, uint32_t events) {
+  int ready = ws_hello_ready(c, events);
+  if (ready <= 0) return ready;
   int n = SSL_do_handshake(c->ssl);
   if (n == 1) return handshake_done(c);
+  if (c->scan.refused[0]) { ERR_clear_error(); ws_hello_refuse(c); return -1; }
   int err = SSL_get_error(c->ssl, n);
   if (err == SSL_ERROR_WANT_READ) return 0;
   if (err == SSL_ERROR_WANT_CLIENT_HELLO_CB) return 0; /* suspended for the Redis tier (tier_hello.c) */
@@ -199,7 +230,7 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
   }
   c->want_write = 0;
   if (c->state == WS_CS_HANDSHAKE) {
-    if (handshake(c) != 0) return;
+    if (handshake(c, kind == WS_HK_CLIENT ? events : 0) != 0) return;
     if (c->state == WS_CS_HANDSHAKE || c->state == WS_CS_HELD) { rearm(c); return; }
     kind = 0; /* the backend socket is fresh: wait for its own event */
   }

@@ -10,6 +10,15 @@ enum ws_state { WS_CS_HANDSHAKE = 1, WS_CS_CONNECTING, WS_CS_SPLICE, WS_CS_HELD 
 enum ws_ticket_state { WS_TK_NONE = 0, WS_TK_UNKNOWN_KEY, WS_TK_DECRYPTED };
 enum ws_tier_state { WS_TIER_NONE = 0, WS_TIER_ASKED, WS_TIER_ANSWERED };
 
+/* What hello.c has seen of the first handshake message, and why it stopped it. */
+typedef struct ws_hello_scan {
+  uint8_t head[5], hs[4];
+  uint32_t head_have, hs_have, left, records, gathered;
+  int64_t length; /* the ClientHello's declared length; -1 until its header is in */
+  int done;       /* the hello is whole, or not ours to judge (OpenSSL answers) */
+  char refused[96];
+} ws_hello_scan;
+
 typedef struct ws_conn {
   struct ws_conn *prev, *next;
   ws_frontend *fe;
@@ -24,6 +33,9 @@ typedef struct ws_conn {
   int hello_v2; /* an SSLv2-format ClientHello (OpenSSL tells) */
   int want_write;
   char client[64];
+  uint8_t addr[16];   /* the client's address as clients.c keys it */
+  int budgeted;       /* counted in the frontend's per-client connection budget */
+  ws_hello_scan scan; /* hello.c: the ClientHello's size as its bytes reach OpenSSL */
   char sni[WS_NAME_MAX + 1];
   double started, deadline, last_client, last_backend;
   /* what the session callbacks saw, for the handshake record */
@@ -56,6 +68,9 @@ typedef struct ws_conn {
   int replayable;        /* 0 once the client sent more than WS_REPLAY before an answer */
   double answer_deadline; /* timeout.server from the first byte sent; 0 = not armed */
   size_t c2b_len, c2b_off, b2c_len, b2c_off;
+  /* The most either buffer ever held (every fill starts at 0): only that much is zeroed at
+   * free, not both 16 KB, which cost 20,000 instructions a connection that sends nothing. */
+  size_t c2b_used, b2c_used;
   uint8_t c2b[WS_BUF];
   uint8_t b2c[WS_BUF];
 } ws_conn;
@@ -67,6 +82,8 @@ void ws_conn_event (ws_conn *c, int kind, uint32_t events);
 void ws_conn_tick (ws_conn *c, double now);
 /* The one close path: frees everything, records why when `stage` >= 0. */
 void ws_conn_close (ws_conn *c, int stage, const char *reason);
+/* counters.c: counts a record in the engine's shared counters. */
+void ws_count_event (ws_engine *e, int frontend, const ws_event *ev);
 /* Records an event for this connection (client, frontend, duration filled in). */
 void ws_conn_publish (ws_conn *c, ws_event *ev);
 /* A held connection (WS_CS_HELD) goes on to its backend. */
@@ -75,6 +92,12 @@ void ws_conn_proceed (ws_conn *c);
 void ws_conn_free_closed (ws_engine *e);
 /* OpenSSL's reason for the last error ("wrong version number"), never key material. */
 void ws_tls_reason (char *out, size_t cap, const char *fallback);
+/* hello.c: makes the SSL (with the hello-size filter over the socket) once the first
+ * record is whole; 1 ready, 0 wait (epoll WS_WAIT_RECORD), -1 closed. */
+#define WS_WAIT_RECORD (EPOLLIN | EPOLLRDHUP | EPOLLET)
+int ws_hello_ready (ws_conn *c, uint32_t events);
+/* hello.c: the alert for a refused ClientHello, then the close (stage client_hello). */
+void ws_hello_refuse (ws_conn *c);
 /* backend.c: 0 when a connect is under way, -1 when no server is left (not closed). */
 int ws_backend_connect (ws_conn *c);
 /* The connection stops counting against its server. */
@@ -97,6 +120,8 @@ const char *ws_errno_code (int err);
 size_t ws_client_room (const ws_conn *c);
 /* splice.c: moves bytes while anything moves; 0 to go on, -1 when the connection was closed. */
 int ws_splice (ws_conn *c);
+/* Raises a buffer's high-water mark (c2b_used, b2c_used) to `len`. */
+static inline void ws_used (size_t *mark, size_t len) { if (len > *mark) *mark = len; }
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);
 /* tls_ctx.c: looks a session up in the shared store and checks its record (sets cache_hit/cache_miss);
  * `quiet` counts nothing (a lookup counted already); *absent when the store has no such entry. */

@@ -69,6 +69,18 @@ void ws_engine_wake (ws_engine *e) {
   (void)n;
 }
 
+void ws_engine_notify (ws_engine *e) {
+  e->notify_due = 0;
+  if (e->notify) e->notify(e);
+}
+
+/* epoll's timeout: the next tick, or sooner when the worker is due to be told. */
+static int wait_ms (const ws_engine *e, double next_tick) {
+  double until = e->notify_due > 0 && e->notify_due < next_tick ? e->notify_due : next_tick;
+  double ms = until - ws_mono_ms();
+  return ms <= 0 ? 0 : ms >= TICK_MS ? TICK_MS : (int)ms + 1;
+}
+
 static void accept_some (ws_engine *e, ws_frontend *f) {
   int accepted = 0;
   for (int i = 0; i < ACCEPT_BATCH && f->listen_fd >= 0; i++) {
@@ -125,6 +137,7 @@ static void detach (ws_engine *e) {
   e->ring = NULL;
   e->ring_words = 0;
   e->notify = NULL;
+  e->counters = NULL; /* the worker's: nobody reads them any more */
   for (int i = 0; i < e->nfe; i++) {
     for (int k = 0; k < e->fe[i].nbackends; k++) {
       ws_backend *b = &e->fe[i].backends[k];
@@ -157,7 +170,7 @@ int ws_engine_run (ws_engine *e) {
     }
     if (draining && (e->conns == NULL || ws_mono_ms() >= drain_until)) break;
     if (detached && __atomic_load_n(&exiting, __ATOMIC_SEQ_CST)) break;
-    int n = epoll_wait(e->epfd, events, MAX_EVENTS, TICK_MS);
+    int n = epoll_wait(e->epfd, events, MAX_EVENTS, wait_ms(e, next_tick));
     for (int i = 0; i < n; i++) {
       ws_handle *h = events[i].data.ptr;
       if (h->kind == WS_HK_WAKE) {
@@ -172,6 +185,7 @@ int ws_engine_run (ws_engine *e) {
       }
     }
     double now = ws_mono_ms();
+    if (e->notify_due > 0 && now >= e->notify_due) ws_engine_notify(e);
     if (now >= next_tick) {
       next_tick = now + TICK_MS;
       if (!draining) resume_accepting(e);

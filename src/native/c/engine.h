@@ -24,6 +24,8 @@
 #define WS_MAX_CIDRS 1000000 /* per list, a sanity bound: lists are allocated to the config's size */
 #define WS_CIDR_GROUPS 162 /* one per (family, prefix length): 33 for IPv4, 129 for IPv6 */
 
+#define WS_SESSION_ADDRESSES (1u << 17) /* per-client new-session table: room for 98,304 addresses */
+
 enum ws_handle_kind { WS_HK_LISTENER = 1, WS_HK_CLIENT, WS_HK_BACKEND, WS_HK_WAKE };
 typedef struct ws_handle { int kind; void *owner; } ws_handle;
 
@@ -48,6 +50,10 @@ typedef struct ws_acl {
   ws_cidr_group groups[WS_CIDR_GROUPS];
   int ngroups;
 } ws_acl;
+
+/* One address's budget (clients.c): open connections, or new sessions in `second`. */
+typedef struct ws_client { uint8_t addr[16]; uint32_t count, second; uint8_t used; } ws_client;
+typedef struct ws_clients { ws_client *slots; uint32_t cap, n; uint64_t k0, k1; } ws_clients;
 
 enum ws_balance { WS_BAL_ROUNDROBIN = 0, WS_BAL_LEASTCONN, WS_BAL_SOURCE };
 
@@ -108,6 +114,9 @@ typedef struct ws_frontend {
   ws_acl allow, deny;
   int max_conns;
   int nconns; /* read from JS with __atomic */
+  int per_client_conns, per_client_sessions; /* 0 = off */
+  ws_clients conn_budget, session_budget;    /* allocated only when their limit is on */
+  int max_hello, max_hello_records;          /* limits.max_client_hello(_records) */
 } ws_frontend;
 
 typedef struct ws_ring_key { uint8_t name[16]; uint8_t secret[32]; } ws_ring_key;
@@ -132,6 +141,7 @@ typedef struct ws_engine {
   uint8_t (*bound)[WS_MAX_CERTS][WS_MAX_RING_KEYS][32];
   ws_events events;
   ws_tier tier; /* enabled with session_cache.redis */
+  int64_t *counters;    /* src/native/counters.ts layout, added to with __atomic; NULL: none */
   struct ws_conn *conns;
   /* closed during this batch of events, freed after it (later events of the batch may name them) */
   struct ws_conn *closed;
@@ -149,12 +159,19 @@ typedef struct ws_engine {
   pthread_cond_t cond;
   void (*notify) (struct ws_engine *);
   void *notify_data;
+  /* When the worker is told about records waiting in the ring (ws_mono_ms); 0 = not due.
+   * Engine thread only. */
+  double notify_due;
 } ws_engine;
 
 /* engine.c: serve on `fd`; `shared`: the process's descriptor, never closed here */
 int ws_engine_listen (ws_engine *e, ws_frontend *f, int fd, int shared, char *err, size_t errlen);
 int ws_engine_run (ws_engine *e);
 void ws_engine_wake (ws_engine *e);
+/* Tells the worker now that records wait in the ring (and clears notify_due). */
+void ws_engine_notify (ws_engine *e);
+/* How long records may wait in the ring before the worker is told (conn.c). */
+#define WS_NOTIFY_MS 20
 /* The last thing a detached engine's thread does (the process's exit waits for it). */
 void ws_engine_detached_end (void);
 double ws_mono_ms (void);
@@ -181,6 +198,16 @@ void ws_acl_free (ws_acl *a);
 ws_backend *ws_route_backend (const ws_frontend *f, const char *sni);
 /* Frees the frontend's backends, routes and access lists. */
 void ws_frontend_free (ws_frontend *f);
+
+/* clients.c: per-client budgets (engine node's ClientBudgets) */
+int ws_clients_init (ws_clients *t, uint32_t cap);
+void ws_clients_free (ws_clients *t);
+void ws_client_key (const struct sockaddr *peer, uint8_t out[16]);
+/* 1 taken, 0 over the budget, -1 no room to track one more address */
+int ws_client_acquire (ws_frontend *f, const uint8_t addr[16]);
+void ws_client_release (ws_frontend *f, const uint8_t addr[16]);
+/* 1 when this address may have one more new session cached this second */
+int ws_client_new_session (ws_frontend *f, const uint8_t addr[16]);
 
 /* tickets.c */
 int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc);

@@ -18,16 +18,16 @@ void ws_events_free (ws_events *q) {
   q->slots = NULL;
 }
 
-int ws_events_push (ws_events *q, const ws_event *ev) {
+size_t ws_events_push (ws_events *q, const ws_event *ev) {
   pthread_mutex_lock(&q->mu);
-  int was_empty = q->count == 0;
+  size_t n = 0;
   if (q->count == q->cap) q->dropped++;
   else {
     q->slots[(q->head + q->count) % q->cap] = *ev;
-    q->count++;
+    n = ++q->count;
   }
   pthread_mutex_unlock(&q->mu);
-  return was_empty;
+  return n;
 }
 
 size_t ws_events_pop (ws_events *q, ws_event *out, size_t max) {

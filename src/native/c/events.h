@@ -36,8 +36,8 @@ typedef struct ws_events {
 
 int ws_events_init (ws_events *q, uint32_t cap);
 void ws_events_free (ws_events *q);
-/* 1 when the ring was empty before (the reader should be told), 0 otherwise. */
-int ws_events_push (ws_events *q, const ws_event *ev);
+/* Records in the ring after this one went in; 0 when the ring was full (dropped). */
+size_t ws_events_push (ws_events *q, const ws_event *ev);
 size_t ws_events_pop (ws_events *q, ws_event *out, size_t max);
 /* Copies a C string into a fixed field, truncating, always NUL-terminated. */
 void ws_copy (char *dst, size_t cap, const char *src);

@@ -79,7 +79,7 @@ int ws_splice (ws_conn *c) {
     size_t room = ws_client_room(c);
     if (!c->client_eof && c->c2b_len == 0 && room > 0) {
       int n = SSL_read(c->ssl, c->c2b, (int)room);
-      if (n > 0) { c->c2b_len = (size_t)n; c->c2b_off = 0; keep(c); c->last_client = ws_mono_ms(); progress = 1; }
+      if (n > 0) { c->c2b_len = (size_t)n; c->c2b_off = 0; ws_used(&c->c2b_used, c->c2b_len); keep(c); c->last_client = ws_mono_ms(); progress = 1; }
       else {
         int err = SSL_get_error(c->ssl, n);
         if (err == SSL_ERROR_WANT_WRITE) c->want_write = 1;
@@ -100,7 +100,7 @@ int ws_splice (ws_conn *c) {
     if (c->state == WS_CS_SPLICE && !c->backend_eof && c->b2c_len == 0) {
       ssize_t r = recv(c->bfd, c->b2c, sizeof c->b2c, 0);
       if (r > 0) {
-        c->b2c_len = (size_t)r; c->b2c_off = 0; c->last_backend = ws_mono_ms(); progress = 1;
+        c->b2c_len = (size_t)r; c->b2c_off = 0; ws_used(&c->b2c_used, c->b2c_len); c->last_backend = ws_mono_ms(); progress = 1;
         if (!c->answered) {
           c->answered = 1;
           c->answer_deadline = 0;

@@ -87,6 +87,16 @@ static size_t record_header (uint8_t *out, const ws_conn *c, double created) {
 
 /* Writes the session into the shared store and records the outcome. */
 static void store_session (ws_conn *c, SSL_SESSION *sess) {
+  ws_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = WS_EV_STORED;
+  /* A flood of new sessions from one address must not evict everyone's (engine node's admitNewSession). */
+  if (!ws_client_new_session(c->fe, c->addr)) {
+    c->stored = 1;
+    ws_copy(ev.reason, sizeof ev.reason, "client over its new-session budget");
+    ws_conn_publish(c, &ev);
+    return;
+  }
   unsigned int id_len;
   const unsigned char *id = SSL_SESSION_get_id(sess, &id_len);
   int der_len = i2d_SSL_SESSION(sess, NULL);
@@ -96,9 +106,6 @@ static void store_session (ws_conn *c, SSL_SESSION *sess) {
   c->stored = 1;
   unsigned char *p = record + head;
   i2d_SSL_SESSION(sess, &p);
-  ws_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.kind = WS_EV_STORED;
   ev.resumed = (uint8_t)(ws_store_set(&c->fe->engine->store, id, id_len, record, head + (size_t)der_len, c->fe->lifetime_ms) == 1);
   ws_tier_publish(c, id, id_len, record, head + (size_t)der_len, c->fe->lifetime_ms);
   OPENSSL_cleanse(record, head + (size_t)der_len);

@@ -1,0 +1,51 @@
+// The layout of the counters the C engine writes itself (DESIGN.md: the engine talks
+// through shared memory, counters included), so a handshake whose event the ring had to
+// drop is still counted. One BigInt64 block per engine: per frontend the same series
+// observe.ts counts for engine node (handshakes by version and method, duration buckets
+// and sum, misses by cause, connection errors by stage, sessions stored or refused), then
+// the events the ring dropped. C adds with __atomic (c/counters.c); the worker reads with
+// Atomics and adds what is new to the process-wide shared counters
+// (runtime/native-counts.ts). Generated into ws_layout.h (layout.ts); the name lists are
+// in the order of the C enums (events.h).
+import { DURATION_BUCKETS } from '../diagnostics.ts';
+
+export const NC_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+/** enum ws_method; `none` is a full handshake. */
+export const NC_METHODS = ['none', 'id', 'ticket', 'stateful_ticket'] as const;
+/** enum ws_miss_cause (0: no miss). */
+export const NC_MISSES = ['', 'unknown', 'expired', 'wrong_sni', 'unknown_ticket_key', 'ticket_rejected', 'rejected', 'store_error'] as const;
+/** enum ws_stage */
+export const NC_STAGES = ['handshake', 'client_hello', 'timeout', 'backend', 'proxy', 'limit', 'shutdown', 'access'] as const;
+export const NC_RESULTS = ['full', 'resumed'] as const;
+/** The finite duration buckets, then +Inf. */
+export const NC_BUCKETS = DURATION_BUCKETS.length + 1;
+
+/** Word offsets inside one frontend's block. */
+export const NC = {
+  HANDSHAKES: 0,
+  DURATION: NC_VERSIONS.length * NC_METHODS.length,
+  MICROS: NC_VERSIONS.length * NC_METHODS.length + NC_RESULTS.length * NC_BUCKETS,
+  MISSES: NC_VERSIONS.length * NC_METHODS.length + NC_RESULTS.length * NC_BUCKETS + NC_RESULTS.length,
+  ERRORS: NC_VERSIONS.length * NC_METHODS.length + NC_RESULTS.length * NC_BUCKETS + NC_RESULTS.length + NC_MISSES.length,
+  STORED: NC_VERSIONS.length * NC_METHODS.length + NC_RESULTS.length * NC_BUCKETS + NC_RESULTS.length + NC_MISSES.length + NC_STAGES.length,
+  FRONTEND_WORDS: NC_VERSIONS.length * NC_METHODS.length + NC_RESULTS.length * NC_BUCKETS + NC_RESULTS.length + NC_MISSES.length + NC_STAGES.length + 2,
+} as const;
+/** WS_MAX_FRONTENDS in c/engine.h. */
+export const NC_MAX_FRONTENDS = 16;
+/** Engine-wide: events the ring was full for. */
+export const NC_DROPPED = NC_MAX_FRONTENDS * NC.FRONTEND_WORDS;
+export const NC_WORDS = NC_DROPPED + 1;
+
+/** For layout.ts: the constants C compiles against. */
+export function counterConstants (): Record<string, number> {
+  const out: Record<string, number> = {
+    WS_NC_VERSIONS: NC_VERSIONS.length, WS_NC_METHODS: NC_METHODS.length, WS_NC_MISSES: NC_MISSES.length,
+    WS_NC_STAGES: NC_STAGES.length, WS_NC_BUCKETS: DURATION_BUCKETS.length, WS_NC_MAX_FRONTENDS: NC_MAX_FRONTENDS,
+    WS_NC_DROPPED: NC_DROPPED, WS_NC_WORDS: NC_WORDS,
+  };
+  for (const [k, v] of Object.entries(NC)) out[`WS_NC_${k}`] = v;
+  return out;
+}
+
+/** The finite bucket bounds in seconds, as a C initializer. */
+export const BUCKET_LIST = `{ ${DURATION_BUCKETS.join(', ')} }`;
