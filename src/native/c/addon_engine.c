@@ -1,7 +1,7 @@
-/* N-API surface of the engine: start (config in, listening ports out), drain the event
- * ring, connection count, stop with a drain period, join. The engine thread reaches JS
- * only through a thread-safe function that says "events waiting" or "stopped". When the
- * worker ends first (it died), the engine detaches and drains on its own. */
+/* N-API: the engine's start (config in, listening ports out) and its thread. The engine
+ * thread reaches JS only through a thread-safe function that says "events waiting" or
+ * "stopped"; stop, join and detach are addon_engine_end.c's, the other calls
+ * addon_engine_calls.c's. And the exports. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,23 +9,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include "addon.h"
-#include "conn.h"
+#include "addon_engine.h"
 #include "ws_layout.h"
 
 #define EVENT_RING 4096
-
-typedef struct engine_handle {
-  ws_engine e;
-  napi_env env;
-  napi_threadsafe_function tsfn;
-  napi_ref store_ref, ring_ref, up_ref, counters_ref;
-  int joined;
-  /* The worker ended with the engine running: the thread drains on its own and frees
-   * the engine; the handle goes when both it and the JS external are done (refs). */
-  int detached;
-  int refs; /* __atomic */
-} engine_handle;
 
 static void notify (ws_engine *e) {
   engine_handle *h = (engine_handle *)e;
@@ -40,33 +27,6 @@ static void call_js (napi_env env, napi_value cb, void *context, void *data) {
   napi_call_function(env, global, cb, 0, NULL, NULL);
 }
 
-/* What the engine owns in C: certificates, its own listeners, descriptors, keys, events. */
-static void free_engine (ws_engine *e) {
-  for (int f = 0; f < e->nfe; f++) {
-    for (int c = 0; c < e->fe[f].ncerts; c++) { SSL_CTX_free(e->fe[f].certs[c].ctx); e->fe[f].certs[c].ctx = NULL; }
-    /* The process's listening descriptors are the supervisor's to close. */
-    if (e->fe[f].listen_fd >= 0 && !e->fe[f].shared_listener) close(e->fe[f].listen_fd);
-    e->fe[f].listen_fd = -1;
-    ws_frontend_free(&e->fe[f]);
-    ws_clients_free(&e->fe[f].conn_budget);
-    ws_clients_free(&e->fe[f].session_budget);
-  }
-  e->nfe = 0;
-  if (e->epfd >= 0) { close(e->epfd); e->epfd = -1; }
-  if (e->wakefd >= 0) { close(e->wakefd); e->wakefd = -1; }
-  if (e->bound) { OPENSSL_cleanse(e->bound, sizeof *e->bound * WS_MAX_FRONTENDS); free(e->bound); e->bound = NULL; }
-  OPENSSL_cleanse(e->keys, sizeof e->keys);
-  ws_events_free(&e->events);
-  ws_tier_free(&e->tier);
-}
-
-static void drop_ref (engine_handle *h) {
-  if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_SEQ_CST) > 0) return;
-  pthread_mutex_destroy(&h->e.mu);
-  pthread_cond_destroy(&h->e.cond);
-  free(h);
-}
-
 static void *thread_main (void *arg) {
   engine_handle *h = arg;
   ws_engine *e = &h->e;
@@ -77,66 +37,10 @@ static void *thread_main (void *arg) {
   pthread_cond_broadcast(&e->cond);
   pthread_mutex_unlock(&e->mu);
   if (!detached) { notify(e); return NULL; }
-  free_engine(e);
-  drop_ref(h);
+  ws_engine_free(e);
+  ws_handle_drop_ref(h);
   ws_engine_detached_end();
   return NULL;
-}
-
-/* The worker's thread is ending (an uncaught exception, or terminate()) with the engine
- * running: rather than cut its connections, the engine stops accepting and drains them
- * for its drain time on its own. Waits until the engine no longer touches the worker's
- * memory; 0 when the engine had already stopped (then it is joined as usual). */
-static int detach_thread (engine_handle *h) {
-  ws_engine *e = &h->e;
-  __atomic_store_n(&h->refs, 2, __ATOMIC_SEQ_CST);
-  pthread_mutex_lock(&e->mu);
-  __atomic_store_n(&e->detach_req, 1, __ATOMIC_SEQ_CST);
-  ws_engine_wake(e);
-  while (!e->detached && !__atomic_load_n(&e->stopped, __ATOMIC_SEQ_CST)) pthread_cond_wait(&e->cond, &e->mu);
-  int detached = e->detached;
-  pthread_mutex_unlock(&e->mu);
-  if (!detached) { __atomic_store_n(&h->refs, 1, __ATOMIC_SEQ_CST); return 0; }
-  pthread_detach(e->thread);
-  h->detached = 1;
-  h->joined = 1;
-  return 1;
-}
-
-static void release_js (engine_handle *h) {
-  if (h->tsfn) { napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort); h->tsfn = NULL; }
-  if (h->store_ref) { napi_delete_reference(h->env, h->store_ref); h->store_ref = NULL; }
-  if (h->ring_ref) { napi_delete_reference(h->env, h->ring_ref); h->ring_ref = NULL; }
-  if (h->up_ref) { napi_delete_reference(h->env, h->up_ref); h->up_ref = NULL; }
-  if (h->counters_ref) { napi_delete_reference(h->env, h->counters_ref); h->counters_ref = NULL; }
-}
-
-static void release (engine_handle *h) {
-  ws_engine *e = &h->e;
-  if (h->detached) { release_js(h); return; }
-  if (e->started && !h->joined) {
-    __atomic_store_n(&e->stopping, 1, __ATOMIC_SEQ_CST);
-    ws_engine_wake(e);
-    pthread_join(e->thread, NULL);
-  }
-  h->joined = 1;
-  e->started = 0;
-  free_engine(e);
-  release_js(h);
-}
-
-static void cleanup_hook (void *arg) {
-  engine_handle *h = arg;
-  if (h->e.started && !h->joined && !h->detached) detach_thread(h);
-  release(h);
-}
-
-static void finalize (napi_env env, void *data, void *hint) {
-  (void)hint;
-  engine_handle *h = data;
-  release(h);
-  napi_remove_env_cleanup_hook(env, cleanup_hook, h);
-  drop_ref(h);
 }
 
 static napi_value engine_start (napi_env env, napi_callback_info info) {
@@ -157,8 +61,8 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   e->nkeys = -1;
   e->notify = notify;
   napi_value ext;
-  if (napi_create_external(env, h, finalize, NULL, &ext) != napi_ok) { free(h); return NULL; }
-  napi_add_env_cleanup_hook(env, cleanup_hook, h);
+  if (napi_create_external(env, h, ws_handle_finalize, NULL, &ext) != napi_ok) { free(h); return NULL; }
+  napi_add_env_cleanup_hook(env, ws_handle_cleanup_hook, h);
   int64_t ring = EVENT_RING;
   bool has = false;
   /* a smaller ring only for tests of what a full one does (WARMSHAKE_NATIVE_EVENT_RING) */
@@ -230,109 +134,15 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   return ext;
 }
 
-static engine_handle *handle_of (napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  return ws_handle_args(env, info, want, argv, "expected an engine handle");
-}
-static napi_value engine_drain (napi_env env, napi_callback_info info) {
-  napi_value argv[1], result, text, b;
-  engine_handle *h = handle_of(env, info, 1, argv);
-  if (!h) return NULL;
-  ws_text t;
-  if (ws_text_init(&t, 4096) != 0) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
-  ws_event batch[64];
-  size_t n;
-  while (h->e.events.slots && (n = ws_events_pop(&h->e.events, batch, 64)) > 0) {
-    for (size_t i = 0; i < n; i++) ws_event_text(&t, &batch[i]);
-  }
-  napi_status st = t.oom ? napi_generic_failure : napi_create_string_utf8(env, t.bytes, t.len, &text);
-  free(t.bytes);
-  if (t.oom) { napi_throw_error(env, NULL, "out of memory draining engine events"); return NULL; }
-  NAPI_OK(st);
-  NAPI_OK(napi_create_object(env, &result));
-  napi_set_named_property(env, result, "events", text);
-  napi_value list;
-  NAPI_OK(napi_create_array(env, &list));
-  napi_set_named_property(env, result, "tier", list);
-  ws_tier_msg msgs[64];
-  uint32_t at = 0;
-  while ((n = ws_tier_take(&h->e.tier, msgs, 64)) > 0) {
-    for (size_t i = 0; i < n; i++) napi_set_element(env, list, at++, ws_tier_object(env, &msgs[i]));
-  }
-  napi_get_boolean(env, __atomic_load_n(&h->e.stopped, __ATOMIC_SEQ_CST) != 0, &b);
-  napi_set_named_property(env, result, "stopped", b);
-  return result;
-}
-
-/* engineAnswer(handle, token, result): the Redis tier's answer to one lookup (tier.h ws_tier_result). */
-static napi_value engine_answer (napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  engine_handle *h = ws_handle_args(env, info, 3, argv, "engineAnswer(engine, token, result)");
-  if (!h) return NULL;
-  uint32_t token = 0, result = 0;
-  napi_get_value_uint32(env, argv[1], &token);
-  napi_get_value_uint32(env, argv[2], &result);
-  if (h->joined || result < WS_TR_HIT || result > WS_TR_SENT) return NULL;
-  if (ws_tier_answer(&h->e.tier, token, (uint8_t)result)) ws_engine_wake(&h->e);
-  return NULL;
-}
-
-static napi_value engine_connections (napi_env env, napi_callback_info info) {
-  napi_value argv[1], r;
-  engine_handle *h = handle_of(env, info, 1, argv);
-  if (!h) return NULL;
-  NAPI_OK(napi_create_array(env, &r));
-  for (int i = 0; i < h->e.nfe; i++) {
-    napi_value v;
-    napi_create_int32(env, __atomic_load_n(&h->e.fe[i].nconns, __ATOMIC_SEQ_CST), &v);
-    napi_set_element(env, r, (uint32_t)i, v);
-  }
-  return r;
-}
-
-static napi_value engine_ports (napi_env env, napi_callback_info info) {
-  napi_value argv[1], arr, v;
-  engine_handle *h = handle_of(env, info, 1, argv);
-  if (!h) return NULL;
-  NAPI_OK(napi_create_array(env, &arr));
-  for (int i = 0; i < h->e.nfe; i++) {
-    napi_create_int32(env, h->e.fe[i].port, &v);
-    napi_set_element(env, arr, (uint32_t)i, v);
-  }
-  return arr;
-}
-
-static napi_value engine_stop (napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  engine_handle *h = handle_of(env, info, 2, argv);
-  if (!h) return NULL;
-  double drain = 0;
-  napi_get_value_double(env, argv[1], &drain);
-  if (!h->e.started || h->joined) return NULL;
-  h->e.drain_ms = drain;
-  /* Keep the worker alive until the engine says it stopped. */
-  napi_ref_threadsafe_function(env, h->tsfn);
-  __atomic_store_n(&h->e.stopping, 1, __ATOMIC_SEQ_CST);
-  ws_engine_wake(&h->e);
-  return NULL;
-}
-
-static napi_value engine_join (napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  engine_handle *h = handle_of(env, info, 1, argv);
-  if (!h) return NULL;
-  release(h);
-  return NULL;
-}
-
 int ws_init_engine (napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
-    { "engineStart", NULL, engine_start, NULL, NULL, NULL, napi_default, NULL },
-    { "engineDrain", NULL, engine_drain, NULL, NULL, NULL, napi_default, NULL },
-    { "engineConnections", NULL, engine_connections, NULL, NULL, NULL, napi_default, NULL },
-    { "enginePorts", NULL, engine_ports, NULL, NULL, NULL, napi_default, NULL },
-    { "engineStop", NULL, engine_stop, NULL, NULL, NULL, napi_default, NULL },
-    { "engineJoin", NULL, engine_join, NULL, NULL, NULL, napi_default, NULL },
-    { "engineAnswer", NULL, engine_answer, NULL, NULL, NULL, napi_default, NULL },
+    WS_NAPI_FN("engineStart", engine_start),
+    WS_NAPI_FN("engineDrain", ws_napi_engine_drain),
+    WS_NAPI_FN("engineConnections", ws_napi_engine_connections),
+    WS_NAPI_FN("enginePorts", ws_napi_engine_ports),
+    WS_NAPI_FN("engineStop", ws_napi_engine_stop),
+    WS_NAPI_FN("engineJoin", ws_napi_engine_join),
+    WS_NAPI_FN("engineAnswer", ws_napi_engine_answer),
   };
   return napi_define_properties(env, exports, sizeof d / sizeof d[0], d) == napi_ok ? 0 : -1;
 }

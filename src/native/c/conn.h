@@ -123,9 +123,11 @@ int ws_splice (ws_conn *c);
 /* Raises a buffer's high-water mark (c2b_used, b2c_used) to `len`. */
 static inline void ws_used (size_t *mark, size_t len) { if (len > *mark) *mark = len; }
 void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);
-/* tls_ctx.c: looks a session up in the shared store and checks its record (sets cache_hit/cache_miss);
+/* tls_session.c: looks a session up in the shared store and checks its record (sets cache_hit/cache_miss);
  * `quiet` counts nothing (a lookup counted already); *absent when the store has no such entry. */
 SSL_SESSION *ws_session_lookup (ws_conn *c, const unsigned char *id, size_t id_len, int quiet, int *absent);
+/* tls_session.c: the session cache's new, get, remove and info callbacks on a new SSL_CTX. */
+void ws_session_callbacks (SSL_CTX *ctx);
 /* tier_hello.c: the ClientHello callback's part with a Redis tier (SSL_CLIENT_HELLO_SUCCESS or _RETRY). */
 int ws_tier_hello (ws_conn *c);
 #endif

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #define NAPI_OK(call) do { if ((call) != napi_ok) return NULL; } while (0)
+/* One method of an exports table (napi_define_properties). */
+#define WS_NAPI_FN(name, fn) { (name), NULL, (fn), NULL, NULL, NULL, napi_default, NULL }
 
 napi_value ws_throw (napi_env env, const char *message);
 /* For a call whose first argument is an external handle: fills argv[0..want-1] and
