@@ -34,15 +34,40 @@ export const NC = {
 export const NC_MAX_FRONTENDS = 16;
 /** Engine-wide: events the ring was full for. */
 export const NC_DROPPED = NC_MAX_FRONTENDS * NC.FRONTEND_WORDS;
-export const NC_WORDS = NC_DROPPED + 1;
+/**
+ * Engine-wide, written by the worker, read by the engine: which records it wants in the
+ * event ring (RECORD bits). The counters above count every connection all the same; a
+ * record nothing logs costs the worker's JS thread a wake-up, a split and a publish.
+ * Server failures always go (the worker's pools judge them).
+ */
+export const NC_RECORDS = NC_DROPPED + 1;
+export const NC_WORDS = NC_DROPPED + 2;
+
+/** NC_RECORDS bits: handshakes, sessions stored or refused, then one per error stage (NC_STAGES order). */
+export const RECORD = { HANDSHAKE: 1, STORED: 2, ERROR_SHIFT: 8 } as const;
+
+/** Which records the worker's subscribers use (runtime/observe.ts wantedRecords). */
+export interface WantedRecords {
+  handshake: boolean;
+  stored: boolean;
+  errors: ReadonlyArray<typeof NC_STAGES[number]>;
+}
+
+/** The NC_RECORDS word for `wanted`. */
+export function recordMask (wanted: WantedRecords): bigint {
+  let mask = (wanted.handshake ? RECORD.HANDSHAKE : 0) | (wanted.stored ? RECORD.STORED : 0);
+  for (const stage of wanted.errors) mask |= 1 << (RECORD.ERROR_SHIFT + NC_STAGES.indexOf(stage));
+  return BigInt(mask);
+}
 
 /** For layout.ts: the constants C compiles against. */
 export function counterConstants (): Record<string, number> {
   const out: Record<string, number> = {
     WS_NC_VERSIONS: NC_VERSIONS.length, WS_NC_METHODS: NC_METHODS.length, WS_NC_MISSES: NC_MISSES.length,
     WS_NC_STAGES: NC_STAGES.length, WS_NC_BUCKETS: DURATION_BUCKETS.length, WS_NC_MAX_FRONTENDS: NC_MAX_FRONTENDS,
-    WS_NC_DROPPED: NC_DROPPED, WS_NC_WORDS: NC_WORDS,
+    WS_NC_DROPPED: NC_DROPPED, WS_NC_RECORDS: NC_RECORDS, WS_NC_WORDS: NC_WORDS,
   };
+  for (const [k, v] of Object.entries(RECORD)) out[`WS_RECORD_${k}`] = v;
   for (const [k, v] of Object.entries(NC)) out[`WS_NC_${k}`] = v;
   return out;
 }

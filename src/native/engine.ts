@@ -1,7 +1,9 @@
 // The worker's side of the native engine: hands it the frontends, the shared store and
-// ticket ring, drains its handshake records into the same diagnostics_channel events
-// engine node publishes (so logs, counters, `show info`, /metrics and the resumption
-// alert work unchanged), and stops it with a drain period. JS never sees a connection.
+// ticket ring, adds up the counters it keeps in shared memory (what `show info`, /metrics
+// and the resumption alert read), drains the records it sends into the same
+// diagnostics_channel events engine node publishes (the logs; only the records the
+// worker's log level uses are sent: runtime/observe.ts wantedRecords), and stops it with
+// a drain period. JS never sees a connection.
 import { threadId } from 'node:worker_threads';
 import type { BackendPool } from '../balancer/pool.ts';
 import type { BackendConfig, Config, Cidr, FrontendConfig } from '../config/types.ts';
@@ -16,6 +18,9 @@ import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { NativeRedisTier } from './redis-tier.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
 import { parseEvents } from './event-text.ts';
+
+/** How often the worker adds up the engine's counters when no drain did (ms). */
+const COUNTS_SYNC_MS = 500;
 
 export interface NativeEngineOptions {
   config: Config;
@@ -118,6 +123,7 @@ export class NativeEngine {
   #handle: EngineHandle | undefined;
   #stopped: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
+  #sync: NodeJS.Timeout | undefined;
 
   constructor (addon: NativeAddon, options: NativeEngineOptions) {
     this.#addon = addon;
@@ -158,6 +164,10 @@ export class NativeEngine {
     } catch (err) {
       throw new NativeEngineError((err as Error).message, { cause: err });
     }
+    // The counters reach `show info`, /metrics and the resumption alert on this beat when
+    // no record comes to drain (at log level warn the engine sends none for handshakes).
+    this.#sync = setInterval(() => this.#options.counts.sync(), COUNTS_SYNC_MS);
+    this.#sync.unref();
     const ports = this.#addon.enginePorts(this.#handle);
     return Object.fromEntries(this.#names.map((n, i) => [n, ports[i]]));
   }
@@ -207,6 +217,7 @@ export class NativeEngine {
     // and a full ring always brings another drain.
     this.#options.counts.sync();
     if (stopped && this.#stopped) {
+      clearInterval(this.#sync);
       this.#addon.engineJoin(handle);
       this.#handle = undefined;
       this.#stopped();

@@ -13,7 +13,9 @@ import type { SharedMemoryStore } from '../session-cache/shared-memory-store.ts'
 import type { TieredStore } from '../session-cache/tiered-store.ts';
 import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import type { SharedCounters } from './counters.ts';
+import type { Logger } from './logger.ts';
 import { NativeCounts } from './native-counts.ts';
+import { followWantedRecords } from './observe.ts';
 
 /** What every frontend mode offers its thread. */
 export interface Frontend {
@@ -33,7 +35,9 @@ export interface ThreadServices {
   /** TLS client to backend servers with `tls`, resuming through a store all threads share. */
   backendTls?: BackendTls;
   /** The native engine, and the frontends it serves (src/native/choice.ts chose them). */
-  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys; counters: SharedCounters; worker: number; listeners: Readonly<Record<string, number>>; tier?: TieredStore };
+  native?: { addon: NativeAddon; frontends: readonly string[]; store: SharedMemoryStore; keys: SharedTicketKeys; counters: SharedCounters; worker: number; listeners: Readonly<Record<string, number>>; tier?: TieredStore;
+    /** The thread's logger: its level decides which records the engine sends (observe.ts wantedRecords). */
+    log: Logger };
 }
 
 export interface FrontendSet {
@@ -67,8 +71,10 @@ function nativeFrontends (config: Config, services: ThreadServices, pools: Reado
   const n = services.native;
   if (!n || n.frontends.length === 0) return out;
   const chosen = config.frontends.filter((f) => n.frontends.includes(f.name));
+  const counts = new NativeCounts(n.counters, chosen.map((f) => f.name), n.worker);
+  followWantedRecords(n.log, (wanted) => counts.want(wanted));
   const engine = new NativeEngine(n.addon, {
-    config, pools, store: n.store, keys: n.keys, listeners: n.listeners, counts: new NativeCounts(n.counters, chosen.map((f) => f.name), n.worker), tier: n.tier,
+    config, pools, store: n.store, keys: n.keys, listeners: n.listeners, counts, tier: n.tier,
     frontends: chosen.map((f) => ({ frontend: f, certificates: f.certificates.map(loadCertificate) })),
   });
   let ports: Record<string, number> | undefined;

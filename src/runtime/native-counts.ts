@@ -2,9 +2,9 @@
 // out): reads the engine's block with Atomics after each drain and adds what is new to
 // the process-wide shared counters under the series observe.ts uses for engine node, so
 // `show info`, /metrics and the resumption alert read both engines alike, and a record
-// the event ring dropped is counted all the same.
+// the event ring dropped, or the engine was told not to send (want), is counted all the same.
 import { DURATION_BUCKETS } from '../diagnostics.ts';
-import { NC, NC_BUCKETS, NC_DROPPED, NC_METHODS, NC_MISSES, NC_RESULTS, NC_STAGES, NC_VERSIONS, NC_WORDS } from '../native/counters.ts';
+import { NC, NC_BUCKETS, NC_DROPPED, NC_METHODS, NC_MISSES, NC_RECORDS, NC_RESULTS, NC_STAGES, NC_VERSIONS, NC_WORDS, recordMask, type WantedRecords } from '../native/counters.ts';
 import type { EngineCounts } from '../native/engine.ts';
 import type { CounterFamily, SharedCounters } from './counters.ts';
 import { counterFamily } from './worker-stats.ts';
@@ -39,6 +39,11 @@ export class NativeCounts implements EngineCounts {
       at(base + NC.STORED + 1, { family: family.stored, values: [name, 'refused'] });
     });
     at(NC_DROPPED, { family: family.dropped, values: [String(worker)] });
+  }
+
+  /** Tells the engine which records to put in its event ring from now on (it reads the word per record). */
+  want (wanted: WantedRecords): void {
+    Atomics.store(this.values, NC_RECORDS, recordMask(wanted));
   }
 
   /** Adds what the engine counted since the last call to the shared counters. */

@@ -2,9 +2,45 @@
 import diagnostics from 'node:diagnostics_channel';
 import { channels, DURATION_BUCKETS, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
 import type { CounterFamily, SharedCounters } from './counters.ts';
+import type { WantedRecords } from '../native/counters.ts';
 import type { Logger } from './logger.ts';
 import { counterFamily, type Family } from './worker-stats.ts';
 
+
+type Stage = ConnectionErrorEvent['stage'];
+const STAGES: readonly Stage[] = ['access', 'limit', 'client_hello', 'handshake', 'timeout', 'backend', 'proxy', 'shutdown'];
+
+/**
+ * The level a connection error is logged at. A backend unreachable is news; a connection
+ * cut mid-stream (a reset, an idle timeout) is routine and counted, and a server that
+ * keeps doing it is marked DOWN with a warning of its own, so one line per such connection
+ * only at `debug`. One line per connection cut at shutdown too: the worker then says how
+ * many at warn.
+ */
+export function errorLevel (stage: Stage): 'warn' | 'info' | 'debug' {
+  return stage === 'backend' ? 'warn' : stage === 'proxy' ? 'debug' : 'info';
+}
+
+/**
+ * The records the native engine must send for what this module logs at the logger's level
+ * (it counts them in shared memory itself): handshakes at `info`, refused sessions at
+ * `debug`, errors at their level. Errors at shutdown always: the worker counts the cuts
+ * (worker-entry.ts). Nothing else in src/ subscribes to these channels.
+ */
+export function wantedRecords (logger: Logger): WantedRecords {
+  const on = (level: 'warn' | 'info' | 'debug'): boolean => level === 'warn' || logger.isLevelEnabled(level);
+  return {
+    handshake: on('info'),
+    stored: on('debug'),
+    errors: STAGES.filter((stage) => stage === 'shutdown' || on(errorLevel(stage))),
+  };
+}
+
+/** Calls `tell` with wantedRecords now and after each change of the logger's level. */
+export function followWantedRecords (logger: Logger, tell: (wanted: WantedRecords) => void): void {
+  tell(wantedRecords(logger));
+  logger.on('level-change', () => tell(wantedRecords(logger)));
+}
 
 export function bucketLabel (seconds: number): string {
   for (const b of DURATION_BUCKETS) if (seconds <= b) return String(b);
@@ -46,11 +82,7 @@ export function observe (counters: SharedCounters, logger: Logger): () => void {
   const onError = (message: unknown): void => {
     const e = message as ConnectionErrorEvent;
     if (e.engine !== 'native') errors.add([e.frontend, e.stage]);
-    // A backend unreachable is news; a connection cut mid-stream (a reset, an idle
-    // timeout) is routine and counted, and a server that keeps doing it is marked DOWN
-    // with a warning of its own, so one line per such connection only at `debug`. One
-    // line per connection cut at shutdown too: the worker then says how many at warn.
-    const level = e.stage === 'backend' ? 'warn' : e.stage === 'proxy' ? 'debug' : 'info';
+    const level = errorLevel(e.stage);
     if (level !== 'warn' && !enabled(level)) return;
     logger[level]({ frontend: e.frontend, client: e.client, stage: e.stage, reason: e.reason }, `connection closed at ${e.stage}: ${e.reason}`);
   };

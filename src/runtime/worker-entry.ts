@@ -36,7 +36,7 @@ const keys = SharedTicketKeys.attach(init.shared.keys);
 const choice = chooseEngine(init.config);
 const addon = loadAddon();
 const native = choice.engine === 'native' && addon.ok
-  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys, counters, worker: init.index, listeners: init.listeners, tier: store instanceof TieredStore ? store : undefined }
+  ? { addon: addon.addon, frontends: choice.native, store: createStore(init.shared.store), keys, counters, worker: init.index, listeners: init.listeners, tier: store instanceof TieredStore ? store : undefined, log }
   : undefined;
 const set = buildFrontends(init.config, { store, keys, tables, first: init.index === 0, backendTls, native });
 const send = (message: FromWorker): void => port.postMessage(message);

@@ -23,12 +23,26 @@ void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
   out[2 * i] = 0;
 }
 
+/* Whether the worker wants this record in the ring (the mask it writes at NC_RECORDS,
+ * src/native/counters.ts): at log level warn nothing uses a handshake's record, and
+ * draining, splitting and publishing it cost the worker's JS thread some 30,000
+ * instructions a handshake. Without counters (none given, or detached) every record goes,
+ * as before there was a mask; server failures always go (the worker's pools judge them). */
+static int wanted (const ws_engine *e, const ws_event *ev) {
+  if (!e->counters || ev->kind == WS_EV_SERVER) return 1;
+  int64_t mask = __atomic_load_n(e->counters + WS_NC_RECORDS, __ATOMIC_RELAXED);
+  if (ev->kind == WS_EV_HANDSHAKE) return (mask & WS_RECORD_HANDSHAKE) != 0;
+  if (ev->kind == WS_EV_STORED) return (mask & WS_RECORD_STORED) != 0;
+  return ev->stage < WS_NC_STAGES && ((mask >> (WS_RECORD_ERROR_SHIFT + ev->stage)) & 1) != 0;
+}
+
 void ws_conn_publish (ws_conn *c, ws_event *ev) {
   ws_engine *e = c->fe->engine;
   ev->frontend = (int16_t)c->fe->index;
-  ws_copy(ev->client, sizeof ev->client, c->client);
   ev->duration_ms = ws_mono_ms() - c->started;
   if (e->counters) ws_count_event(e, c->fe->index, ev);
+  if (!wanted(e, ev)) return;
+  ws_copy(ev->client, sizeof ev->client, c->client);
   /* The worker is told once per WS_NOTIFY_MS, not per record: each wake-up of its JS
    * thread (the threadsafe call, a drain, a JS call) cost about as much again as the
    * records it carried. A ring filling up is told at once. */
