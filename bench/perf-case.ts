@@ -8,6 +8,7 @@
 // page faults: the PMU's counters are missing, these are not).
 //   node bench/perf-case.ts --server native|node|haproxy --case ids12|stateful13|tickets12|tickets13
 //        [--tool callgrind|perf|strace|stat|none] [--rate R] [--duration S] [--fill N] [--out DIR]
+//        [--log-level warn|info|debug]
 // Prints one JSON line: handshakes, resumed, and Ir per handshake (callgrind) or the
 // perf.data path (perf), or system calls per handshake (strace). With callgrind, the counts start at zero after the fill and a
 // warm-up, so only the measured load is counted; `callgrind_annotate DIR/cg.out.PID.1`
@@ -50,7 +51,9 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
     duration: { type: 'string', default: '10' },
     fill: { type: 'string', default: '300' },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    // warmshake's log level: `warn` as in `npm run bench`; `info` (the default config's) logs every handshake.
+    'log-level': { type: 'string', default: 'warn' }
   }
 });
 
@@ -83,7 +86,7 @@ const server = await startServer(kind, {
   dir: mkdtempSync(join(out, 'server-')), port: await probePort(), cert: certFile, key: keyFile,
   threads: 1, cacheSize: 120_000, lifetime: 300, tickets: c.serverTickets, backendPort: backend.port, cpus: '0',
   // --perf-basic-prof: V8 writes /tmp/perf-PID.map, so perf names JS frames.
-  ...(kind === 'warmshake' ? { engine, ...(tool === 'perf' ? { execArgv: ['--perf-basic-prof'] } : {}) } : {}),
+  ...(kind === 'warmshake' ? { engine, logLevel: values['log-level'] as 'warn' | 'info' | 'debug', ...(tool === 'perf' ? { execArgv: ['--perf-basic-prof'] } : {}) } : {}),
   ...(tool === 'callgrind' ? { wrap: callgrind } : {})
 }).catch(async (err: unknown) => { await backend.stop(); throw err; });
 const load = { tls: c.tls, tickets: c.tickets, group: X25519, timeoutMs: 30_000 };
@@ -115,7 +118,7 @@ try {
   }
   const result = await at(duration);
   const line: Record<string, unknown> = {
-    server: values.server, case: values.case, tool, rate, achieved: result.handshakesPerSecond,
+    server: values.server, case: values.case, tool, ...(kind === 'warmshake' ? { logLevel: values['log-level'] } : {}), rate, achieved: result.handshakesPerSecond,
     handshakes: result.handshakes, resumed: result.resumed, errors: result.errors, fill: fill.sessions?.length
   };
   if (tool === 'callgrind') {

@@ -28,6 +28,8 @@ export interface ServerSpec {
   redis?: { url: string; keyFile: string };
   /** warmshake only: `global.engine`; undefined leaves the key out (a build without engines). */
   engine?: 'node' | 'native';
+  /** warmshake only: `global.log.level`; default `warn` (no per-handshake lines, as HAProxy and nginx here). */
+  logLevel?: 'warn' | 'info' | 'debug';
   /** warmshake only: an admin socket (to read `show info`). */
   adminSocket?: string;
   /** HAProxy `maxconn`, nginx `worker_connections`; default 8000. */

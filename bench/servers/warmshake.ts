@@ -19,7 +19,7 @@ export function warmshakeConfig (spec: ServerSpec): Record<string, unknown> {
   }
   return {
     global: {
-      workers: spec.threads, log: { level: 'warn' },
+      workers: spec.threads, log: { level: spec.logLevel ?? 'warn' },
       ...(spec.engine ? { engine: spec.engine } : {}),
       ...(spec.adminSocket ? { admin: { socket: spec.adminSocket } } : {})
     },
