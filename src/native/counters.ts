@@ -13,7 +13,7 @@ export const NC_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 /** enum ws_method; `none` is a full handshake. */
 export const NC_METHODS = ['none', 'id', 'ticket', 'stateful_ticket'] as const;
 /** enum ws_miss_cause (0: no miss). */
-export const NC_MISSES = ['', 'unknown', 'expired', 'wrong_sni', 'unknown_ticket_key', 'ticket_rejected', 'rejected', 'store_error'] as const;
+export const NC_MISSES = ['', 'unknown', 'expired', 'wrong_sni', 'unknown_ticket_key', 'ticket_rejected', 'rejected', 'store_error', 'store_timeout'] as const;
 /** enum ws_stage */
 export const NC_STAGES = ['handshake', 'client_hello', 'timeout', 'backend', 'proxy', 'limit', 'shutdown', 'access'] as const;
 export const NC_RESULTS = ['full', 'resumed'] as const;

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { redisSkipReason } from '../helpers/missing-peers.ts';
 import { PY_TLS_CONTEXT, pythonResume, run, sClient } from '../helpers/peers.ts';
@@ -66,6 +67,9 @@ for (const engine of ENGINES) {
       assert.equal(r.fresh, 1, 'a full handshake, not a hang');
       assert.ok(served >= 1, 'clients of the same node were served while the lookup waited');
       await c.nodes[1].waitForLog((l) => l.resumed === false && l.miss === 'store_timeout');
+      // Counted too (the resumption alert's `redis` cause reads the counters, not the logs).
+      await waitUntil(async () => sumOf(parsePrometheus(await (await fetch(`${c.http[1]}/metrics`)).text()),
+        'warmshake_resumption_misses_total', { cause: 'store_timeout' }) === 1 || undefined, 'the store_timeout miss counted', WAIT_GUARD_MS, 100);
     });
   }
 

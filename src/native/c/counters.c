@@ -7,6 +7,8 @@
 #include "ws_layout.h"
 
 _Static_assert(WS_NC_MAX_FRONTENDS == WS_MAX_FRONTENDS, "counters.ts NC_MAX_FRONTENDS");
+/* Every miss cause is counted: the resumption alert names its cause from these words. */
+_Static_assert(WS_NC_MISSES == WS_MC_STORE_TIMEOUT + 1, "counters.ts NC_MISSES: one name per enum ws_miss_cause");
 
 static void add (int64_t *word, int64_t n) { __atomic_fetch_add(word, n, __ATOMIC_RELAXED); }
 
