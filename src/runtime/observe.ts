@@ -2,13 +2,12 @@
 import diagnostics from 'node:diagnostics_channel';
 import { channels, DURATION_BUCKETS, type BackendHandshakeEvent, type ConnectionErrorEvent, type HandshakeEvent, type SessionStoredEvent, type StickEvent } from '../diagnostics.ts';
 import type { CounterFamily, SharedCounters } from './counters.ts';
-import type { WantedRecords } from '../native/counters.ts';
+import { NC_STAGES, type WantedRecords } from '../native/counters.ts';
 import type { Logger } from './logger.ts';
 import { counterFamily, type Family } from './worker-stats.ts';
 
 
 type Stage = ConnectionErrorEvent['stage'];
-const STAGES: readonly Stage[] = ['access', 'limit', 'client_hello', 'handshake', 'timeout', 'backend', 'proxy', 'shutdown'];
 
 /**
  * The level a connection error is logged at. A backend unreachable is news; a connection
@@ -32,7 +31,7 @@ export function wantedRecords (logger: Logger): WantedRecords {
   return {
     handshake: on('info'),
     stored: on('debug'),
-    errors: STAGES.filter((stage) => stage === 'shutdown' || on(errorLevel(stage))),
+    errors: NC_STAGES.filter((stage) => stage === 'shutdown' || on(errorLevel(stage))),
   };
 }
 
