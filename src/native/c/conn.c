@@ -25,8 +25,8 @@ void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n) {
 
 /* Whether the worker wants this record in the ring (the mask it writes at NC_RECORDS,
  * src/native/counters.ts): at log level warn nothing uses a handshake's record, and
- * draining, splitting and publishing it cost the worker's JS thread some 30,000
- * instructions a handshake. Without counters (none given, or detached) every record goes,
+ * waking the worker's JS thread to drain, split and publish it cost some 50,000
+ * instructions a handshake (docs/profiling-native.md). Without counters (none given, or detached) every record goes,
  * as before there was a mask; server failures always go (the worker's pools judge them). */
 static int wanted (const ws_engine *e, const ws_event *ev) {
   if (!e->counters || ev->kind == WS_EV_SERVER) return 1;
