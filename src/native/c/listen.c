@@ -6,10 +6,10 @@
  * the kernel keeps queueing connections in the backlog instead of refusing them, and a
  * worker that stops leaves no accept queue behind to reset.
  *
- * SO_REUSEPORT stays set: a reload that moves a frontend between engine node (whose
- * workers each bind their own SO_REUSEPORT socket) and the native engine has both kinds
- * on the port for a moment, and `shared_port: true` lets a second process (a binary
- * upgrade) share it. Another process is kept off a port by assertBindsFree
+ * Engine node's workers serve a copy each (listenerDup), closed with their server.
+ *
+ * SO_REUSEPORT stays set: `shared_port: true` lets a second process (a binary upgrade)
+ * share the port. Another process is kept off a port by assertBindsFree
  * (runtime/address-holder.ts), which binds without it first. */
 #include <arpa/inet.h>
 #include <errno.h>
