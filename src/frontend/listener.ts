@@ -1,8 +1,8 @@
 // What every frontend mode does before its own work: listen (on this thread's copy of the
-// process's listening socket, or, without the addon, a SO_REUSEPORT socket of its own that
-// shares the port with the other threads; runtime/listeners.ts), admit or refuse a connection (allow/deny, per-client
-// connection budget) before any TLS byte is read, track the open connections for a
-// graceful close, and publish why a connection ended.
+// process's listening socket, or, without the addon, on a SO_REUSEPORT socket of its own
+// that shares the port with the other threads; runtime/listeners.ts), admit or refuse a
+// connection (allow/deny, per-client connection budget) before any TLS byte is read,
+// track the open connections for a graceful close, and publish why a connection ended.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FrontendConfig } from '../config/types.ts';
 import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
