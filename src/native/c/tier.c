@@ -113,23 +113,45 @@ static int sent (ws_tier *t, uint32_t seq) {
   return done;
 }
 
-int ws_tier_hold (ws_conn *c) {
-  ws_tier *t = &c->fe->engine->tier;
-  if (!t->enabled || c->publish_seq == 0 || sent(t, c->publish_seq)) return 0;
+/* Joins the held list (publish order), until the ack or redis.timeout + 100 ms. */
+static void hold (ws_tier *t, ws_conn *c) {
   c->held_prev = t->held_tail;
   c->held_next = NULL;
   if (t->held_tail) t->held_tail->held_next = c; else t->held_head = c;
   t->held_tail = c;
   c->held = 1;
-  c->state = WS_CS_HELD;
   c->tier_deadline = ws_mono_ms() + t->timeout_ms + 100;
+}
+
+int ws_tier_hold (ws_conn *c) {
+  ws_tier *t = &c->fe->engine->tier;
+  if (!t->enabled || c->publish_seq == 0 || c->out_released || sent(t, c->publish_seq)) return 0;
+  hold(t, c);
+  c->state = WS_CS_HELD;
+  return 1;
+}
+
+/*
+ * The session is published before the flight that lets the client use it is written
+ * (TLS 1.2: at the server's ChangeCipherSpec; TLS 1.3: as each NewSessionTicket is made),
+ * so holding that flight until the write has left for Redis means a client can never
+ * reach another node before its session: OpenSSL keeps the bytes (its write buffer)
+ * and writes them on the next SSL_do_handshake after the socket filter said "retry".
+ */
+int ws_tier_hold_output (ws_conn *c) {
+  ws_tier *t = &c->fe->engine->tier;
+  if (!t->enabled || c->publish_seq == 0 || c->out_released || c->state != WS_CS_HANDSHAKE) return 0;
+  if (c->out_held) return 1;
+  if (sent(t, c->publish_seq)) return 0;
+  hold(t, c);
+  c->out_held = 1;
   return 1;
 }
 
 void ws_tier_unhold (ws_conn *c) {
   ws_tier *t = &c->fe->engine->tier;
   if (!c->held) return;
-  c->held = 0;
+  c->held = c->out_held = 0;
   if (c->held_prev) c->held_prev->held_next = c->held_next; else t->held_head = c->held_next;
   if (c->held_next) c->held_next->held_prev = c->held_prev; else t->held_tail = c->held_prev;
   c->held_prev = c->held_next = NULL;
@@ -148,8 +170,11 @@ void ws_tier_answers (ws_engine *e) {
   pthread_mutex_unlock(&t->mu);
   count_drop(e, WS_TD_ANSWER, answers_dropped - t->answers_counted);
   t->answers_counted = answers_dropped;
-  /* Held in publish order: the first not sent yet ends the walk. */
-  while (t->held_head && (int32_t)(acked - t->held_head->publish_seq) >= 0) ws_conn_proceed(t->held_head);
+  /* Each held connection whose publish has left goes on (one may be held again, at the tail, for a later publish). */
+  for (ws_conn *h = t->held_head, *next; h; h = next) {
+    next = h->held_next;
+    if ((int32_t)(acked - h->publish_seq) >= 0) ws_conn_proceed(h);
+  }
   for (uint32_t i = 0; i < n; i++) {
     uint32_t slot = got[i].token % WS_TIER_PENDING;
     ws_conn *c = t->waiting[slot];

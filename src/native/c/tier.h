@@ -73,6 +73,9 @@ void ws_tier_cancel (struct ws_conn *c);
 void ws_tier_publish (struct ws_conn *c, const uint8_t *key, size_t key_len, const uint8_t *record, size_t len, double ttl);
 /* Engine thread: 1 when `c` must wait for its publish to be sent (it is then held), 0 to go on. */
 int ws_tier_hold (struct ws_conn *c);
+/* Engine thread, from the socket filter's write (hello.c): 1 when the handshake's bytes
+ * must wait because its new session has not left for Redis yet (`c` is then held). */
+int ws_tier_hold_output (struct ws_conn *c);
 /* Engine thread: `c` leaves the held list (closing, or going on). */
 void ws_tier_unhold (struct ws_conn *c);
 /* Engine thread: resumes the handshakes JS answered (called when the wake fd fires). */
