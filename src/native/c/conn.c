@@ -76,8 +76,13 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
     SSL_free(c->ssl);
   }
   if (c->replay) { OPENSSL_cleanse(c->replay, c->replay_len); free(c->replay); c->replay = NULL; }
-  if (c->cfd >= 0) close(c->cfd);
-  if (c->bfd >= 0) close(c->bfd);
+  /* Out of epoll before close(): a process forked meanwhile (the worker's own spawns, or an
+   * embedding process's: tests run peers from the process that runs the engine) holds the
+   * descriptor until it execs, which keeps the registration alive past close(), and its
+   * next event would name this connection once freed (ASan saw it; HAProxy's fd_delete
+   * removes a polled fd from epoll first too). */
+  if (c->cfd >= 0) { epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->cfd, NULL); close(c->cfd); }
+  if (c->bfd >= 0) { epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->bfd, NULL); close(c->bfd); }
   ws_backend_release(c);
   if (c->budgeted) ws_client_release(c->fe, c->addr);
   c->budgeted = 0;
