@@ -1,11 +1,11 @@
 /* Spare SSL objects: a connection that ended cleanly leaves its SSL, cleared, for the
  * next connection of the same frontend on this engine thread.
  *
- * Why: OpenSSL 3.5 builds a record layer pair (a zeroed allocation of ~10 kB each) at
+ * Why: OpenSSL 3.5 builds a read and a write record layer (zeroed allocations) at
  * SSL_new, again at SSL_set_accept_state and again at the handshake's own SSL_clear;
  * SSL_new, SSL_set_accept_state and SSL_free cost ~48,000 instructions a connection
- * (callgrind, docs/profiling-native.md), against ~15,000 for the SSL_clear that makes a
- * spare. Each connection still gets its own BIO pair (hello.c): a socket BIO keeps its
+ * (callgrind, docs/profiling-native.md), against ~19,000 for making a spare (dropping
+ * the session, SSL_clear). Each connection still gets its own BIO pair (hello.c): a socket BIO keeps its
  * end-of-file flag across a change of descriptor.
  *
  * What keeps it safe (SSL_clear(3): the object keeps settings of its last connection):
@@ -17,12 +17,14 @@
  *   first is freed when taken (a spare holds a reference: the address cannot be reused);
  * - the session is dropped before the clear (SSL_clear keeps a good one), and SSL_clear
  *   frees the record layers with their traffic keys (OpenSSL cleanses them) and the
- *   handshake state, so no secret of the last connection stays in a spare;
+ *   handshake state, so no secret of the last connection stays in a spare. The clear
+ *   cannot wait for the next connection either: on an SSL whose handshake is done,
+ *   SSL_do_handshake returns 1 at once without running one;
  * - OpenSSL resets its per-handshake extension state (SNI host name, ALPN, PSK) at every
  *   ClientHello, as it must for renegotiation;
  * - its app data and BIOs go with the connection: a spare points at no connection and
- *   at no descriptor. Spares are per engine thread (the frontend's array is the engine's own)
- *   and go at the engine's end (ws_engine_free). */
+ *   at no descriptor. Spares are per engine thread (the frontend's array is the engine's
+ *   own) and go at an idle trim (engine.c) and at the engine's end (ws_engine_free). */
 #include <openssl/ssl.h>
 #include "conn.h"
 
