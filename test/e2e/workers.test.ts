@@ -1,5 +1,6 @@
-// Several worker threads on one port (SO_REUSEPORT) share one session cache and one
-// ticket-key ring: a client resumes whichever thread the kernel hands it to (issue 3).
+// Several worker threads on one port (the process's socket, or SO_REUSEPORT without the
+// addon) share one session cache and one ticket-key ring: a client resumes whichever
+// thread takes it (issue 3).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
