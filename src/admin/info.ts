@@ -93,6 +93,7 @@ export function infoFields (ctx: AdminContext, now = Date.now()): InfoField[] {
       ['SslCacheRedisErrors', r.lookups.error],
       ['SslCacheRedisTimeouts', r.timeouts],
       ['SslCacheRedisBreaker', r.breaker],
+      ['SslCacheRedisDropped', r.dropped],
     );
   }
   fields.push(

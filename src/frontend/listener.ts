@@ -1,7 +1,8 @@
-// What every frontend mode does before its own work: listen (sharing the port with the
-// other threads through SO_REUSEPORT), admit or refuse a connection (allow/deny, per-client
-// connection budget) before any TLS byte is read, track the open connections for a
-// graceful close, and publish why a connection ended.
+// What every frontend mode does before its own work: listen (on this thread's copy of the
+// process's listening socket, or, without the addon, on a SO_REUSEPORT socket of its own
+// that shares the port with the other threads; runtime/listeners.ts), admit or refuse a
+// connection (allow/deny, per-client connection budget) before any TLS byte is read,
+// track the open connections for a graceful close, and publish why a connection ended.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FrontendConfig } from '../config/types.ts';
 import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
@@ -38,12 +39,16 @@ export class FrontendListener {
       `more than ${frontend.limits.max_connections} concurrent connections on this frontend`));
   }
 
-  /** Resolves with the bound port once listening. */
-  listen (): Promise<number> {
+  /**
+   * Resolves with the bound port once listening: on `fd`, a listening descriptor this
+   * server then owns (closing the server closes it), else on a socket of its own.
+   */
+  listen (fd?: number): Promise<number> {
     const { host, port } = this.frontend.bind;
+    const backlog = this.frontend.backlog;
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen({ host, port, reusePort: true, backlog: this.frontend.backlog }, () => {
+      this.#server.listen(fd === undefined ? { host, port, reusePort: true, backlog } : { fd, backlog }, () => {
         this.#server.removeListener('error', reject);
         resolve((this.#server.address() as { port: number }).port);
       });

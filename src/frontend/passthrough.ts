@@ -83,8 +83,8 @@ export class Passthrough {
     }
   }
 
-  async listen (): Promise<number> {
-    const port = await this.#listener.listen();
+  async listen (fd?: number): Promise<number> {
+    const port = await this.#listener.listen(fd);
     this.#probe?.start();
     return port;
   }

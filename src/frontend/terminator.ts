@@ -55,7 +55,7 @@ export class Terminator {
     };
   }
 
-  listen (): Promise<number> { return this.#listener.listen(); }
+  listen (fd?: number): Promise<number> { return this.#listener.listen(fd); }
   close (drain: number): Promise<void> { return this.#listener.close(drain); }
   get connections (): number { return this.#listener.connections; }
 

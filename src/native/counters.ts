@@ -3,9 +3,9 @@
 // drop is still counted. One BigInt64 block per engine: per frontend the same series
 // observe.ts counts for engine node (handshakes by version and method, duration buckets
 // and sum, misses by cause, connection errors by stage, sessions stored or refused), then
-// the events the ring dropped. C adds with __atomic (c/counters.c); the worker reads with
-// Atomics and adds what is new to the process-wide shared counters
-// (runtime/native-counts.ts). Generated into ws_layout.h (layout.ts); the name lists are
+// the events the ring dropped, then what the Redis tier dropped (c/tier.c). C adds with
+// __atomic (c/counters.c); the worker reads with Atomics and adds what is new to the
+// process-wide shared counters (runtime/native-counts.ts). Generated into ws_layout.h (layout.ts); the name lists are
 // in the order of the C enums (events.h).
 import { DURATION_BUCKETS } from '../diagnostics.ts';
 
@@ -34,7 +34,11 @@ export const NC = {
 export const NC_MAX_FRONTENDS = 16;
 /** Engine-wide: events the ring was full for. */
 export const NC_DROPPED = NC_MAX_FRONTENDS * NC.FRONTEND_WORDS;
-export const NC_WORDS = NC_DROPPED + 1;
+/** enum ws_tier_drop (c/tier.h): what the Redis tier dropped, by kind. */
+export const NC_TIER_DROPS = ['lookup', 'publish', 'answer'] as const;
+/** Engine-wide: the Redis tier's drops, one word per kind. */
+export const NC_TIER_DROPPED = NC_DROPPED + 1;
+export const NC_WORDS = NC_TIER_DROPPED + NC_TIER_DROPS.length;
 
 /** For layout.ts: the constants C compiles against. */
 export function counterConstants (): Record<string, number> {
@@ -42,6 +46,7 @@ export function counterConstants (): Record<string, number> {
     WS_NC_VERSIONS: NC_VERSIONS.length, WS_NC_METHODS: NC_METHODS.length, WS_NC_MISSES: NC_MISSES.length,
     WS_NC_STAGES: NC_STAGES.length, WS_NC_BUCKETS: DURATION_BUCKETS.length, WS_NC_MAX_FRONTENDS: NC_MAX_FRONTENDS,
     WS_NC_DROPPED: NC_DROPPED, WS_NC_WORDS: NC_WORDS,
+    WS_NC_TIER_DROPPED: NC_TIER_DROPPED, WS_NC_TIER_DROPS: NC_TIER_DROPS.length,
   };
   for (const [k, v] of Object.entries(NC)) out[`WS_NC_${k}`] = v;
   return out;

@@ -40,6 +40,15 @@ export interface EngineCounts {
 }
 
 /** ALPN protocols in wire format (each prefixed by its length). */
+/**
+ * The Redis tier's bounds (256 lookups waiting, 1,024 messages queued) made small, only
+ * by tests of what the tier drops: WARMSHAKE_NATIVE_TIER_PENDING, WARMSHAKE_NATIVE_TIER_QUEUE.
+ */
+function tierBoundsForTests (): { pending?: number; queue?: number } {
+  const { WARMSHAKE_NATIVE_TIER_PENDING: pending, WARMSHAKE_NATIVE_TIER_QUEUE: queue } = process.env;
+  return { ...(pending ? { pending: Number(pending) } : {}), ...(queue ? { queue: Number(queue) } : {}) };
+}
+
 function alpnWire (protocols: readonly string[]): Buffer {
   return Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])));
 }
@@ -175,7 +184,7 @@ export class NativeEngine {
       // Tests shrink the event ring to show that what it drops is still counted.
       ...(process.env.WARMSHAKE_NATIVE_EVENT_RING ? { eventRing: Number(process.env.WARMSHAKE_NATIVE_EVENT_RING) } : {}),
       tag: lockTag(threadId) | NATIVE_LOCK_BIT,
-      ...(this.#options.tier && config.session_cache.redis ? { tier: { timeout: config.session_cache.redis.timeout } } : {}),
+      ...(this.#options.tier && config.session_cache.redis ? { tier: { timeout: config.session_cache.redis.timeout, ...tierBoundsForTests() } } : {}),
     }, () => this.#drain());
   }
 

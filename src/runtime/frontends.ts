@@ -18,7 +18,8 @@ import { NativeCounts } from './native-counts.ts';
 /** What every frontend mode offers its thread. */
 export interface Frontend {
   readonly frontend: { name: string };
-  listen (): Promise<number>;
+  /** `fd`: a listening descriptor the frontend then owns (its copy of the process's socket). */
+  listen (fd?: number): Promise<number>;
   close (drain: number): Promise<void>;
   readonly connections: number;
 }
@@ -77,10 +78,23 @@ function nativeFrontends (config: Config, services: ThreadServices, pools: Reado
   return out;
 }
 
-/** Listens on every frontend; resolves with the port each got. */
-export async function listenAll (set: FrontendSet): Promise<Record<string, number>> {
+/** The process's listening descriptors by frontend name, and how a thread copies one (the addon's listenerDup). */
+export interface ProcessSockets {
+  fds: Readonly<Record<string, number>>;
+  dup (fd: number): number;
+}
+
+/**
+ * Listens on every frontend; resolves with the port each got. An engine-node frontend
+ * with a process socket listens on a copy of its own, which it closes when it stops; the
+ * native engine was given the descriptors themselves (ThreadServices.native).
+ */
+export async function listenAll (set: FrontendSet, sockets?: ProcessSockets): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
-  for (const f of set.frontends) ports[f.frontend.name] = await f.listen();
+  for (const f of set.frontends) {
+    const fd = f instanceof NativeFrontend ? undefined : sockets?.fds[f.frontend.name];
+    ports[f.frontend.name] = await f.listen(fd === undefined ? undefined : sockets!.dup(fd));
+  }
   return ports;
 }
 

@@ -1,10 +1,11 @@
-// On engine node every worker thread has its own SO_REUSEPORT listening socket, and the
-// kernel hands each new connection to one of them (the native engine's socket is the
-// process's, runtime/listeners.ts, and needs none of this). When a worker's socket closes (a reload retiring
-// the old worker, a worker that dies), the connections still waiting in its accept queue
-// are reset, unless Linux's net.ipv4.tcp_migrate_req (5.14+) is 1: then they move to
-// another socket of the same port. warmshake does not change a system setting by itself;
-// it reads it once at start and says what the operator loses while it is 0.
+// Without the addon every worker thread has its own SO_REUSEPORT listening socket, and
+// the kernel hands each new connection to one of them (where the addon loads, the socket
+// is the process's on either engine, runtime/listeners.ts, and needs none of this). When
+// a worker's socket closes (a reload retiring the old worker, a worker that dies), the
+// connections still waiting in its accept queue are reset, unless Linux's
+// net.ipv4.tcp_migrate_req (5.14+) is 1: then they move to another socket of the same
+// port. warmshake does not change a system setting by itself; it reads it once at start
+// and says what the operator loses while it is 0.
 import { readFileSync } from 'node:fs';
 
 export const MIGRATE_REQ_SYSCTL = '/proc/sys/net/ipv4/tcp_migrate_req';

@@ -4,7 +4,7 @@
 // `show info`, /metrics and the resumption alert read both engines alike, and a record
 // the event ring dropped is counted all the same.
 import { DURATION_BUCKETS } from '../diagnostics.ts';
-import { NC, NC_BUCKETS, NC_DROPPED, NC_METHODS, NC_MISSES, NC_RESULTS, NC_STAGES, NC_VERSIONS, NC_WORDS } from '../native/counters.ts';
+import { NC, NC_BUCKETS, NC_DROPPED, NC_METHODS, NC_MISSES, NC_RESULTS, NC_STAGES, NC_TIER_DROPPED, NC_TIER_DROPS, NC_VERSIONS, NC_WORDS } from '../native/counters.ts';
 import type { EngineCounts } from '../native/engine.ts';
 import type { CounterFamily, SharedCounters } from './counters.ts';
 import { counterFamily } from './worker-stats.ts';
@@ -23,7 +23,7 @@ export class NativeCounts implements EngineCounts {
     const family = { handshakes: counterFamily(counters, 'handshakes'), duration: counterFamily(counters, 'handshakeDuration'),
       micros: counterFamily(counters, 'handshakeMicros'), misses: counterFamily(counters, 'misses'),
       errors: counterFamily(counters, 'connectionErrors'), stored: counterFamily(counters, 'sessionsStored'),
-      dropped: counterFamily(counters, 'eventsDropped') };
+      dropped: counterFamily(counters, 'eventsDropped'), tierDropped: counterFamily(counters, 'redisDropped') };
     const at = (i: number, target: Target): void => { this.#targets[i] = target; };
     frontends.forEach((name, f) => {
       const base = f * NC.FRONTEND_WORDS;
@@ -39,6 +39,7 @@ export class NativeCounts implements EngineCounts {
       at(base + NC.STORED + 1, { family: family.stored, values: [name, 'refused'] });
     });
     at(NC_DROPPED, { family: family.dropped, values: [String(worker)] });
+    NC_TIER_DROPS.forEach((kind, i) => at(NC_TIER_DROPPED + i, { family: family.tierDropped, values: [String(worker), kind] }));
   }
 
   /** Adds what the engine counted since the last call to the shared counters. */

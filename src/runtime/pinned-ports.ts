@@ -1,8 +1,9 @@
-// `bind: host:0` asks the kernel for a port. On engine node the workers share a port
+// `bind: host:0` asks the kernel for a port. Without the addon the workers share a port
 // through SO_REUSEPORT, so each of them binding port 0 would get a port of its own: the
 // port the first worker was given is written into the config the others (and the
-// replacements after a death or a reload) get. (A native frontend's port comes from the
-// process's socket, runtime/listeners.ts, before any worker starts.) Tests rely on this to never pick a port themselves.
+// replacements after a death or a reload) get. (Where the addon loads, every frontend's
+// port comes from the process's socket, runtime/listeners.ts, before any worker starts.)
+// Tests rely on this to never pick a port themselves.
 import type { Config } from '../config/types.ts';
 
 /** True when some frontend asks for a port the kernel chooses. */

@@ -17,7 +17,7 @@ export interface WorkerInit {
   shared: SharedBuffers;
   /** 0-based worker number, stable across restarts (logs name it). */
   index: number;
-  /** The process's listening descriptor of each native frontend, by name (runtime/listeners.ts). */
+  /** The process's listening descriptor of each frontend, by name (runtime/listeners.ts): native frontends share it, engine node's dup() it. */
   listeners: Record<string, number>;
 }
 

@@ -20,8 +20,7 @@ import { backendSessionOptions, sessionStoreOptions, stickTableOptions } from '.
 import { createStore } from '../session-cache/create-store.ts';
 import { hasPortZero, pinPorts } from './pinned-ports.ts';
 import type { StoreOptions } from '../session-cache/store.ts';
-import { ProcessListeners } from './listeners.ts';
-import { chooseEngine } from '../native/choice.ts';
+import { perWorkerSockets, ProcessListeners } from './listeners.ts';
 
 const WORKER_ENTRY = new URL('./worker-entry.ts', import.meta.url);
 const MAX_BACKOFF = 10_000;
@@ -75,7 +74,7 @@ export class Supervisor {
   #redis: RedisLink | undefined;
   #stopCacheWatch: (() => void) | undefined;
   #slots: Slot[] = [];
-  /** The native frontends' listening sockets, the process's own (listeners.ts). */
+  /** The frontends' listening sockets, the process's own (listeners.ts). */
   #listeners = new ProcessListeners();
   #serverStates = new ServerStates();
   #stopping = false;
@@ -113,7 +112,7 @@ export class Supervisor {
     this.#backendSessions = backend && carriedOver(this.#backendSessions, prev && backendSessionOptions(prev), backend);
   }
 
-  /** Port each frontend listens on (useful with `bind: host:0`), also while no worker runs for the native ones. */
+  /** Port each frontend listens on (useful with `bind: host:0`), also while no worker runs (the process's sockets). */
   get ports (): Record<string, number> {
     return { ...this.#slots.find((s) => s.state === 'running')?.ports, ...this.#listeners.ports(this.#config) };
   }
@@ -143,9 +142,9 @@ export class Supervisor {
       throw new StartupError(`ticket keys: ${(err as Error).message}`, { cause: err });
     }
     try {
-      // The native frontends' sockets first: a `host:0` one learns its port here.
+      // The process's sockets first: a `host:0` one learns its port here.
       this.#config = this.#listeners.open(this.#config);
-      // With `host:0` on engine node, the first worker learns the port, the others are given it.
+      // Per-worker sockets (no addon) and `host:0`: the first worker learns the port, the others are given it.
       const first = hasPortZero(this.#config) ? this.#spawn(0, this.#config, 0, 0) : undefined;
       if (first) {
         this.#slots = [first.slot];
@@ -164,9 +163,10 @@ export class Supervisor {
       throw new StartupError((err as Error).message, { cause: err });
     }
     this.#stopCacheWatch = watchCacheFull(() => this.#store, this.#log);
-    // Only engine node's per-worker sockets have accept queues that a worker takes with it.
-    const onNode = this.#config.frontends.length > chooseEngine(this.#config).native.length;
-    const migrate = onNode ? migrateReqWarning() : undefined;
+    // Only per-worker sockets (no addon) have accept queues that a worker takes with it.
+    const perWorker = perWorkerSockets(this.#config);
+    if (perWorker) this.#log.warn({ listeners: 'per worker' }, perWorker);
+    const migrate = perWorker ? migrateReqWarning() : undefined;
     if (migrate) this.#log.warn({ sysctl: 'net.ipv4.tcp_migrate_req', value: 0 }, migrate);
     this.#log.info({ workers: this.#slots.length, ports: this.ports }, 'workers started');
   }

@@ -1,6 +1,7 @@
 // A worker thread: serves every frontend of the config on ports it shares with the
-// other workers (native frontends: the process's listening descriptors; engine node:
-// one SO_REUSEPORT socket each); the session cache, ticket keys and counters are shared
+// other workers (the process's listening descriptors: the native engine's threads watch
+// them, engine node's servers a dup() each; without the addon, one SO_REUSEPORT socket
+// per worker); the session cache, ticket keys and counters are shared
 // memory handed over by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BackendTls } from '../balancer/backend-tls.ts';
@@ -74,7 +75,8 @@ const gauges = setInterval(() => {
 }, 1000);
 gauges.unref();
 
-redisTiersReady().then(() => listenAll(set)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
+const sockets = addon.ok ? { fds: init.listeners, dup: (fd: number) => addon.addon.listenerDup(fd) } : undefined;
+redisTiersReady().then(() => listenAll(set, sockets)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
   log.error({ err: err.message }, 'worker could not start its frontends');
   send({ type: 'failed', message: err.message });
 });

@@ -31,6 +31,8 @@ export const FAMILIES = {
   redisMicros: [],
   /** Per worker: records the native engine's event ring had no room for (their counts are the engine's own). */
   eventsDropped: ['worker'],
+  /** Per worker: what the native engine's Redis tier dropped (kind: lookup, publish, answer; c/tier.h). */
+  redisDropped: ['worker', 'kind'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Family = keyof typeof FAMILIES;
@@ -57,6 +59,8 @@ export type BreakerView = 'closed' | 'half-open' | 'open' | 'unknown';
 export interface RedisView {
   lookups: { hit: number; miss: number; error: number };
   timeouts: number;
+  /** What the native engine's Redis tier dropped (lookups not asked, publishes not sent, answers lost). */
+  dropped: number;
   /** The worst state any worker reports. */
   breaker: BreakerView;
   /** Mean lookup latency, ms, or null before the first lookup. */
@@ -86,7 +90,7 @@ export function readStats (entries: readonly CounterEntry[]): WorkerStats {
     handshakes: new Map(),
     connections: undefined,
     servers: new Map(),
-    redis: { lookups: { hit: 0, miss: 0, error: 0 }, timeouts: 0, breaker: 'unknown', meanLatencyMs: null },
+    redis: { lookups: { hit: 0, miss: 0, error: 0 }, timeouts: 0, dropped: 0, breaker: 'unknown', meanLatencyMs: null },
   };
   const fe = (name = ''): HandshakeCounts => {
     let t = stats.handshakes.get(name);
@@ -126,6 +130,7 @@ export function readStats (entries: readonly CounterEntry[]): WorkerStats {
         if (l.tier === 'redis' && l.result in stats.redis.lookups) stats.redis.lookups[l.result as keyof RedisView['lookups']] += value;
         break;
       case 'redisTimeouts': stats.redis.timeouts += value; break;
+      case 'redisDropped': stats.redis.dropped += value; break;
       case 'redisBreaker': worst = Math.max(worst, value); break;
       case 'redisLatency': count += value; break;
       case 'redisMicros': micros += value; break;

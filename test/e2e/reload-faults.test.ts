@@ -1,8 +1,9 @@
 // Reloads and worker deaths as an operator's bad day brings them (issue 15): SIGHUPs that
 // overlap a running reload, workers that die one after another. Real processes: the
 // warmshake binary, curl, Node backends; the listeners are counted from /proc: one per
-// worker on engine node (each has its own SO_REUSEPORT socket), one per frontend address
-// on the native engine (the process's socket, shared by every worker's engine).
+// frontend address where the addon loads (the process's socket: every native engine
+// watches it, every engine-node worker serves a dup() of it), one per worker without it
+// (each has its own SO_REUSEPORT socket).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,8 +12,8 @@ import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { tcpMigrateReq } from '../../src/runtime/migrate-req.ts';
 import { eventually, parseInfo } from '../admin/helpers.ts';
 import { httpBackend } from '../helpers/backend.ts';
-import { ENGINES, type Engine } from '../helpers/engines.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
+import { backendFor, configFor, LISTEN_CASES, listenersFor, PROCESS_SOCKETS } from '../helpers/listen-cases.ts';
 import { listeningSockets } from '../helpers/listeners.ts';
 import { run } from '../helpers/peers.ts';
 import { startWarmshake, terminateConfig, type Running } from '../helpers/warmshake.ts';
@@ -25,28 +26,25 @@ async function curlBodies (port: number, count: number): Promise<string[]> {
   return r.stdout.trim().split('\n');
 }
 
-/** Listening sockets on one frontend address with `workers` workers. */
-const listenersFor = (engine: Engine, workers: number): number => engine === 'native' ? 1 : workers;
-
 const reloaded = (ws: Running, n: number) => ws.waitForLog((l) => l.msg === 'configuration reloaded' &&
   ws.logs.filter((r) => r.msg === 'configuration reloaded').length >= n, 90_000);
 
-for (const engine of ENGINES) test(`[${engine}] two SIGHUPs 200 ms apart: the reloads run one after the other, N workers listen, the newest backend takes every request`, async (t) => {
+for (const kind of LISTEN_CASES) test(`[${kind}] two SIGHUPs 200 ms apart: the reloads run one after the other, N workers listen, the newest backend takes every request`, async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => httpBackend(t, `${name}\n`)));
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => backendFor(t, kind, cert, `${name}\n`)));
   const socket = join(dir, 'admin.sock');
-  const config = (backendPort: number) => terminateConfig({ engine, backendPort, ...cert, workers: 2, tickets: false,
+  const config = (backendPort: number) => configFor(kind, { backendPort, ...cert, workers: 2, tickets: false,
     global: { admin: { socket }, shutdown_timeout: '2s' } });
   const ws = await startWarmshake(t, dir, config(a!.port));
   // bind 127.0.0.1:0: every worker, and every reload, is given the port the first one got.
   const port = ws.ports.https!;
   const pid = ws.child.pid!;
-  assert.equal(listeningSockets(pid, port), listenersFor(engine, 2));
+  assert.equal(listeningSockets(pid, port), listenersFor(2));
   assert.deepEqual(new Set(await curlBodies(port, 4)), new Set(['a']));
-  // What a reload may cost here is said at start, on engine node (reload-under-load.test.ts
-  // runs it with the sysctl at 1); the native engine's socket does not need it.
-  assert.equal(ws.logs.some((l) => l.level === 40 && /net\.ipv4\.tcp_migrate_req is 0/.test(l.msg)), engine === 'node' && tcpMigrateReq() === 0);
+  // What a reload may cost here is said at start, with per-worker sockets only (no addon;
+  // reload-under-load.test.ts runs those with the sysctl at 1); the process's socket does not need it.
+  assert.equal(ws.logs.some((l) => l.level === 40 && /net\.ipv4\.tcp_migrate_req is 0/.test(l.msg)), !PROCESS_SOCKETS && tcpMigrateReq() === 0);
 
   ws.rewrite(config(b!.port));
   ws.child.kill('SIGHUP');
@@ -56,7 +54,7 @@ for (const engine of ENGINES) test(`[${engine}] two SIGHUPs 200 ms apart: the re
   await ws.waitForLog((l) => /queued/.test(l.msg));
   await reloaded(ws, 2);
 
-  assert.equal(listeningSockets(pid, port), listenersFor(engine, 2), engine === 'native' ? 'the process\'s one listening socket' : 'one listening socket per worker');
+  assert.equal(listeningSockets(pid, port), listenersFor(2), PROCESS_SOCKETS ? 'the process\'s one listening socket' : 'one listening socket per worker');
   const info = parseInfo(await sendAdminCommand(socket, 'show info'));
   assert.equal(info.get('Nbthread'), '2');
   const bodies = await curlBodies(port, 40);
@@ -86,5 +84,5 @@ test('WorkerRestarts counts every restart: three deaths, a reload between them, 
     return i.get('Nbthread') === '2' ? i : undefined;
   }, 'both workers running');
   assert.equal(info.get('WorkerRestarts'), '3');
-  assert.equal(listeningSockets(ws.child.pid!, port), listenersFor(ENGINES[0]!, 2));
+  assert.equal(listeningSockets(ws.child.pid!, port), listenersFor(2));
 });

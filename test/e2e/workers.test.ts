@@ -1,9 +1,9 @@
-// Several worker threads on one port (SO_REUSEPORT) share one session cache and one
-// ticket-key ring: a client resumes whichever thread the kernel hands it to (issue 3).
-// One client at a time may stay on one thread: the native engine's threads share the
-// process's listening socket, and the kernel hands each connection to the first engine
-// asleep in epoll_wait, as nginx's workers take theirs (docs/native.md); engine node's
-// SO_REUSEPORT sockets spread by address hash. Clients that overlap reach both threads.
+// Several worker threads on one port (the process's socket, or SO_REUSEPORT without the
+// addon) share one session cache and one ticket-key ring: a client resumes whichever
+// thread takes it (issue 3). One client at a time may stay on one thread: the native
+// engine's threads watch the socket with EPOLLEXCLUSIVE and the kernel hands each
+// connection to the first engine asleep in epoll_wait, as nginx's workers take theirs
+// (docs/native.md). Clients that overlap reach both threads.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';

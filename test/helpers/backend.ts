@@ -1,5 +1,8 @@
-// Real backends for proxy tests: an HTTP server and a TCP echo server on 127.0.0.1:0.
-import { createServer as createHttp, type IncomingMessage } from 'node:http';
+// Real backends for proxy tests: an HTTP server (or HTTPS, behind pass-through) and a TCP
+// echo server on 127.0.0.1:0.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttp, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createHttps } from 'node:https';
 import { createServer as createTcp, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
 
@@ -12,18 +15,25 @@ function listen (t: TestContext, server: Server): Promise<Backend> {
   }));
 }
 
+/** Answers `body` to GET, and the length of a POST body (`got N bytes`). */
+const answering = (body: string): RequestListener => (req: IncomingMessage, res) => {
+  let n = 0;
+  req.on('data', (c: Buffer) => { n += c.length; });
+  req.on('end', () => {
+    const answer = req.method === 'POST' ? `got ${n} bytes\n` : body;
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
+    res.end(answer);
+  });
+};
+
 /** Answers `body` (`hello from backend`) to GET, and echoes the length of a POST body (`got N bytes`). */
 export function httpBackend (t: TestContext, body = 'hello from backend\n'): Promise<Backend> {
-  const server = createHttp((req: IncomingMessage, res) => {
-    let n = 0;
-    req.on('data', (c: Buffer) => { n += c.length; });
-    req.on('end', () => {
-      const answer = req.method === 'POST' ? `got ${n} bytes\n` : body;
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
-      res.end(answer);
-    });
-  });
-  return listen(t, server);
+  return listen(t, createHttp(answering(body)));
+}
+
+/** The same over TLS with `cert` (files), for a pass-through frontend: the client's handshake reaches it. */
+export function httpsBackend (t: TestContext, cert: { cert: string; key: string }, body = 'hello from backend\n'): Promise<Backend> {
+  return listen(t, createHttps({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, answering(body)));
 }
 
 /** Echoes every byte back; ends when the client ends. */

@@ -13,7 +13,7 @@ ports, threads, version, cross = [int(p) for p in sys.argv[1].split(',')], int(s
 ${PY_TLS_CONTEXT}
 stop = threading.Event()
 lock = threading.Lock()
-counts = {'ok': 0, 'resumed': 0}
+counts = {'ok': 0, 'resumed': 0, 'refused': 0}
 failures = []
 timeline = []
 def loop(n):
@@ -50,6 +50,7 @@ def loop(n):
         except Exception as e:
             with lock:
                 failures.append(repr(e))
+                counts['refused'] += 1 if isinstance(e, ConnectionRefusedError) else 0
 workers = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
 for w in workers:
     w.start()
@@ -58,13 +59,15 @@ stop.set()
 for w in workers:
     w.join()
 timeline.sort()
-print(json.dumps({'ok': counts['ok'], 'resumed': counts['resumed'], 'failed': len(failures), 'failures': failures[:20], 'timeline': timeline}), flush=True)
+print(json.dumps({'ok': counts['ok'], 'resumed': counts['resumed'], 'failed': len(failures), 'refused': counts['refused'], 'failures': failures[:20], 'timeline': timeline}), flush=True)
 `;
 
 export interface LoadResult {
   ok: number;
   resumed: number;
   failed: number;
+  /** Of `failed`, the connections the port refused (nothing listening). */
+  refused: number;
   failures: string[];
   /** `cross` mode: [unix seconds, resumed] of every second connection (the one on the other port). */
   timeline: Array<[number, boolean]>;

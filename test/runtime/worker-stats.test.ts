@@ -29,7 +29,7 @@ test('readStats: handshakes, misses, errors, connections, servers and the Redis 
   assert.deepEqual(stats.handshakes.get('https'), { full: 5, resumed: 5, methods: { ticket: 3, id: 2 }, misses: { expired: 1 }, errors: 4 });
   assert.deepEqual([...stats.connections!], [['https', 9]]);
   assert.deepEqual([...stats.servers], [['app/s1', { connections: 9, errors: 1 }]]);
-  assert.deepEqual(stats.redis, { lookups: { hit: 6, miss: 0, error: 1 }, timeouts: 0, breaker: 'open', meanLatencyMs: 0.5 });
+  assert.deepEqual(stats.redis, { lookups: { hit: 6, miss: 0, error: 1 }, timeouts: 0, dropped: 0, breaker: 'open', meanLatencyMs: 0.5 });
 });
 
 test('before any worker published: no connections, the breaker unknown', () => {

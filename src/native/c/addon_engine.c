@@ -114,8 +114,13 @@ static napi_value engine_start (napi_env env, napi_callback_info info) {
   }
   if (napi_has_named_property(env, argv[0], "tier", &has) == napi_ok && has) {
     double timeout;
+    int64_t pending = WS_TIER_PENDING, out = WS_TIER_OUT;
     if (ws_get_prop(env, argv[0], "tier", &v) || ws_get_double(env, v, "timeout", &timeout)) return NULL;
-    if (ws_tier_init(&e->tier, timeout) != 0) return ws_throw(env, "native engine: out of resources");
+    /* smaller bounds only for tests of what the tier drops (WARMSHAKE_NATIVE_TIER_PENDING, _QUEUE) */
+    if (napi_has_named_property(env, v, "pending", &has) == napi_ok && has && ws_get_int(env, v, "pending", &pending)) return NULL;
+    if (napi_has_named_property(env, v, "queue", &has) == napi_ok && has && ws_get_int(env, v, "queue", &out)) return NULL;
+    if (pending < 0 || pending > WS_TIER_PENDING || out < 0 || out > WS_TIER_OUT) return ws_throw(env, "native engine: tier pending is 0 to 256, queue 0 to 1024");
+    if (ws_tier_init(&e->tier, timeout, (uint32_t)pending, (uint32_t)out) != 0) return ws_throw(env, "native engine: out of resources");
   }
   uint32_t n;
   if (ws_get_prop(env, argv[0], "frontends", &frontends) || ws_array_length(env, frontends, &n)) return NULL;

@@ -53,7 +53,9 @@ typedef struct ws_conn {
   uint8_t key[WS_TIER_KEY];
   size_t key_len;
   uint32_t publish_seq;                 /* the last of its sessions handed to JS for Redis; 0 none */
-  int held;                              /* in the engine's list of held connections (WS_CS_HELD) */
+  int held;                              /* in the engine's list of held connections (WS_CS_HELD, or out_held) */
+  int out_held;     /* the server's last flight waits in OpenSSL for the publish (tier.c ws_tier_hold_output) */
+  int out_released; /* that wait ended at its deadline: the flight goes out, nothing more is held */
   struct ws_conn *held_prev, *held_next;
   ws_backend *be; /* chosen by the SNI once the handshake is done (routes.c); NULL before */
   uint64_t tried; /* servers of `be` tried, one bit each (WS_MAX_SERVERS is 64) */

@@ -34,6 +34,7 @@ static void rearm (ws_conn *c) {
   /* Waiting for the Redis tier: nothing is read (OpenSSL would not read it), only a hangup is seen. */
   else if (c->state == WS_CS_HANDSHAKE) { if (!c->want_write && c->tier_state != WS_TIER_ASKED) cm |= EPOLLIN; }
   else if (!c->client_eof && c->c2b_len == 0 && ws_client_room(c) > 0) cm |= EPOLLIN;
+  if (c->held) cm = 0; /* waiting for the worker, not the client: only a hangup is seen */
   if (c->state == WS_CS_CONNECTING) bm = EPOLLOUT;
   else if (c->state == WS_CS_SPLICE && !(c->backend_eof && c->backend_shut)) {
     if (!c->backend_eof && c->b2c_len == 0) bm |= EPOLLIN;
@@ -52,7 +53,7 @@ static int handshake (ws_conn *c, uint32_t events) {
   int err = SSL_get_error(c->ssl, n);
   if (err == SSL_ERROR_WANT_READ) return 0;
   if (err == SSL_ERROR_WANT_CLIENT_HELLO_CB) return 0; /* suspended for the Redis tier (tier_hello.c) */
-  if (err == SSL_ERROR_WANT_WRITE) { c->want_write = 1; return 0; }
+  if (err == SSL_ERROR_WANT_WRITE) { c->want_write = !c->out_held; return 0; } /* held: the worker's ack resumes it */
   char reason[160], why[120];
   unsigned long code = ERR_peek_error();
   int eof = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
@@ -72,7 +73,7 @@ static int handshake (ws_conn *c, uint32_t events) {
 
 void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
   if (c->closed) return;
-  if (c->tier_state == WS_TIER_ASKED || c->state == WS_CS_HELD) {
+  if (c->tier_state == WS_TIER_ASKED || c->held) {
     if (events & (EPOLLERR | EPOLLHUP)) ws_conn_close(c, WS_ST_HANDSHAKE, "client closed the connection during the handshake");
     else rearm(c);
     return;
@@ -145,6 +146,8 @@ static int start_backend (ws_conn *c) {
 
 void ws_conn_proceed (ws_conn *c) {
   ws_tier_unhold(c);
+  /* The handshake's last flight was held: OpenSSL writes it now and finishes. */
+  if (c->state == WS_CS_HANDSHAKE) { ws_conn_event(c, WS_HK_CLIENT, 0); return; }
   if (start_backend(c) != 0 || ws_splice(c) != 0) return;
   rearm(c);
 }
@@ -159,7 +162,7 @@ void ws_conn_tick (ws_conn *c, double now) {
     ws_conn_event(c, WS_HK_CLIENT, 0);
     return;
   }
-  if (c->state == WS_CS_HELD && now > c->tier_deadline) { ws_conn_proceed(c); return; } /* JS did not say: go on */
+  if (c->held && now > c->tier_deadline) { c->out_released = c->out_held; ws_conn_proceed(c); return; } /* JS did not say: go on */
   if (c->state == WS_CS_SPLICE && !c->answered && c->answer_deadline > 0 && now > c->answer_deadline) {
     snprintf(reason, sizeof reason, "no answer within %.0f ms", f->t_server);
     ws_backend_unanswered(c, reason);

@@ -89,7 +89,10 @@ static int hello_read (BIO *b, char *buf, int len) {
 
 static int hello_write (BIO *b, const char *buf, int len) {
   BIO *next = BIO_next(b);
+  ws_conn *c = BIO_get_data(b);
   if (!next) return 0;
+  /* The handshake's last flight waits for its session's publish (tier.c): OpenSSL keeps it. */
+  if (c && ws_tier_hold_output(c)) { BIO_clear_retry_flags(b); BIO_set_retry_write(b); return -1; }
   int n = BIO_write(next, buf, len);
   BIO_clear_retry_flags(b);
   BIO_copy_next_retry(b);

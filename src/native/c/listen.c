@@ -6,13 +6,14 @@
  * the kernel keeps queueing connections in the backlog instead of refusing them, and a
  * worker that stops leaves no accept queue behind to reset.
  *
- * SO_REUSEPORT stays set: a reload that moves a frontend between engine node (whose
- * workers each bind their own SO_REUSEPORT socket) and the native engine has both kinds
- * on the port for a moment, and `shared_port: true` lets a second process (a binary
- * upgrade) share it. Another process is kept off a port by assertBindsFree
+ * Engine node's workers serve a copy each (listenerDup), closed with their server.
+ *
+ * SO_REUSEPORT stays set: `shared_port: true` lets a second process (a binary upgrade)
+ * share the port. Another process is kept off a port by assertBindsFree
  * (runtime/address-holder.ts), which binds without it first. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,9 +85,30 @@ static napi_value listener_open (napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* listenerDup(fd) → fd: a second descriptor of the process's listening socket, for one
+ * engine-node worker (net.Server.listen({ fd })). Closing that server closes this copy
+ * only: the socket, and its accept queue, live on while the process's descriptor does.
+ * Throws "listenerDup: reason" (EBADF once the supervisor closed the original). */
+static napi_value listener_dup (napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd = -1;
+  char err[96];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return ws_throw(env, "listenerDup(fd >= 0)");
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    snprintf(err, sizeof err, "listenerDup: %s", strerror(errno));
+    return ws_throw(env, err);
+  }
+  NAPI_OK(napi_create_int32(env, copy, &out));
+  return out;
+}
+
 int ws_init_listen (napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     { "listenerOpen", NULL, listener_open, NULL, NULL, NULL, napi_default, NULL },
+    { "listenerDup", NULL, listener_dup, NULL, NULL, NULL, napi_default, NULL },
   };
-  return napi_define_properties(env, exports, 1, d) == napi_ok ? 0 : -1;
+  return napi_define_properties(env, exports, 2, d) == napi_ok ? 0 : -1;
 }

@@ -5,13 +5,24 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "conn.h"
+#include "ws_layout.h"
 
-int ws_tier_init (ws_tier *t, double timeout_ms) {
+_Static_assert(WS_NC_TIER_DROPS == WS_TD_ANSWER + 1, "counters.ts NC_TIER_DROPS");
+
+int ws_tier_init (ws_tier *t, double timeout_ms, uint32_t max_pending, uint32_t max_out) {
   memset(t, 0, sizeof *t);
+  if (max_pending > WS_TIER_PENDING || max_out > WS_TIER_OUT) return -1;
   if (pthread_mutex_init(&t->mu, NULL) != 0) return -1;
   t->enabled = 1;
   t->timeout_ms = timeout_ms;
+  t->max_pending = max_pending;
+  t->max_out = max_out;
   return 0;
+}
+
+/* Engine thread: one more dropped of `kind` in the engine's shared counters. */
+static void count_drop (ws_engine *e, int kind, uint64_t n) {
+  if (e->counters && n > 0) __atomic_fetch_add(e->counters + WS_NC_TIER_DROPPED + kind, (int64_t)n, __ATOMIC_RELAXED);
 }
 
 static void drop_record (ws_tier_msg *m) {
@@ -33,7 +44,7 @@ void ws_tier_free (ws_tier *t) {
 static int push (ws_tier *t, const ws_tier_msg *m) {
   pthread_mutex_lock(&t->mu);
   int rc = t->out_count == 0;
-  if (t->out_count == WS_TIER_OUT) rc = -1;
+  if (t->out_count >= t->max_out) rc = -1;
   else t->out[(t->out_head + t->out_count++) % WS_TIER_OUT] = *m;
   pthread_mutex_unlock(&t->mu);
   return rc;
@@ -44,9 +55,10 @@ static void tell_js (ws_engine *e) { if (e->notify) e->notify(e); }
 int ws_tier_ask (ws_conn *c, const uint8_t *key, size_t key_len) {
   ws_engine *e = c->fe->engine;
   ws_tier *t = &e->tier;
-  if (!t->enabled || key_len == 0 || key_len > WS_TIER_KEY || t->npending >= WS_TIER_PENDING) return -1;
+  if (!t->enabled || key_len == 0 || key_len > WS_TIER_KEY) return -1;
+  if ((uint32_t)t->npending >= t->max_pending) { count_drop(e, WS_TD_LOOKUP, 1); return -1; }
   int slot = 0;
-  while (t->waiting[slot]) slot++; /* npending < WS_TIER_PENDING: a free one exists */
+  while (t->waiting[slot]) slot++; /* npending < max_pending <= WS_TIER_PENDING: a free one exists */
   ws_tier_msg m;
   memset(&m, 0, sizeof m);
   m.kind = WS_TM_LOOKUP;
@@ -54,7 +66,7 @@ int ws_tier_ask (ws_conn *c, const uint8_t *key, size_t key_len) {
   memcpy(m.key, key, key_len);
   m.key_len = key_len;
   int rc = push(t, &m);
-  if (rc < 0) return -1;
+  if (rc < 0) { count_drop(e, WS_TD_LOOKUP, 1); return -1; }
   t->waiting[slot] = c;
   t->npending++;
   c->tier_slot = slot;
@@ -83,13 +95,13 @@ void ws_tier_publish (ws_conn *c, const uint8_t *key, size_t key_len, const uint
   memcpy(m.key, key, key_len);
   m.key_len = key_len;
   m.record = malloc(len);
-  if (!m.record) { __atomic_fetch_add(&t->dropped, 1, __ATOMIC_SEQ_CST); return; }
+  if (!m.record) { count_drop(e, WS_TD_PUBLISH, 1); return; }
   memcpy(m.record, record, len);
   m.len = len;
   m.ttl = ttl;
   m.seq = t->published + 1 != 0 ? t->published + 1 : 1; /* 0 means none */
   int rc = push(t, &m);
-  if (rc < 0) { drop_record(&m); __atomic_fetch_add(&t->dropped, 1, __ATOMIC_SEQ_CST); return; }
+  if (rc < 0) { drop_record(&m); count_drop(e, WS_TD_PUBLISH, 1); return; }
   t->published = c->publish_seq = m.seq;
   if (rc == 1) tell_js(e);
 }
@@ -101,23 +113,45 @@ static int sent (ws_tier *t, uint32_t seq) {
   return done;
 }
 
-int ws_tier_hold (ws_conn *c) {
-  ws_tier *t = &c->fe->engine->tier;
-  if (!t->enabled || c->publish_seq == 0 || sent(t, c->publish_seq)) return 0;
+/* Joins the held list (publish order), until the ack or redis.timeout + 100 ms. */
+static void hold (ws_tier *t, ws_conn *c) {
   c->held_prev = t->held_tail;
   c->held_next = NULL;
   if (t->held_tail) t->held_tail->held_next = c; else t->held_head = c;
   t->held_tail = c;
   c->held = 1;
-  c->state = WS_CS_HELD;
   c->tier_deadline = ws_mono_ms() + t->timeout_ms + 100;
+}
+
+int ws_tier_hold (ws_conn *c) {
+  ws_tier *t = &c->fe->engine->tier;
+  if (!t->enabled || c->publish_seq == 0 || c->out_released || sent(t, c->publish_seq)) return 0;
+  hold(t, c);
+  c->state = WS_CS_HELD;
+  return 1;
+}
+
+/*
+ * The session is published before the flight that lets the client use it is written
+ * (TLS 1.2: at the server's ChangeCipherSpec; TLS 1.3: as each NewSessionTicket is made),
+ * so holding that flight until the write has left for Redis means a client can never
+ * reach another node before its session: OpenSSL keeps the bytes (its write buffer)
+ * and writes them on the next SSL_do_handshake after the socket filter said "retry".
+ */
+int ws_tier_hold_output (ws_conn *c) {
+  ws_tier *t = &c->fe->engine->tier;
+  if (!t->enabled || c->publish_seq == 0 || c->out_released || c->state != WS_CS_HANDSHAKE) return 0;
+  if (c->out_held) return 1;
+  if (sent(t, c->publish_seq)) return 0;
+  hold(t, c);
+  c->out_held = 1;
   return 1;
 }
 
 void ws_tier_unhold (ws_conn *c) {
   ws_tier *t = &c->fe->engine->tier;
   if (!c->held) return;
-  c->held = 0;
+  c->held = c->out_held = 0;
   if (c->held_prev) c->held_prev->held_next = c->held_next; else t->held_head = c->held_next;
   if (c->held_next) c->held_next->held_prev = c->held_prev; else t->held_tail = c->held_prev;
   c->held_prev = c->held_next = NULL;
@@ -132,9 +166,15 @@ void ws_tier_answers (ws_engine *e) {
   memcpy(got, t->in, n * sizeof *got);
   t->in_count = 0;
   uint32_t acked = t->acked;
+  uint64_t answers_dropped = t->answers_dropped;
   pthread_mutex_unlock(&t->mu);
-  /* Held in publish order: the first not sent yet ends the walk. */
-  while (t->held_head && (int32_t)(acked - t->held_head->publish_seq) >= 0) ws_conn_proceed(t->held_head);
+  count_drop(e, WS_TD_ANSWER, answers_dropped - t->answers_counted);
+  t->answers_counted = answers_dropped;
+  /* Each held connection whose publish has left goes on (one may be held again, at the tail, for a later publish). */
+  for (ws_conn *h = t->held_head, *next; h; h = next) {
+    next = h->held_next;
+    if ((int32_t)(acked - h->publish_seq) >= 0) ws_conn_proceed(h);
+  }
   for (uint32_t i = 0; i < n; i++) {
     uint32_t slot = got[i].token % WS_TIER_PENDING;
     ws_conn *c = t->waiting[slot];
@@ -169,7 +209,7 @@ int ws_tier_answer (ws_tier *t, uint32_t token, uint8_t result) {
   }
   int wake = t->in_count < WS_TIER_PENDING;
   if (wake) t->in[t->in_count++] = (ws_tier_reply){ token, result };
-  else __atomic_fetch_add(&t->dropped, 1, __ATOMIC_SEQ_CST); /* only stale answers can overflow it; the engine's deadline covers the rest */
+  else t->answers_dropped++; /* mostly stale answers (their slot served again); the engine's deadline covers the rest */
   pthread_mutex_unlock(&t->mu);
-  return wake;
+  return 1; /* a drop is counted on the engine thread, in ws_tier_answers */
 }

@@ -17,6 +17,11 @@
 /* What JS answers for a lookup (and what the engine decides itself at its deadline). */
 enum ws_tier_result { WS_TR_HIT = 1, WS_TR_UNKNOWN, WS_TR_TIMEOUT, WS_TR_ERROR, WS_TR_SENT /* token: the last publish sent */ };
 enum ws_tier_kind { WS_TM_LOOKUP = 1, WS_TM_PUBLISH };
+/* What the tier dropped, counted in the engine's counters (counters.ts NC_TIER_DROPS, same
+ * order): a lookup not asked (the pending cap or a full queue: the handshake goes on
+ * full), a publish not handed over (the session never reaches Redis), an answer that
+ * found no room (the handshake waits for the engine's deadline). */
+enum ws_tier_drop { WS_TD_LOOKUP, WS_TD_PUBLISH, WS_TD_ANSWER };
 
 typedef struct ws_tier_msg {
   uint8_t kind;
@@ -39,7 +44,9 @@ typedef struct ws_tier {
   uint32_t out_head, out_count;
   ws_tier_reply in[WS_TIER_PENDING];
   uint32_t in_count;
-  uint64_t dropped;   /* publishes and answers that found their queue full */
+  uint32_t max_pending, max_out; /* WS_TIER_PENDING and WS_TIER_OUT, smaller only in tests */
+  uint64_t answers_dropped; /* answers that found in[] full (JS thread, under mu) */
+  uint64_t answers_counted; /* engine thread: how many of them are in the counters */
   /* engine thread only: the connection waiting in each slot, and the slot's generation */
   struct ws_conn *waiting[WS_TIER_PENDING];
   uint32_t gen[WS_TIER_PENDING];
@@ -53,7 +60,9 @@ typedef struct ws_tier {
 struct ws_engine;
 struct ws_conn;
 
-int ws_tier_init (ws_tier *t, double timeout_ms);
+/* `max_pending`/`max_out`: the bounds (at most WS_TIER_PENDING / WS_TIER_OUT; tests make
+ * them small to show what is dropped). */
+int ws_tier_init (ws_tier *t, double timeout_ms, uint32_t max_pending, uint32_t max_out);
 /* Frees what JS never took (records cleansed). */
 void ws_tier_free (ws_tier *t);
 /* Engine thread: asks JS to look `key` up for `c`. 0 asked (the handshake waits), -1 not (no room). */
@@ -64,6 +73,9 @@ void ws_tier_cancel (struct ws_conn *c);
 void ws_tier_publish (struct ws_conn *c, const uint8_t *key, size_t key_len, const uint8_t *record, size_t len, double ttl);
 /* Engine thread: 1 when `c` must wait for its publish to be sent (it is then held), 0 to go on. */
 int ws_tier_hold (struct ws_conn *c);
+/* Engine thread, from the socket filter's write (hello.c): 1 when the handshake's bytes
+ * must wait because its new session has not left for Redis yet (`c` is then held). */
+int ws_tier_hold_output (struct ws_conn *c);
 /* Engine thread: `c` leaves the held list (closing, or going on). */
 void ws_tier_unhold (struct ws_conn *c);
 /* Engine thread: resumes the handshakes JS answered (called when the wake fd fires). */
