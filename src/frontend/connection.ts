@@ -1,16 +1,18 @@
 // The skeleton every accepted connection goes through in both modes, from accept until
 // the mode hands it over to the splice: one timer for the whole handshake, one `fail`
-// that logs why and closes, reading the ClientHello, the PROXY header for the backend,
-// and publishing the handshake.
+// that logs why and closes (after a TLS alert when the ClientHello is refused), reading
+// the ClientHello, the PROXY header for the backend, and publishing the handshake.
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeProxyV2, type ProxyTlvs } from '../balancer/proxy-protocol.ts';
 import type { FrontendConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent } from '../diagnostics.ts';
+import type { AlertCode } from '../tls/alerts.ts';
 import type { ClientHello } from '../tls/client-hello.ts';
 import { readClientHello } from '../tls/hello-reader.ts';
 import type { HelloLimits } from '../tls/records.ts';
 import type { Admitted, ErrorStage, FrontendListener } from './listener.ts';
+import { DEFAULT_REFUSE_OPTIONS, refuseWithAlert } from './refuse.ts';
 
 export type Handshake = Omit<HandshakeEvent, 'frontend' | 'client' | 'duration'>;
 
@@ -61,10 +63,16 @@ export class Connection {
     return true;
   }
 
-  fail (stage: ErrorStage, reason: string): void {
+  /**
+   * Logs why and closes; with `alert`, the client is told first. Only while nothing else
+   * writes to the client: once TLS wraps the socket, its own layer answers.
+   */
+  fail (stage: ErrorStage, reason: string, alert?: AlertCode): void {
     if (!this.settle()) return;
     this.#listener.error(this.client, stage, reason);
-    this.#outer.destroy();
+    if (alert !== undefined && this.#outer === this.raw) {
+      refuseWithAlert(this.raw, alert, { lingerMs: Math.min(DEFAULT_REFUSE_OPTIONS.lingerMs, this.#listener.frontend.timeout.handshake) });
+    } else this.#outer.destroy();
   }
 
   /** A failure after the handshake phase (backend, proxy): logged, the connection already on its way down. */
@@ -97,7 +105,7 @@ export function acceptConnection (listener: FrontendListener, admitted: Admitted
   onHello: (c: Connection, hello: ClientHello, bytes: Buffer) => void): void {
   const c = new Connection(listener, admitted, timeoutReason);
   readClientHello(c.raw, helloLimits(listener.frontend), (outcome) => {
-    if (!outcome.ok) { c.fail('client_hello', outcome.reason); return; }
+    if (!outcome.ok) { c.fail('client_hello', outcome.reason, outcome.alert); return; }
     if (c.settled) return;
     onHello(c, outcome.hello, outcome.bytes);
   });

@@ -2,11 +2,13 @@
 // put back (`unshift`) for TLS or replayed to a backend. Used by both modes.
 import type { Socket } from 'node:net';
 import { parseClientHello, type ClientHello } from './client-hello.ts';
+import type { AlertCode } from './alerts.ts';
 import type { HelloLimits } from './records.ts';
 
 export type HelloOutcome =
   | { ok: true; hello: ClientHello; bytes: Buffer }
-  | { ok: false; reason: string };
+  /** `alert`: what to answer with before closing; none when the client left or does not speak TLS. */
+  | { ok: false; reason: string; alert?: AlertCode };
 
 /**
  * Calls `done` once: with the parsed hello and every byte read so far, or with the
@@ -28,7 +30,7 @@ export function readClientHello (socket: Socket, limits: HelloLimits, done: (out
     buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
     const result = parseClientHello(buffered, limits);
     if (result.status === 'ok') finish({ ok: true, hello: result.value, bytes: buffered });
-    else if (result.status === 'error') finish({ ok: false, reason: result.reason });
+    else if (result.status === 'error') finish({ ok: false, reason: result.reason, alert: result.alert });
   };
   const onEnd = (): void => finish({ ok: false, reason: buffered ? 'connection closed in the middle of the ClientHello' : 'connection closed before any byte' });
   socket.on('data', onData);

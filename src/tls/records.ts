@@ -2,7 +2,10 @@
 // plaintext records at the start of a connection, reassembled across records and TCP
 // reads. These bytes come from whoever connected, so every length is checked before it
 // is used, nothing is read past a length, nothing larger than `maxBytes` is allocated,
-// and failures are returned, never thrown (this runs on every new connection).
+// and failures are returned, never thrown (this runs on every new connection). Each
+// failure names the alert a server answers it with (alerts.ts), or none when the peer
+// does not speak TLS records at all.
+import { ALERT, type AlertCode } from './alerts.ts';
 
 export interface HelloLimits {
   /** Largest handshake message accepted (its 24-bit length). */
@@ -15,7 +18,7 @@ export const DEFAULT_HELLO_LIMITS: Readonly<HelloLimits> = Object.freeze({ maxBy
 
 export type HelloResult<T> =
   | { status: 'incomplete' }
-  | { status: 'error'; reason: string }
+  | { status: 'error'; reason: string; alert: AlertCode | undefined }
   | { status: 'ok'; value: T; bytes: number };
 
 /** RFC 8446 §5.1: a plaintext fragment is at most 2^14 bytes. */
@@ -41,6 +44,9 @@ const NOT_TLS_SIGNATURES: ReadonlyArray<readonly [Buffer, string]> = [
   [Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1'), 'a PROXY protocol v2 header'],
   [Buffer.from('SSH-', 'latin1'), 'SSH']
 ];
+
+const fail = (reason: string, alert: AlertCode | undefined): { status: 'error'; reason: string; alert: AlertCode | undefined } =>
+  ({ status: 'error', reason, alert });
 
 export const hex16 = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
 const hex8 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
@@ -91,7 +97,8 @@ export function readHandshakeMessage (buf: Buffer, msgType: number, limits: Hell
   const what = HANDSHAKE_NAMES[msgType] ?? 'handshake message';
   if (buf.length === 0) return { status: 'incomplete' };
   const sniffed = sniffFirstBytes(buf);
-  if (sniffed !== undefined) return { status: 'error', reason: sniffed };
+  // A TLS record of another type is answered as OpenSSL does; HTTP, SSH, SSLv2 and the like get no TLS alert.
+  if (sniffed !== undefined) return fail(sniffed, CONTENT_TYPES[buf[0]] !== undefined ? ALERT.unexpectedMessage : undefined);
 
   const fragments: Buffer[] = [];
   let gathered = 0;
@@ -102,19 +109,19 @@ export function readHandshakeMessage (buf: Buffer, msgType: number, limits: Hell
     const available = buf.length - pos;
     // A record that has started must be a handshake record even before its header is whole.
     if (available > 0 && buf[pos] !== CONTENT_HANDSHAKE) {
-      return { status: 'error', reason: `${what} interrupted by a record of type ${contentTypeName(buf[pos])}` };
+      return fail(`${what} interrupted by a record of type ${contentTypeName(buf[pos])}`, ALERT.unexpectedMessage);
     }
     if (available > 1 && buf[pos + 1] !== 3) {
-      return { status: 'error', reason: `record version ${hex8(buf[pos + 1])}.. (major must be 3)` };
+      return fail(`record version ${hex8(buf[pos + 1])}.. (major must be 3)`, undefined);
     }
     // Only reached while the message is unfinished, so any further record is one too many.
-    if (records >= limits.maxRecords) return { status: 'error', reason: `${what} spans more than ${limits.maxRecords} records` };
+    if (records >= limits.maxRecords) return fail(`${what} spans more than ${limits.maxRecords} records`, ALERT.illegalParameter);
     if (available < RECORD_HEADER_BYTES) return { status: 'incomplete' };
 
     const length = (buf[pos + 3] << 8) | buf[pos + 4];
-    if (length > MAX_RECORD_LENGTH) return { status: 'error', reason: `record length ${length} exceeds ${MAX_RECORD_LENGTH}` };
+    if (length > MAX_RECORD_LENGTH) return fail(`record length ${length} exceeds ${MAX_RECORD_LENGTH}`, ALERT.recordOverflow);
     // RFC 8446 §5.1: handshake fragments are never empty; an endless run of them would be free to send.
-    if (length === 0) return { status: 'error', reason: 'empty handshake record' };
+    if (length === 0) return fail('empty handshake record', ALERT.decodeError);
     records++;
     const start = pos + RECORD_HEADER_BYTES;
     const end = Math.min(start + length, buf.length);
@@ -124,11 +131,11 @@ export function readHandshakeMessage (buf: Buffer, msgType: number, limits: Hell
 
     // The type is the message's first byte: refuse a wrong one without waiting for the length.
     const type = fragments[0].length > 0 ? fragments[0][0] : msgType;
-    if (type !== msgType) return { status: 'error', reason: `expected ${handshakeName(msgType)}, got ${handshakeName(type)}` };
+    if (type !== msgType) return fail(`expected ${handshakeName(msgType)}, got ${handshakeName(type)}`, ALERT.unexpectedMessage);
     if (msgLength < 0 && gathered >= HANDSHAKE_HEADER_BYTES) {
       const header = peek(fragments, HANDSHAKE_HEADER_BYTES);
       msgLength = (header[1] << 16) | (header[2] << 8) | header[3];
-      if (msgLength > limits.maxBytes) return { status: 'error', reason: `${what} length ${msgLength} exceeds ${limits.maxBytes}` };
+      if (msgLength > limits.maxBytes) return fail(`${what} length ${msgLength} exceeds ${limits.maxBytes}`, ALERT.illegalParameter);
     }
     const needed = msgLength < 0 ? -1 : HANDSHAKE_HEADER_BYTES + msgLength;
     if (needed >= 0 && gathered >= needed) {
@@ -139,7 +146,7 @@ export function readHandshakeMessage (buf: Buffer, msgType: number, limits: Hell
     // Declared lengths alone can show the message will not fit in the records allowed.
     const stillToCome = length - fragment.length;
     if (records >= limits.maxRecords && gathered + stillToCome < (needed >= 0 ? needed : HANDSHAKE_HEADER_BYTES)) {
-      return { status: 'error', reason: `${what} spans more than ${limits.maxRecords} records` };
+      return fail(`${what} spans more than ${limits.maxRecords} records`, ALERT.illegalParameter);
     }
     if (end < start + length) return { status: 'incomplete' };
     pos = end;
@@ -289,12 +296,13 @@ export function parseHello<T> (
     const msg = readHandshakeMessage(buf, type, limits);
     if (msg.status !== 'ok') return msg;
     const hello = parseBody(msg.value.body, msg.value.records);
-    if (typeof hello === 'string') return { status: 'error', reason: hello };
+    if (typeof hello === 'string') return fail(hello, ALERT.decodeError);
     const trailing = msg.value.trailing > 0 ? checkTrailing(hello, msg.value.trailing) : undefined;
-    if (trailing) return { status: 'error', reason: trailing };
+    // RFC 8446 §5.1: a hello not aligned with its record's end is an unexpected_message.
+    if (trailing) return fail(trailing, ALERT.unexpectedMessage);
     return { status: 'ok', value: hello, bytes: msg.bytes };
   } catch {
-    return { status: 'error', reason: 'internal parser error' };
+    return fail('internal parser error', ALERT.decodeError);
   }
 }
 

@@ -207,7 +207,7 @@ async function send (port: number, pieces: Buffer[]): Promise<Socket> {
 const hello = (extra: Array<readonly [number, Buffer]> = []): Buffer =>
   clientHelloRecords({ sessionId: Buffer.alloc(32, 7), extensions: [ext.serverName('localhost'), ...extra] }, 40);
 
-test('ClientHellos split over records and TCP segments are reassembled and replayed byte for byte; bad ones are closed', async (t) => {
+test('ClientHellos split over records and TCP segments are reassembled and replayed byte for byte; bad ones are closed, after a fatal alert when they are bad TLS', async (t) => {
   const backend = await recorder(t);
   const b = await startBalancer(t, [backend.port], {
     ...PERSIST, timeout: { handshake: '1s', client: '2s', server: '2s' }, limits: { max_client_hello: 512, max_client_hello_records: 8 },
@@ -221,18 +221,27 @@ test('ClientHellos split over records and TCP segments are reassembled and repla
   client.end();
   assert.deepEqual(await backend.received[0], bytes);
 
-  const closed = async (pieces: Buffer[]): Promise<void> => {
+  // What the client gets back before the close. It must read: a socket that leaves
+  // bytes unread (the alert) never sees the FIN behind them, and waits forever.
+  const closed = async (pieces: Buffer[]): Promise<number[]> => {
     const socket = await send(b.port, pieces);
+    const got: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => got.push(chunk));
     if (!socket.destroyed) await once(socket, 'close');
+    return [...Buffer.concat(got)];
   };
-  await closed([Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]);
-  await closed([hello([[21, Buffer.alloc(1000)]])]);                    // over max_client_hello
-  await closed([clientHelloRecords({ extensions: [ext.serverName('localhost')] }, 4)]); // over 8 records
-  await closed([bytes.subarray(0, 30)]);                                // never finished: the handshake timeout
+  const alert = (code: number): number[] => [21, 3, 3, 0, 2, 2, code];
+  assert.deepEqual(await closed([Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]), [], 'no TLS alert to a client that does not speak TLS');
+  assert.deepEqual(await closed([hello([[21, Buffer.alloc(1000)]])]), alert(47), 'over max_client_hello: illegal_parameter');
+  assert.deepEqual(await closed([clientHelloRecords({ extensions: [ext.serverName('localhost')] }, 4)]), alert(47), 'over 8 records: illegal_parameter');
+  assert.deepEqual(await closed([bytes.subarray(0, 30)]), [], 'never finished: closed by the handshake timeout, no alert');
+  assert.deepEqual(await closed([Buffer.from([22, 3, 1, 0, 4, 1, 0, 0, 0])]), alert(50), 'a ClientHello too short for its fields: decode_error');
   for (let i = 0; i < 20; i++) {
     const junk = Buffer.from(Array.from({ length: 64 }, () => Math.floor(Math.random() * 256)));
     if (i % 2 === 0) junk.set([22, 3, 1, 0, 59], 0);
-    await closed([junk]);
+    const answer = await closed([junk]);
+    // Junk gets nothing, or one fatal alert when it starts like a TLS record.
+    assert.ok(answer.length === 0 || (answer.length === 7 && answer[0] === 21 && answer[5] === 2), `junk ${junk.toString('hex')} got ${answer}`);
   }
   const reasons = b.errors.map((e) => `${e.stage}: ${e.reason}`);
   assert.ok(reasons.some((r) => /client_hello: not TLS: looks like an HTTP request/.test(r)), reasons.join('\n'));

@@ -1,9 +1,9 @@
 // limits.max_client_hello: a valid ClientHello over the limit is refused before the TLS
 // stack reads it (engine node's hello reader; on native, c/hello.c's filter under
-// OpenSSL), logged at stage client_hello with its length; on native the client gets a
-// fatal illegal_parameter alert (RFC 8446 §6), not a bare close. The same hello under a
-// larger limit is served. A real client makes it: openssl s_client with a ~20 KB ALPN
-// list (the hello then spans two records).
+// OpenSSL), logged at stage client_hello with its length, and the client gets a fatal
+// illegal_parameter alert (RFC 8446 §6), not a bare close, on both engines and in both
+// modes. The same hello under a larger limit is served. A real client makes it: openssl
+// s_client with a ~20 KB ALPN list (the hello then spans two records).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { httpBackend } from '../helpers/backend.ts';
@@ -29,7 +29,10 @@ async function helloInRecords (n: number): Promise<Buffer> {
   return Buffer.concat(records);
 }
 
-for (const engine of ENGINES) test(`[${engine}] a ClientHello over limits.max_client_hello is refused${engine === 'native' ? ' with an alert' : ''}; under a larger limit it is served`, async (t) => {
+/** The one record a refused hello gets back: a fatal illegal_parameter alert. */
+const ILLEGAL_PARAMETER = [21, 3, 3, 0, 2, 2, 47];
+
+for (const engine of ENGINES) test(`[${engine}] a ClientHello over limits.max_client_hello is refused with an alert; under a larger limit it is served`, async (t) => {
   const dir = tempDir(t);
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
@@ -47,18 +50,40 @@ for (const engine of ENGINES) test(`[${engine}] a ClientHello over limits.max_cl
   assert.doesNotMatch(refused.stdout, /^New, TLSv1\.3/m, 'the oversized hello was served');
   const line = await ws.waitForLog((l) => l.stage === 'client_hello' && l.frontend === 'strict');
   assert.match(String(line.reason), /^ClientHello length \d{5} exceeds 16384$/);
-  if (engine === 'native') assert.match(refused.stderr, /alert illegal parameter|alert number 47/, refused.stderr);
+  assert.match(refused.stderr, /alert illegal parameter|alert number 47/, refused.stderr);
 
   // limits.max_client_hello_records (4 by default): five records are one too many.
   const split = await rawClient({ port: ws.ports.strict, payload: await helloInRecords(5) });
   const spans = await ws.waitForLog((l) => l.stage === 'client_hello' && l.frontend === 'strict' && /records/.test(String(l.reason)));
   assert.equal(spans.reason, 'ClientHello spans more than 4 records');
-  // native: the alert record (fatal, illegal_parameter) and nothing else; node: a bare close
-  assert.deepEqual([...split.head], engine === 'native' ? [21, 3, 3, 0, 2, 2, 47] : []);
+  // the alert record (fatal, illegal_parameter) and nothing else
+  assert.deepEqual([...split.head], ILLEGAL_PARAMETER);
+  assert.equal(split.received, ILLEGAL_PARAMETER.length);
   const four = await rawClient({ port: ws.ports.strict, payload: await helloInRecords(4), giveUpMs: 3000 });
   assert.ok(four.received > 7, `a hello in 4 records got ${four.received} bytes back (${four.error})`);
 
   const served = await sClient({ port: ws.ports.roomy, tls: '1.3', servername: 'localhost', extra: ['-alpn', BIG_ALPN] });
   assert.match(served.stdout, /^New, TLSv1\.3/m, served.stderr);
   assert.equal(ws.logs.filter((l) => l.stage === 'client_hello' && l.frontend === 'roomy').length, 0);
+});
+
+test('a pass-through frontend refuses the same hellos with the same alert', async (t) => {
+  const dir = tempDir(t);
+  // Never reached: a refused hello is not relayed.
+  const backend = await httpBackend(t);
+  const ws = await startWarmshake(t, dir, {
+    global: { workers: 1, log: { level: 'info', format: 'json' } },
+    frontends: [{ name: 'relay', bind: '127.0.0.1:0', mode: 'passthrough', backend: 'app' }],
+    backends: [{ name: 'app', servers: [{ name: 's1', address: `127.0.0.1:${backend.port}` }] }],
+  });
+  const port = ws.ports.relay;
+  const refused = await sClient({ port, tls: '1.3', servername: 'localhost', extra: ['-alpn', BIG_ALPN] });
+  assert.match(refused.stderr, /alert illegal parameter|alert number 47/, refused.stderr);
+  const line = await ws.waitForLog((l) => l.stage === 'client_hello' && l.frontend === 'relay');
+  assert.match(String(line.reason), /^ClientHello length \d{5} exceeds 16384$/);
+
+  const split = await rawClient({ port, payload: await helloInRecords(5) });
+  assert.deepEqual([...split.head], ILLEGAL_PARAMETER);
+  assert.equal(split.received, ILLEGAL_PARAMETER.length);
+  await ws.waitForLog((l) => l.stage === 'client_hello' && l.frontend === 'relay' && l.reason === 'ClientHello spans more than 4 records');
 });

@@ -9,6 +9,7 @@
 /* What the engine owns in C: certificates, its own listeners, descriptors, keys, events. */
 void ws_engine_free (ws_engine *e) {
   for (int f = 0; f < e->nfe; f++) {
+    ws_ssl_spares_free(&e->fe[f]);
     for (int c = 0; c < e->fe[f].ncerts; c++) { SSL_CTX_free(e->fe[f].certs[c].ctx); e->fe[f].certs[c].ctx = NULL; }
     /* The process's listening descriptors are the supervisor's to close. */
     if (e->fe[f].listen_fd >= 0 && !e->fe[f].shared_listener) close(e->fe[f].listen_fd);

@@ -54,13 +54,7 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
   ws_tier_cancel(c);
   ws_tier_unhold(c);
   if (c->found) { SSL_SESSION_free(c->found); c->found = NULL; }
-  if (c->ssl) {
-    /* A session whose handshake completed stays good however the connection ends: without
-     * this, SSL_free would remove it from the cache when the client closed after our
-     * close_notify without sending its own (nginx does the same in ngx_ssl_shutdown). */
-    if (c->state != WS_CS_HANDSHAKE) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(c->ssl);
-  }
+  ws_ssl_release(c, stage < 0); /* stage < 0: an end without error */
   if (c->replay) { OPENSSL_cleanse(c->replay, c->replay_len); free(c->replay); c->replay = NULL; }
   if (c->cfd >= 0) close(c->cfd);
   if (c->bfd >= 0) close(c->bfd);

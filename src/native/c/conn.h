@@ -130,6 +130,11 @@ void ws_hex (char *out, size_t cap, const uint8_t *bytes, size_t n);
 SSL_SESSION *ws_session_lookup (ws_conn *c, const unsigned char *id, size_t id_len, int quiet, int *absent);
 /* tls_session.c: the session cache's new, get, remove and info callbacks on a new SSL_CTX. */
 void ws_session_callbacks (SSL_CTX *ctx);
+/* ssl_spare.c: an SSL in accept state on the frontend's first context, a spare when
+ * there is one; the connection's SSL freed or, after a clean end, cleared and kept. */
+SSL *ws_ssl_take (ws_frontend *f);
+void ws_ssl_release (ws_conn *c, int clean);
+void ws_ssl_spares_free (ws_frontend *f);
 /* tier_hello.c: the ClientHello callback's part with a Redis tier (SSL_CLIENT_HELLO_SUCCESS or _RETRY). */
 int ws_tier_hello (ws_conn *c);
 #endif

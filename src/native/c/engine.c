@@ -192,6 +192,7 @@ int ws_engine_run (ws_engine *e) {
       next_tick = now + TICK_MS;
       if (!draining) resume_accepting(e);
       if (n == 0 && e->closed_since_trim >= TRIM_AFTER) {
+        for (int f = 0; f < e->nfe; f++) ws_ssl_spares_free(&e->fe[f]); /* a burst's spares go with it */
         malloc_trim(0);
         e->closed_since_trim = 0;
       }

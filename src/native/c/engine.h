@@ -24,6 +24,7 @@
 #define WS_MAX_CIDRS 1000000 /* per list, a sanity bound: lists are allocated to the config's size */
 #define WS_CIDR_GROUPS 162 /* one per (family, prefix length): 33 for IPv4, 129 for IPv6 */
 
+#define WS_SSL_SPARES 64 /* per frontend and engine: cleared SSL objects kept for reuse (ssl_spare.c) */
 #define WS_SESSION_ADDRESSES (1u << 17) /* per-client new-session table: room for 98,304 addresses */
 
 enum ws_handle_kind { WS_HK_LISTENER = 1, WS_HK_CLIENT, WS_HK_BACKEND, WS_HK_WAKE };
@@ -117,6 +118,8 @@ typedef struct ws_frontend {
   int per_client_conns, per_client_sessions; /* 0 = off */
   ws_clients conn_budget, session_budget;    /* allocated only when their limit is on */
   int max_hello, max_hello_records;          /* limits.max_client_hello(_records) */
+  SSL *spare[WS_SSL_SPARES];                 /* engine thread only (ssl_spare.c) */
+  int nspare;
 } ws_frontend;
 
 typedef struct ws_ring_key { uint8_t name[16]; uint8_t secret[32]; } ws_ring_key;

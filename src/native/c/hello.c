@@ -152,10 +152,9 @@ int ws_hello_ready (ws_conn *c, uint32_t events) {
   /* a record OpenSSL refuses (not a handshake, too long) goes to it at once for its alert */
   if (!left && n == (ssize_t)sizeof head && head[0] == 22 && need <= sizeof head + 16384 &&
       ioctl(c->cfd, FIONREAD, &queued) == 0 && (size_t)queued < need) return 0;
-  c->ssl = SSL_new(c->fe->certs[0].ctx);
+  c->ssl = ws_ssl_take(c->fe);
   if (!c->ssl || hello_bio(c, c->cfd) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return -1; }
   SSL_set_app_data(c->ssl, c);
-  SSL_set_accept_state(c->ssl);
   return 1;
 }
 

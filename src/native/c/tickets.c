@@ -3,6 +3,7 @@
  * (return 2), and so does every TLS 1.3 resumption. Keys are bound per frontend and certificate with the same HKDF as
  * contexts.ts boundTicketKey, and the ticket format is the one Node's ticketKeys use
  * (AES-128-CBC, HMAC-SHA256), so a ticket from engine node resumes here and back. */
+#include <pthread.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -80,15 +81,27 @@ void ws_tickets_refresh (ws_engine *e) {
   e->ring_gen = gen;
 }
 
+/* AES-128-CBC fetched once per process: EVP_aes_128_cbc() is a legacy handle that
+ * EVP_CipherInit_ex fetches from the provider by name at every call (~1,500 instructions
+ * a ticket). An EVP_CIPHER is immutable and reference-counted: one for every thread. The
+ * HMAC's digest has no such way in: OSSL_MAC_PARAM_DIGEST takes only a name, fetched by
+ * the provider at each EVP_MAC_CTX_set_params, and OpenSSL hands a new EVP_MAC_CTX to
+ * every call, so there is no keyed context to copy either. */
+static EVP_CIPHER *aes_cbc;
+static pthread_once_t aes_once = PTHREAD_ONCE_INIT;
+
+static void fetch_aes (void) { aes_cbc = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL); }
+
 static int init_keys (const uint8_t bound[32], const uint8_t *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc) {
+  pthread_once(&aes_once, fetch_aes);
+  const EVP_CIPHER *cipher = aes_cbc ? aes_cbc : EVP_aes_128_cbc();
   OSSL_PARAM params[] = {
     OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)bound, 16),
     OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
     OSSL_PARAM_construct_end(),
   };
   if (EVP_MAC_CTX_set_params(hctx, params) != 1) return -1;
-  return (enc ? EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, bound + 16, iv)
-              : EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, bound + 16, iv)) == 1 ? 0 : -1;
+  return EVP_CipherInit_ex(ctx, cipher, NULL, bound + 16, iv, enc) == 1 ? 0 : -1;
 }
 
 int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc) {
