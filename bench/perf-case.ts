@@ -5,10 +5,14 @@
 // counted, not sampled; the machine's load does not change them). `perf` samples
 // cpu-clock for a call graph in real time; `strace -c` counts system calls (kernel work
 // callgrind does not see); `perf stat` software events (task-clock, context switches,
-// page faults: the PMU's counters are missing, these are not).
+// page faults: the PMU's counters are missing, these are not); `threads` reads each
+// thread's CPU time (schedstat) to say which thread a worker count costs in.
 //   node bench/perf-case.ts --server native|node|haproxy --case ids12|stateful13|tickets12|tickets13
-//        [--tool callgrind|perf|strace|stat|none] [--rate R] [--duration S] [--fill N] [--out DIR]
-//        [--log-level warn|info|debug]
+//        [--tool callgrind|perf|strace|stat|threads|none] [--rate R] [--duration S] [--fill N] [--out DIR]
+//        [--workers N] [--cpus LIST] [--log-level warn|info|debug]
+// --workers 2 (with --cpus 0,1, as the 2-worker rate case pins them) compares a worker
+// count with its own 1-worker figure; callgrind runs one thread at a time, so for 2
+// workers `--tool stat` (task-clock) and `--tool strace` tell more.
 // Prints one JSON line: handshakes, resumed, and Ir per handshake (callgrind) or the
 // perf.data path (perf), or system calls per handshake (strace). With callgrind, the counts start at zero after the fill and a
 // warm-up, so only the measured load is counted; `callgrind_annotate DIR/cg.out.PID.1`
@@ -33,6 +37,34 @@ function syscallsPerHandshake (table: string, handshakes: number): Record<string
   return Object.fromEntries(out);
 }
 
+/** CPU time of each thread of `pid` (ns, /proc/PID/task/TID/schedstat) with its name. */
+function threadTimes (pid: number): Map<string, { name: string; ns: number }> {
+  const out = new Map<string, { name: string; ns: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.set(tid, { name, ns: Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) });
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out;
+}
+
+/** µs per handshake spent by each thread between two `threadTimes`, the busiest first,
+ * threads of one name numbered (how the load spreads over the engines), and the total. */
+function threadsPerHandshake (before: ReturnType<typeof threadTimes>, after: ReturnType<typeof threadTimes>, handshakes: number): Record<string, number> {
+  const round = (us: number): number => Math.round(us * 100) / 100;
+  const rows = [...after].map(([tid, t]) => ({ name: t.name, us: (t.ns - (before.get(tid)?.ns ?? 0)) / 1000 / handshakes }))
+    .filter((r) => r.us > 0.005).sort((a, b) => b.us - a.us);
+  const seen = new Map<string, number>();
+  const out: Record<string, number> = { total: round(rows.reduce((sum, r) => sum + r.us, 0)) };
+  for (const r of rows) {
+    const n = (seen.get(r.name) ?? 0) + 1;
+    seen.set(r.name, n);
+    out[n === 1 ? r.name : `${r.name} ${n}`] = round(r.us);
+  }
+  return out;
+}
+
 /** `perf stat -x ,` lines: value,unit,event,...; task-clock in µs, the rest as counts, per handshake. */
 function statPerHandshake (csv: string, handshakes: number): Record<string, number> {
   const out: Record<string, number> = {};
@@ -51,6 +83,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
     duration: { type: 'string', default: '10' },
     fill: { type: 'string', default: '300' },
+    workers: { type: 'string', default: '1' },
+    cpus: { type: 'string', default: '0' },
     out: { type: 'string' },
     // warmshake's log level: `warn` as in `npm run bench`; `info` (the default config's) logs every handshake.
     'log-level': { type: 'string', default: 'warn' }
@@ -84,7 +118,7 @@ const backend = await startBackend('1');
 // A server that does not start must not leave the backend running.
 const server = await startServer(kind, {
   dir: mkdtempSync(join(out, 'server-')), port: await probePort(), cert: certFile, key: keyFile,
-  threads: 1, cacheSize: 120_000, lifetime: 300, tickets: c.serverTickets, backendPort: backend.port, cpus: '0',
+  threads: Number(values.workers), cacheSize: 120_000, lifetime: 300, tickets: c.serverTickets, backendPort: backend.port, cpus: values.cpus!,
   // --perf-basic-prof: V8 writes /tmp/perf-PID.map, so perf names JS frames.
   ...(kind === 'warmshake' ? { engine, logLevel: values['log-level'] as 'warn' | 'info' | 'debug', ...(tool === 'perf' ? { execArgv: ['--perf-basic-prof'] } : {}) } : {}),
   ...(tool === 'callgrind' ? { wrap: callgrind } : {})
@@ -116,9 +150,10 @@ try {
         : spawn('strace', ['-c', '-f', '-o', straceFile, '-p', String(server.pid)], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  const threadsBefore = tool === 'threads' ? threadTimes(server.pid) : undefined;
   const result = await at(duration);
   const line: Record<string, unknown> = {
-    server: values.server, case: values.case, tool, ...(kind === 'warmshake' ? { logLevel: values['log-level'] } : {}), rate, achieved: result.handshakesPerSecond,
+    server: values.server, case: values.case, tool, workers: Number(values.workers), ...(kind === 'warmshake' ? { logLevel: values['log-level'] } : {}), rate, achieved: result.handshakesPerSecond,
     handshakes: result.handshakes, resumed: result.resumed, errors: result.errors, fill: fill.sessions?.length
   };
   if (tool === 'callgrind') {
@@ -127,6 +162,7 @@ try {
     const ir = Number(/^(?:summary|totals): (\d+)/m.exec(readFileSync(join(out, dump), 'utf8'))?.[1]);
     Object.assign(line, { dump: join(out, dump), ir, irPerHandshake: Math.round(ir / result.handshakes) });
   }
+  if (threadsBefore) line.threads = threadsPerHandshake(threadsBefore, threadTimes(server.pid), result.handshakes);
   if (perf) {
     perf.kill('SIGINT');
     await new Promise((resolve) => perf.once('exit', resolve));

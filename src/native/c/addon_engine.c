@@ -30,6 +30,8 @@ static void call_js (napi_env env, napi_value cb, void *context, void *data) {
 static void *thread_main (void *arg) {
   engine_handle *h = arg;
   ws_engine *e = &h->e;
+  /* Named, so `top -H`, perf and bench/perf-case.ts --tool threads tell it from its worker. */
+  pthread_setname_np(pthread_self(), "ws-engine");
   ws_engine_run(e);
   pthread_mutex_lock(&e->mu);
   int detached = e->detached;

@@ -47,8 +47,9 @@ double ws_mono_ms (void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* EPOLLEXCLUSIVE for the process's descriptor: each connection wakes one idle engine
- * thread rather than every worker's. */
+/* EPOLLEXCLUSIVE for the process's descriptor: each connection wakes one engine thread
+ * asleep in epoll_wait (the first in the queue), rather than every worker's; an engine
+ * busy outside epoll_wait is passed over. */
 static int watch_listener (ws_engine *e, ws_frontend *f) {
   struct epoll_event ev = { .events = EPOLLIN | (f->shared_listener ? EPOLLEXCLUSIVE : 0), .data.ptr = &f->lh };
   return epoll_ctl(e->epfd, EPOLL_CTL_ADD, f->listen_fd, &ev);
@@ -82,12 +83,11 @@ static int wait_ms (const ws_engine *e, double next_tick) {
 }
 
 static void accept_some (ws_engine *e, ws_frontend *f) {
-  int accepted = 0;
   for (int i = 0; i < ACCEPT_BATCH && f->listen_fd >= 0; i++) {
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
     int fd = accept4(f->listen_fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) { ws_conn_accept(f, fd, (struct sockaddr *)&peer, len); accepted++; continue; }
+    if (fd >= 0) { ws_conn_accept(f, fd, (struct sockaddr *)&peer, len); continue; }
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
       /* Out of descriptors or memory: the listener stays readable, so stop watching it
        * for a tick instead of spinning (the tick puts it back). */
@@ -97,12 +97,14 @@ static void accept_some (ws_engine *e, ws_frontend *f) {
     }
     break; /* EAGAIN (another thread took it), or a connection that went away before accept */
   }
-  /* The kernel wakes the first idle thread in the descriptor's wait queue, always the
-   * same one under a light load: joining again puts this thread at the end of the queue,
-   * so new connections go round the idle engines (and a new session lands on each). */
-  if (accepted > 0 && f->shared_listener && epoll_ctl(e->epfd, EPOLL_CTL_DEL, f->listen_fd, NULL) == 0 && watch_listener(e, f) != 0) {
-    f->accept_paused = 1; /* the tick tries again */
-  }
+  /* No leaving and joining the wait queue again after a batch (it used to, so that
+   * connections went round the engines): two epoll_ctl calls per batch, even with one
+   * worker, and with several every engine woke for its share of a light load, so each
+   * batched less and each woke its worker's JS thread. As nginx does (EPOLLEXCLUSIVE,
+   * no accept mutex): the kernel wakes the first engine of the queue that is asleep in
+   * epoll_wait, so a light load stays on one engine (its cache and batching warm, the
+   * other worker idle) and while that engine is busy the next one takes the new
+   * connections: the load spreads as it grows (test/e2e/workers.test.ts). */
 }
 
 static void resume_accepting (ws_engine *e) {

@@ -173,8 +173,13 @@ int ws_engine_run (ws_engine *e);
 void ws_engine_wake (ws_engine *e);
 /* Tells the worker now that records wait in the ring (and clears notify_due). */
 void ws_engine_notify (ws_engine *e);
-/* How long records may wait in the ring before the worker is told (conn.c). */
-#define WS_NOTIFY_MS 20
+/* How long records may wait in the ring before the worker is told (conn.c). Each
+ * worker's JS thread wakes up to 1000/WS_NOTIFY_MS times a second, so this fixed cost
+ * grows with the worker count: 100 ms (the tick's period) instead of 20 cut the JS
+ * threads' CPU per handshake with 2 workers from 32 to 12 µs at 200/s and from 17 to
+ * 8 at 500/s (medians, docs/profiling-native.md); logs and the counters the worker
+ * builds from events lag by as much. */
+#define WS_NOTIFY_MS 100
 /* The last thing a detached engine's thread does (the process's exit waits for it). */
 void ws_engine_detached_end (void);
 double ws_mono_ms (void);
