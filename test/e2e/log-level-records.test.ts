@@ -15,7 +15,7 @@ import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { pythonResume } from '../helpers/peers.ts';
-import { startWarmshake, terminateConfig, type LogRecord } from '../helpers/warmshake.ts';
+import { startWarmshake, terminateConfig, testEnv, type LogRecord } from '../helpers/warmshake.ts';
 
 const isHandshake = (l: LogRecord): boolean => /^handshake (full|resumed)/.test(l.msg);
 
@@ -25,8 +25,7 @@ for (const engine of ENGINES) {
     const cert = writeCert(dir);
     const backend = await httpBackend(t);
     const socket = join(dir, 'admin.sock');
-    process.env.WARMSHAKE_NATIVE_EVENT_RING = '1';
-    t.after(() => { delete process.env.WARMSHAKE_NATIVE_EVENT_RING; });
+    testEnv(t, 'WARMSHAKE_NATIVE_EVENT_RING', '1');
     const config = terminateConfig({ engine, backendPort: backend.port, ...cert, tickets: false, global: { admin: { socket, http: '127.0.0.1:0' } } });
     const ws = await startWarmshake(t, dir, config);
     const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;

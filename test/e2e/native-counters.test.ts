@@ -18,7 +18,7 @@ import { httpBackend } from '../helpers/backend.ts';
 import { tempDir, writeCert } from '../helpers/certs.ts';
 import { skipBecause } from '../helpers/missing-peers.ts';
 import { pythonResume } from '../helpers/peers.ts';
-import { startWarmshake, terminateConfig } from '../helpers/warmshake.ts';
+import { startWarmshake, terminateConfig, testEnv } from '../helpers/warmshake.ts';
 
 const loaded = loadAddon();
 
@@ -27,8 +27,7 @@ test('native: /metrics and show info count every handshake, also those whose eve
   const cert = writeCert(dir);
   const backend = await httpBackend(t);
   const socket = join(dir, 'admin.sock');
-  process.env.WARMSHAKE_NATIVE_EVENT_RING = '1';
-  t.after(() => { delete process.env.WARMSHAKE_NATIVE_EVENT_RING; });
+  testEnv(t, 'WARMSHAKE_NATIVE_EVENT_RING', '1');
   const ws = await startWarmshake(t, dir, terminateConfig({
     engine: 'native', backendPort: backend.port, ...cert, tickets: false,
     global: { admin: { socket, http: '127.0.0.1:0' }, log: { level: 'debug', format: 'json' } },

@@ -7,7 +7,7 @@
 // WARMSHAKE_NATIVE_TIER_QUEUE). Real nodes, a real redis-server, openssl s_client.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { sendAdminCommand } from '../../src/cli/ctl.ts';
 import { loadAddon } from '../../src/native/addon.ts';
 import { parseInfo } from '../admin/helpers.ts';
@@ -16,15 +16,10 @@ import { redisSkipReason, skipBecause } from '../helpers/missing-peers.ts';
 import { sClient } from '../helpers/peers.ts';
 import { redisCluster, type Cluster } from '../helpers/redis-nodes.ts';
 import { waitUntil } from '../helpers/wait.ts';
+import { testEnv } from '../helpers/warmshake.ts';
 
 const loaded = loadAddon();
 const skip = redisSkipReason() || (loaded.ok ? false : skipBecause(`native addon not loaded: ${loaded.ok ? '' : loaded.reason}`));
-
-/** Sets `name` in the environment the nodes inherit, for this test only. */
-function testEnv (t: TestContext, name: string, value: string): void {
-  process.env[name] = value;
-  t.after(() => { delete process.env[name]; });
-}
 
 /** A node's /metrics, summed for one family and label match. */
 async function metric (c: Cluster, node: number, name: string, labels: Record<string, string> = {}): Promise<number> {

@@ -25,6 +25,12 @@ export interface Running {
   stop (signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Sets `name` in the environment the warmshake processes of this test inherit, for this test only. */
+export function testEnv (t: TestContext, name: string, value: string): void {
+  process.env[name] = value;
+  t.after(() => { delete process.env[name]; });
+}
+
 export function writeConfig (file: string, config: unknown): void {
   // JSON is YAML, and keeps the test free of a YAML emitter.
   writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
