@@ -44,7 +44,6 @@ export interface EngineCounts {
   sync (): void;
 }
 
-/** ALPN protocols in wire format (each prefixed by its length). */
 /**
  * The Redis tier's bounds (256 lookups waiting, 1,024 messages queued) made small, only
  * by tests of what the tier drops: WARMSHAKE_NATIVE_TIER_PENDING, WARMSHAKE_NATIVE_TIER_QUEUE.
@@ -54,6 +53,7 @@ function tierBoundsForTests (): { pending?: number; queue?: number } {
   return { ...(pending ? { pending: Number(pending) } : {}), ...(queue ? { queue: Number(queue) } : {}) };
 }
 
+/** ALPN protocols in wire format (each prefixed by its length). */
 function alpnWire (protocols: readonly string[]): Buffer {
   return Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])));
 }
