@@ -218,6 +218,6 @@ void ws_client_release (ws_frontend *f, const uint8_t addr[16]);
 int ws_client_new_session (ws_frontend *f, const uint8_t addr[16]);
 
 /* tickets.c */
-int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc);
+void ws_tickets_install (SSL_CTX *ctx);
 void ws_tickets_refresh (ws_engine *e);
 #endif

@@ -112,7 +112,7 @@ SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, c
   SSL_CTX_set_timeout(ctx, (long)(f->lifetime_ms / 1000 > 1 ? f->lifetime_ms / 1000 : 1));
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL | SSL_SESS_CACHE_NO_AUTO_CLEAR);
   ws_session_callbacks(ctx);
-  if (f->tickets) SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ws_ticket_cb);
+  if (f->tickets) ws_tickets_install(ctx);
   SSL_CTX_set_client_hello_cb(ctx, hello_cb, f);
   SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, f);
   return ctx;
