@@ -55,11 +55,18 @@ const POOL_LOAD: Record<Pool, Omit<LoadOptions, 'duration'>> = {
   tickets13: { tls: '1.3', tickets: true, group: X25519 }
 };
 
+/**
+ * Session lifetime, seconds, for every server: the first instance is filled ~5 minutes
+ * before the first round and the last round ends ~15 minutes later, so the default 300 s
+ * would expire the first pools mid-run (full handshakes counted as resumed ones).
+ */
+export const LIFETIME = 3600;
+
 function overrides (ctx: BenchContext, instance: Instance): SpecOverrides {
   switch (instance) {
-    case 'cache': return { tickets: false, cacheSize: CACHE_SIZE };
-    case 'tickets': return { tickets: true, cacheSize: CACHE_SIZE };
-    case 'workers2': return { tickets: false, cacheSize: CACHE_SIZE, threads: 2, cpus: ctx.allCpus };
+    case 'cache': return { tickets: false, cacheSize: CACHE_SIZE, lifetime: LIFETIME };
+    case 'tickets': return { tickets: true, cacheSize: CACHE_SIZE, lifetime: LIFETIME };
+    case 'workers2': return { tickets: false, cacheSize: CACHE_SIZE, lifetime: LIFETIME, threads: 2, cpus: ctx.allCpus };
   }
 }
 
@@ -89,8 +96,7 @@ async function fill (ctx: BenchContext, server: RunningServer, pool: Pool, count
 /** A started and filled server of one instance, kept running for every round. */
 export interface Live { label: string; instance: Instance; server: RunningServer; pools: Map<Pool, Buffer[]>; cases: RateCase[] }
 
-
-/** Starts one contender's server for `instance` and stores its pools; undefined (and failed rows) when it cannot. */
+/** Starts one contender's server for `instance` and stores its pools; why not, when it cannot. */
 export async function startAndFill (ctx: BenchContext, contender: Contender, instance: Instance, mine: RateCase[], plan: FillPlan, fills: Record<string, string>): Promise<Live | string> {
   const spec = await baseSpec(ctx, `${contender.label.replace(' ', '-')}-${instance}`, {
     ...overrides(ctx, instance), ...(contender.engine ? { engine: contender.engine } : {})
