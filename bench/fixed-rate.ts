@@ -107,8 +107,8 @@ export async function runFixedRate (ctx: BenchContext, contenders: Contender[], 
     }
     for (let round = 1; round <= rounds; round++) {
       for (const [ci, c] of alternate(cases, round - 1).entries()) {
-        for (const rate of c.rates) {
-          for (const live of alternate(lives.filter((l) => l.instance === c.instance), round - 1 + ci)) {
+        for (const [ri, rate] of c.rates.entries()) {
+          for (const live of alternate(lives.filter((l) => l.instance === c.instance), round - 1 + ci + ri)) {
             let row: Row;
             try {
               row = await atRate(live.server, live.label, c, rate, live.pools, ctx.duration);

@@ -104,7 +104,7 @@ function targetLine (run: RateRun, t: RateTarget, engine: string): string {
     if (ok) met++; else missed++;
     const us = (rows: Row[]): number => Math.round(median(rows.map((r) => r.cpuUsPerHandshake)) * 10) / 10;
     const each = ratios.length > 1 ? `; rounds ${ratios.map((r) => r.ratio.toFixed(2)).join(', ')}` : '';
-    parts.push(`${rate}/s ${ratio.toFixed(2)}× (${us(ratios.map((r) => r.ours))} vs ${us(ratios.map((r) => r.ref))} µs${each}) ${ok ? 'met' : 'missed'}`);
+    parts.push(`${rate}/s ${ratio.toFixed(2)}× (${ratios.length > 1 ? 'medians ' : ''}${us(ratios.map((r) => r.ours))} vs ${us(ratios.map((r) => r.ref))} µs${each}) ${ok ? 'met' : 'missed'}`);
   }
   const verdict = missed > 0 ? '**missed**' : met > 0 ? '**met**' : 'not measured';
   return `- ${engine}: ${t.text} — ${verdict}${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`;
