@@ -85,7 +85,13 @@ export async function runFixedRate (ctx: BenchContext, contenders: Contender[], 
   const lives: Live[] = [];
   const failAll = (label: string, mine: RateCase[], why: string): void => {
     for (let round = 1; round <= rounds; round++) {
-      for (const c of mine) for (const rate of c.rates) rows.get(c.id)!.push({ ...failedRow(label, rate, why), extra: { ...failedRow(label, rate, why).extra, round } });
+      for (const c of mine) {
+        for (const rate of c.rates) {
+          const row = failedRow(label, rate, why);
+          row.extra.round = round;
+          rows.get(c.id)!.push(row);
+        }
+      }
     }
   };
   try {
