@@ -104,6 +104,7 @@ SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, c
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF |
     (f->tickets ? 0 : SSL_OP_NO_TICKET));
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_read_ahead(ctx, 1); /* one read() per wake-up, not two per record (docs/native.md) */
   int rc = load_pem(ctx, cert, cert_len, key, key_len);
   if (rc != 0) { set_err(err, errlen, rc == -1 ? "certificate" : "private key"); goto fail; }
   if (ciphers[0] && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) { set_err(err, errlen, "ciphers"); goto fail; }
