@@ -107,7 +107,7 @@ SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, c
   /* One read per flight instead of a header read and a body read per record (fewer
    * read system calls and BIO calls: ~6,800 instructions a resumed handshake). Bytes
    * read ahead stay in OpenSSL: splice.c calls SSL_read whenever it has room, never only
-   * on a client readiness event, so none wait there unseen. */
+   * on a client readiness event, so none wait there unseen (docs/native.md, System calls per connection). */
   SSL_CTX_set_read_ahead(ctx, 1);
   int rc = load_pem(ctx, cert, cert_len, key, key_len);
   if (rc != 0) { set_err(err, errlen, rc == -1 ? "certificate" : "private key"); goto fail; }
