@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include "conn.h"
@@ -60,6 +63,12 @@ int ws_engine_listen (ws_engine *e, ws_frontend *f, int fd, int shared, char *er
   f->shared_listener = shared;
   f->port = ws_listen_port(fd);
   f->lh = (ws_handle){ WS_HK_LISTENER, f };
+  /* TCP_NODELAY on the listener: Linux copies it into every connection established after
+   * (ws_listen_open sets it before listen(), so none is queued without it), which saves a
+   * setsockopt per connection; conn.c checks the first accepted ones and sets it on each
+   * if it does not come. Engine node's copies of the descriptor share it. */
+  int one = 1;
+  f->nodelay_inherited = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 ? -WS_NODELAY_CHECKS : 0;
   if (watch_listener(e, f) != 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
   return 0;
 }
