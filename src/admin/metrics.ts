@@ -42,7 +42,7 @@ const NAMES: Record<Exclude<Family, 'handshakeDuration' | 'handshakeMicros' | 'r
   serverConnections: ['warmshake_backend_connections_total', 'counter', 'Connections made to a backend server.'],
   serverErrors: ['warmshake_backend_errors_total', 'counter', 'Connections to a backend server that failed.'],
   redisDropped: ['warmshake_native_redis_dropped_total', 'counter', 'What the Redis tier of the native engine dropped, by kind: lookups not asked (the handshake went on full), publishes never sent, answers lost.'],
-  eventsDropped: ['warmshake_native_events_dropped_total', 'counter', 'Handshake and error records the native engine dropped because its worker fell behind (not logged; still counted).'],
+  eventsDropped: ['warmshake_native_events_dropped_total', 'counter', 'Records the native engine dropped because its event ring was full (handshake, error and stored records: not logged, still counted; server failures: not seen by passive health).'],
 };
 
 /** Histograms: per-bucket counts (label `le`) in one family, the sum in µs in another. */
