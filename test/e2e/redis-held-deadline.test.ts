@@ -10,17 +10,19 @@
 // the full handshake must complete, released at the deadline (neither hung nor cut), and
 // the client gets its session. Once the worker runs again it sends the late publish: the
 // session made during the pause resumes on another node through Redis. The expired hold
-// is counted (`warmshake_native_redis_dropped_total{kind="hold"}`), nothing else. Engine
+// is counted (`warmshake_native_redis_dropped_total{kind="hold"}`), nothing else. With
+// the queue to the worker bounded to one (WARMSHAKE_NATIVE_TIER_QUEUE), a second session
+// made meanwhile finds it full: dropped and counted, never held, never in Redis. Engine
 // node has no such hold: its TLS runs on the worker's JS thread.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { parsePrometheus, sumOf } from '../admin/prom-parser.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { redisSkipReason } from '../helpers/missing-peers.ts';
 import { sClient } from '../helpers/peers.ts';
-import { redisCluster } from '../helpers/redis-nodes.ts';
+import { redisCluster, type Cluster } from '../helpers/redis-nodes.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { testEnv } from '../helpers/warmshake.ts';
 
@@ -103,38 +105,77 @@ class Workers {
   close (): void { this.#ws.close(); }
 }
 
+/** Two native nodes on one redis-server, node A's worker threads stopped (until `resume`). */
+async function stoppedNodeA (t: TestContext): Promise<{ c: Cluster; a: number; b: number; resume: () => void; stopped: () => Promise<void>; done: () => void }> {
+  testEnv(t, 'NODE_OPTIONS', '--inspect=127.0.0.1:0');
+  const c = await redisCluster(t, 2, false, {}, 'native');
+  const [a, b] = c.nodes.map((n) => n.ports.https);
+  const workers = await Workers.attach(await inspectorUrl(c.nodes[0].child.pid!));
+  const sessions = await workers.sessions(1);
+  for (const s of sessions) await workers.pause(s);
+  let paused = true;
+  const resume = (): void => { if (paused) for (const s of sessions) workers.resume(s); paused = false; };
+  t.after(() => { resume(); workers.close(); });
+  return {
+    c, a, b, resume,
+    // It did stop, at its first JS after the pause was acknowledged: no drain, no ack, ran meanwhile.
+    stopped: async () => { assert.ok(sessions.includes((await workers.next((m) => m.method === 'Debugger.paused', 'the worker paused')).session!)); },
+    // Called at the end of a test, not in an after hook: a process with a debugger attached waits for it to leave before it exits.
+    done: () => workers.close(),
+  };
+}
+
+async function drops (c: Cluster, kind?: string): Promise<number> {
+  return sumOf(parsePrometheus(await (await fetch(`${c.http[0]}/metrics`)).text()), 'warmshake_native_redis_dropped_total', kind ? { kind } : {});
+}
+
 for (const tls of ['1.2', '1.3'] as const) {
   test(`[native] TLS ${tls}: while the worker's JS is stopped the held last flight goes out at its deadline, and the late publish reaches Redis after`, { skip }, async (t) => {
-    testEnv(t, 'NODE_OPTIONS', '--inspect=127.0.0.1:0');
-    const c = await redisCluster(t, 2, false, {}, 'native');
-    const [a, b] = c.nodes.map((n) => n.ports.https);
+    const { c, a, b, resume, stopped, done } = await stoppedNodeA(t);
     const noTicket = tls === '1.2';
-    const workers = await Workers.attach(await inspectorUrl(c.nodes[0].child.pid!));
-    const sessions = await workers.sessions(1);
-    for (const s of sessions) await workers.pause(s);
-    let paused = true;
-    t.after(() => { if (paused) for (const s of sessions) workers.resume(s); workers.close(); });
-
     const sess = join(c.dir, 'held.sess');
     const made = await sClient({ port: a, tls, sessOut: sess, noTicket });
     assert.equal(made.code, 0, made.stderr);
     assert.equal(made.fresh, 1, 'the handshake completed: the held flight went out at its deadline');
     assert.ok(existsSync(sess), 'the client got its session');
-    // The worker did stop (at the drain of this handshake's publish): no ack could have released the flight.
-    const stopped = await workers.next((m) => m.method === 'Debugger.paused', 'the worker paused');
-    assert.ok(sessions.includes(stopped.session!));
+    await stopped();
 
-    for (const s of sessions) workers.resume(s);
-    paused = false;
+    resume();
     // The publish was only late: once the worker runs, node B resumes the session through Redis.
     await waitUntil(async () => (await sClient({ port: b, tls, sessIn: sess, noTicket })).reused === 1 || undefined,
       'the session made during the pause resumed on node B', undefined, 100);
     // Counted as the one hold that expired (TLS 1.3: the first ticket's; nothing more is
     // held for that connection, so the second goes out at once); nothing else dropped.
-    const m = parsePrometheus(await (await fetch(`${c.http[0]}/metrics`)).text());
-    assert.equal(sumOf(m, 'warmshake_native_redis_dropped_total', { kind: 'hold' }), 1, 'the expired hold counted');
-    assert.equal(sumOf(m, 'warmshake_native_redis_dropped_total', {}), 1, 'the publish was late, not lost');
-    // Now, not in an after hook: a process with a debugger attached waits for it to leave before it exits.
-    workers.close();
+    // (The engine's counters reach /metrics through the worker's JS: read once it runs again.)
+    await waitUntil(async () => await drops(c) >= 1 || undefined, 'a drop counted');
+    assert.equal(await drops(c, 'hold'), 1, 'the expired hold counted');
+    assert.equal(await drops(c), 1, 'the publish was late, not lost');
+    done();
   });
 }
+
+test('[native] TLS 1.2, a queue of one towards the stopped worker: the first publish is held to its deadline, the next is dropped and not held, both clients get their session', { skip }, async (t) => {
+  testEnv(t, 'WARMSHAKE_NATIVE_TIER_QUEUE', '1');
+  const { c, a, b, resume, stopped, done } = await stoppedNodeA(t);
+  const sess = [join(c.dir, 'first.sess'), join(c.dir, 'second.sess')];
+  for (const file of sess) {
+    const made = await sClient({ port: a, tls: '1.2', sessOut: file, noTicket: true });
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(made.fresh, 1);
+    assert.ok(existsSync(file), 'the client got its session');
+  }
+  await stopped();
+
+  resume();
+  await waitUntil(async () => (await sClient({ port: b, tls: '1.2', sessIn: sess[0], noTicket: true })).reused === 1 || undefined,
+    'the queued session resumed on node B', undefined, 100);
+  const lost = await sClient({ port: b, tls: '1.2', sessIn: sess[1], noTicket: true });
+  assert.equal(lost.code, 0, lost.stderr);
+  assert.equal(lost.reused, 0, 'the dropped session never reached Redis: node B goes on full');
+  // The engine's counters reach /metrics through the worker's JS: read once it runs again.
+  await waitUntil(async () => await drops(c) >= 2 || undefined, 'the drops counted');
+  assert.equal(await drops(c), 2);
+  assert.equal(await drops(c, 'hold'), 1, 'the first publish, queued, was held to its deadline');
+  assert.equal(await drops(c, 'publish'), 1, 'the second found the queue full: dropped, so nothing to hold');
+  done();
+});
