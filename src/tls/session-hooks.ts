@@ -5,7 +5,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { MissCause } from '../diagnostics.ts';
 import type { LookupResult, SessionStore } from '../session-cache/store.ts';
-import type { SessionCallbacks } from './node-tls.ts';
+import { reloadSession, type SessionCallbacks } from './node-tls.ts';
 import { decodeSessionRecord, encodeSessionRecord } from './session-record.ts';
 
 export interface SessionPolicy {
@@ -41,7 +41,12 @@ export class SessionHooks implements SessionCallbacks {
   resume (_id: Buffer, callback: Parameters<SessionCallbacks['resume']>[1]): void {
     const key = this.#lookupKey;
     if (key === undefined) { callback(null); return; }
-    this.#policy.store.get(key).then((result) => callback(null, this.#accept(result)), () => {
+    this.#policy.store.get(key).then((result) => {
+      const session = this.#accept(result);
+      callback(null, session);
+      // For the second ClientHello after a HelloRetryRequest (node-tls.ts reloadSession).
+      if (session && this.socket) reloadSession(this.socket, session);
+    }, () => {
       this.miss = 'store_error';
       callback(null);
     });
