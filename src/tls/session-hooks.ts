@@ -25,16 +25,22 @@ export class SessionHooks implements SessionCallbacks {
   #sni: string;
   #client: string;
   #lookupKey: Buffer | undefined;
+  #psk: boolean;
   socket: TLSSocket | undefined;
   /** Why the cache lookup, when one was made, found nothing to resume. */
   miss: MissCause | undefined;
 
-  /** `lookupKey`: what to look up instead of Node's legacy session id (the TLS 1.3 PSK identity), or undefined for no lookup. */
-  constructor (policy: SessionPolicy, sni: string, client: string, lookupKey: Buffer | undefined) {
+  /**
+   * `lookupKey`: what to look up instead of Node's legacy session id (the TLS 1.3 PSK
+   * identity), or undefined for no lookup; `psk`: it is a TLS 1.3 PSK identity, which
+   * OpenSSL asks for again after a HelloRetryRequest.
+   */
+  constructor (policy: SessionPolicy, sni: string, client: string, lookupKey: Buffer | undefined, psk = false) {
     this.#policy = policy;
     this.#sni = sni;
     this.#client = client;
     this.#lookupKey = lookupKey;
+    this.#psk = psk;
   }
 
   /** Node's legacy session id is not looked up: the key read from the ClientHello is. */
@@ -45,7 +51,7 @@ export class SessionHooks implements SessionCallbacks {
       const session = this.#accept(result);
       callback(null, session);
       // For the second ClientHello after a HelloRetryRequest (node-tls.ts reloadSession).
-      if (session && this.socket) reloadSession(this.socket, session);
+      if (session && this.#psk && this.socket) reloadSession(this.socket, session);
     }, () => {
       this.miss = 'store_error';
       callback(null);
