@@ -9,7 +9,7 @@
 // thread's CPU time (schedstat) to say which thread a worker count costs in.
 //   node bench/perf-case.ts --server native|node|haproxy --case ids12|stateful13|tickets12|tickets13
 //        [--tool callgrind|perf|strace|stat|threads|none] [--rate R] [--duration S] [--fill N] [--out DIR]
-//        [--workers N] [--cpus LIST] [--log-level warn|info|debug]
+//        [--workers N] [--cpus LIST] [--client-cpus LIST] [--log-level warn|info|debug]
 // --workers 2 (with --cpus 0,1, as the 2-worker rate case pins them) compares a worker
 // count with its own 1-worker figure; callgrind runs one thread at a time, so for 2
 // workers `--tool stat` (task-clock) and `--tool strace` tell more.
@@ -85,6 +85,10 @@ const { values } = parseArgs({
     fill: { type: 'string', default: '300' },
     workers: { type: 'string', default: '1' },
     cpus: { type: 'string', default: '0' },
+    // The load generator's core after the fill, as `npm run bench` pins it (bench/run.ts):
+    // unpinned it runs load threads on the server's core too, which changes what a
+    // server pays per wake-up of an otherwise idle core.
+    'client-cpus': { type: 'string', default: '1' },
     out: { type: 'string' },
     // warmshake's log level: `warn` as in `npm run bench`; `info` (the default config's) logs every handshake.
     'log-level': { type: 'string', default: 'warn' }
@@ -129,6 +133,7 @@ try {
     ...load, resume: 0, count: Number(values.fill), clients: Number(values.fill), collectSessions: true, connections: 8, duration: 1800
   }));
   let sessions = fill.sessions ?? [];
+  execFileSync('taskset', ['-a', '-p', '-c', values['client-cpus']!, String(process.pid)], { stdio: 'ignore' });
   const at = async (seconds: number): Promise<Awaited<ReturnType<typeof runBench>>> => {
     const result = await runBench(benchOptions(server.port, {
       ...load, resume: 1, rate, connections: 256, duration: seconds, sessions, clients: sessions.length, collectSessions: true

@@ -1,12 +1,14 @@
-// The fixed-rate run as report sections and target lines: each row's CPU per handshake
-// over HAProxy's at the same case and rate, and each issue-11 target as met or missed
-// with its figures, per warmshake engine and per rate. A row that missed its rate is
-// shown but compared with nothing.
+// The fixed-rate run as report sections and target lines: per (server, case, rate) the
+// median over rounds (rounds.ts) with its min–max, its CPU per handshake over HAProxy's
+// as the median of the rounds' ratios, and each issue-11 target as met or missed from
+// those medians, with each round's ratio. A round that missed its rate is shown in the
+// `rounds` count but compared with nothing.
 import type { Column, ScenarioReport } from './context.ts';
 import type { RateRun } from './fixed-rate.ts';
 import { RATE_TOLERANCE } from './fixed-rate.ts';
 import type { Row } from './measure.ts';
 import { rateCases } from './rate-cases.ts';
+import { median, medianRows, ratiosByRound, ratioText } from './rounds.ts';
 
 export const RATE_COLUMNS: Column[] = [
   { key: 'server', title: 'server' },
@@ -16,33 +18,42 @@ export const RATE_COLUMNS: Column[] = [
   { key: 'extra.dropped', title: 'dropped' },
   { key: 'resumedPct', title: 'resumed %' },
   { key: 'cpuUsPerHandshake', title: 'server CPU µs/handshake' },
+  { key: 'extra.cpuSpread', title: 'µs min–max' },
   { key: 'extra.vsHaproxy', title: '× HAProxy' },
   { key: 'serverCpuPct', title: 'server CPU %' },
   { key: 'clientCpuPct', title: 'client CPU %' },
   { key: 'p50Ms', title: 'p50 ms' },
   { key: 'p99Ms', title: 'p99 ms' },
   { key: 'extra.group', title: 'group' },
-  { key: 'extra.compared', title: 'compared' }
+  { key: 'extra.compared', title: 'compared' },
+  { key: 'extra.rounds', title: 'rounds' }
 ];
 
 const valid = (row: Row | undefined): boolean => row !== undefined && row.extra.valid === true && row.cpuUsPerHandshake > 0;
 const atRate = (rows: Row[] | undefined, server: string, rate: number): Row | undefined =>
   rows?.find((r) => r.server === server && r.extra.rate === rate);
+/** Every round's row of `server` at `rate`. */
+const roundsAt = (rows: Row[] | undefined, server: string, rate: number): Row[] =>
+  (rows ?? []).filter((r) => r.server === server && r.extra.rate === rate);
 
-function annotate (rows: Row[]): void {
+/** One median row per (server, rate), its ratio to HAProxy's the median of the rounds' ratios. */
+function annotate (roundRows: Row[]): Row[] {
+  const rows = medianRows(roundRows, valid);
   for (const row of rows) {
     const rate = Number(row.extra.rate);
-    row.extra.compared = valid(row) ? 'yes' : row.extra.serverFailure !== undefined ? 'no: server failed' : `no: achieved ${rate > 0 ? Math.round((row.handshakesPerSecond / rate) * 100) : 0}% of the rate`;
-    const haproxy = atRate(rows, 'haproxy', rate);
-    if (valid(row) && haproxy && valid(haproxy)) row.extra.vsHaproxy = `${(row.cpuUsPerHandshake / haproxy.cpuUsPerHandshake).toFixed(2)}×`;
+    const rounds = String(row.extra.rounds);
+    const all = rounds.split('/')[0] === rounds.split('/')[1];
+    row.extra.compared = valid(row) ? (all ? 'yes' : `yes (${rounds} rounds)`) : row.extra.serverFailure !== undefined ? 'no: server failed' : `no: achieved ${rate > 0 ? Math.round((row.handshakesPerSecond / rate) * 100) : 0}% of the rate`;
+    row.extra.vsHaproxy = ratioText(ratiosByRound(roundsAt(roundRows, row.server, rate), roundsAt(roundRows, 'haproxy', rate), valid));
   }
+  return rows;
 }
 
-/** The 2-worker rows against the same engine's 1-worker row at the same rate. */
-function againstOneWorker (rows: Row[], oneWorker: Row[] | undefined): void {
+/** The 2-worker rows against the same engine's 1-worker rows at the same rate, round by round. */
+function againstOneWorker (rows: Row[], roundRows: Row[], oneWorker: Row[] | undefined): void {
   for (const row of rows) {
-    const one = atRate(oneWorker, row.server, Number(row.extra.rate));
-    if (valid(row) && one && valid(one)) row.extra.vsOneWorker = `${(row.cpuUsPerHandshake / one.cpuUsPerHandshake).toFixed(2)}×`;
+    const rate = Number(row.extra.rate);
+    row.extra.vsOneWorker = ratioText(ratiosByRound(roundsAt(roundRows, row.server, rate), roundsAt(oneWorker, row.server, rate), valid));
   }
 }
 
@@ -50,10 +61,10 @@ const ONE_WORKER_COLUMN: Column = { key: 'extra.vsOneWorker', title: '× 1 worke
 
 export function rateSections (run: RateRun, quick: boolean): ScenarioReport[] {
   return rateCases(quick).map((c) => {
-    const rows = run.rows.get(c.id) ?? [];
-    annotate(rows);
+    const roundRows = run.rows.get(c.id) ?? [];
+    const rows = annotate(roundRows);
     const twoWorkers = c.instance === 'workers2';
-    if (twoWorkers) againstOneWorker(rows, run.rows.get('rate-tls12-ids'));
+    if (twoWorkers) againstOneWorker(rows, roundRows, run.rows.get('rate-tls12-ids'));
     const columns = twoWorkers ? RATE_COLUMNS.flatMap((col) => (col.key === 'extra.vsHaproxy' ? [ONE_WORKER_COLUMN] : [col])) : RATE_COLUMNS;
     return {
       id: c.id, title: `${c.title} — fixed rates ${c.rates.join(' and ')}/s`, columns, rows, ratios: [],
@@ -79,18 +90,21 @@ function targetLine (run: RateRun, t: RateTarget, engine: string): string {
   const parts: string[] = [];
   let met = 0; let missed = 0;
   for (const rate of rates) {
-    const ours = atRate(run.rows.get(t.case), engine, rate);
-    const ref = t.base ? atRate(run.rows.get(t.base), engine, rate) : atRate(run.rows.get(t.case), 'haproxy', rate);
+    const ours = roundsAt(run.rows.get(t.case), engine, rate);
+    const ref = t.base ? roundsAt(run.rows.get(t.base), engine, rate) : roundsAt(run.rows.get(t.case), 'haproxy', rate);
     const refName = t.base ? '1 worker' : 'HAProxy';
-    if (!ours || !ref || !valid(ours) || !valid(ref)) {
-      const which = !valid(ours) ? engine : refName;
-      parts.push(`${rate}/s not compared (${which} ${ours === undefined || ref === undefined ? 'not measured' : `missed the rate by more than ${RATE_TOLERANCE * 100}% or failed`})`);
+    const ratios = ratiosByRound(ours, ref, valid);
+    if (ratios.length === 0) {
+      const which = !ours.some(valid) ? engine : refName;
+      parts.push(`${rate}/s not compared (${which} ${ours.length === 0 || ref.length === 0 ? 'not measured' : `missed the rate by more than ${RATE_TOLERANCE * 100}% or failed`})`);
       continue;
     }
-    const ratio = ours.cpuUsPerHandshake / ref.cpuUsPerHandshake;
+    const ratio = median(ratios.map((r) => r.ratio));
     const ok = ratio <= t.limit;
     if (ok) met++; else missed++;
-    parts.push(`${rate}/s ${ratio.toFixed(2)}× (${ours.cpuUsPerHandshake} vs ${ref.cpuUsPerHandshake} µs) ${ok ? 'met' : 'missed'}`);
+    const us = (rows: Row[]): number => Math.round(median(rows.map((r) => r.cpuUsPerHandshake)) * 10) / 10;
+    const each = ratios.length > 1 ? `; rounds ${ratios.map((r) => r.ratio.toFixed(2)).join(', ')}` : '';
+    parts.push(`${rate}/s ${ratio.toFixed(2)}× (${ratios.length > 1 ? 'medians ' : ''}${us(ratios.map((r) => r.ours))} vs ${us(ratios.map((r) => r.ref))} µs${each}) ${ok ? 'met' : 'missed'}`);
   }
   const verdict = missed > 0 ? '**missed**' : met > 0 ? '**met**' : 'not measured';
   return `- ${engine}: ${t.text} — ${verdict}${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`;

@@ -19,9 +19,11 @@ import { processTree } from './proc.ts';
 import { writeReport } from './report.ts';
 import { scenarios } from './scenarios.ts';
 import { lineup } from './contenders.ts';
-import { FILL, fillOf, QUICK_FILL, runFixedRate } from './fixed-rate.ts';
+import { runFixedRate } from './fixed-rate.ts';
+import { FILL, fillOf, QUICK_FILL } from './rate-servers.ts';
 import { floodScenario } from './flood.ts';
 import { rateSections, rateTargets } from './rate-report.ts';
+import { rateCases } from './rate-cases.ts';
 import { ALL_SERVERS, defaultRoot, missingReason, startBackend } from './servers/index.ts';
 
 const REPORT = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
@@ -117,6 +119,9 @@ async function main (): Promise<void> {
   const selected = scenarios().filter((s) => wanted.includes(s.id));
   const unknown = wanted.filter((id) => !DEFAULT_SET.includes(id) && !selected.some((s) => s.id === id));
   if (unknown.length > 0) throw new RangeError(`no scenario named ${unknown.join(', ')}; known: ${[...DEFAULT_SET, ...scenarios().map((s) => s.id)].join(', ')}`);
+  const caseIds = rateCases(false).map((c) => c.id);
+  const badCases = options.cases.filter((id) => !caseIds.includes(id));
+  if (badCases.length > 0) throw new RangeError(`no fixed-rate case named ${badCases.join(', ')}; known: ${caseIds.join(', ')}`);
   const reports: ScenarioReport[] = [];
   const targets: string[] = [];
   try {
@@ -124,7 +129,11 @@ async function main (): Promise<void> {
     Object.assign(skipped, unavailable);
     console.log(JSON.stringify({ bench: 'lineup', contenders: contenders.map((c) => c.label), unavailable }));
     if (wanted.includes('rate')) {
-      const run = await runFixedRate(ctx, contenders, options.fill === undefined ? {} : { fill: fillOf(options.fill, ctx.quick ? QUICK_FILL : FILL) });
+      const run = await runFixedRate(ctx, contenders, {
+        ...(options.fill === undefined ? {} : { fill: fillOf(options.fill, ctx.quick ? QUICK_FILL : FILL) }),
+        ...(options.rounds === undefined ? {} : { rounds: options.rounds }),
+        ...(options.cases.length === 0 ? {} : { cases: options.cases })
+      });
       reports.push(...rateSections(run, ctx.quick));
       reports.push({ id: 'fills', title: 'Sessions stored before measuring', setup: 'full handshakes per server instance and pool; returning clients drew from these', columns: [], rows: [], ratios: [], notes: Object.entries(run.fills).map(([k, v]) => `${k}: ${v}`) });
       targets.push(...rateTargets(run, unavailable));

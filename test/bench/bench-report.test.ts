@@ -16,10 +16,13 @@ function row (server: string, cpu: number, extra: Record<string, unknown> = {}):
   };
 }
 
-test('parseArgs reads --quick, --only lists, --duration and --out', () => {
+test('parseArgs reads --quick, --only lists, --duration, --fill, --rounds, --cases and --out', () => {
   assert.deepEqual(parseArgs(['--quick', '--only', 'tls12-ids,memory', '--only', 'fleet', '--duration', '2', '--out', '/tmp/x.md']),
-    { quick: true, only: ['tls12-ids', 'memory', 'fleet'], duration: 2, out: '/tmp/x.md', help: false, fill: undefined });
+    { quick: true, only: ['tls12-ids', 'memory', 'fleet'], duration: 2, out: '/tmp/x.md', help: false, fill: undefined, rounds: undefined, cases: [] });
   assert.equal(parseArgs(['--fill', '5000']).fill, 5000);
+  assert.equal(parseArgs(['--rounds', '5']).rounds, 5);
+  assert.throws(() => parseArgs(['--rounds', '0']), /--rounds/);
+  assert.deepEqual(parseArgs(['--cases', 'rate-tls12-ids,rate-tls13-stateful']).cases, ['rate-tls12-ids', 'rate-tls13-stateful']);
   assert.throws(() => parseArgs(['--fill', '3']), /--fill/);
   assert.throws(() => parseArgs(['--duration', '0']), /duration/);
   assert.throws(() => parseArgs(['--bogus']), /unknown argument/);

@@ -74,7 +74,14 @@ void ws_conn_close (ws_conn *c, int stage, const char *reason) {
    * embedding process's: tests run peers from the process that runs the engine) holds the
    * descriptor until it execs, which keeps the registration alive past close(), and its
    * next event would name this connection once freed (ASan saw it; HAProxy's fd_delete
-   * removes a polled fd from epoll first too). */
+   * removes a polled fd from epoll first too). Two calls per connection, kept because no
+   * cheaper way is safe (docs/native.md, Robustness): skipping them until a fork was seen
+   * (pthread_atfork) misses glibc's posix_spawn, system() and popen() (clone with
+   * CLONE_VFORK, no atfork handlers) and _Fork(); Node 24's libuv forks with fork() today
+   * (checked), but any library in the process may spawn the other way. Recognising a late
+   * event (a generation in the epoll data) would stop the use-after-free, not the event:
+   * a level-triggered registration on a socket the peer closed would wake epoll_wait at
+   * every call until the child execs, and a closed number cannot be taken out of epoll. */
   if (c->cfd >= 0) { epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->cfd, NULL); close(c->cfd); }
   if (c->bfd >= 0) { epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->bfd, NULL); close(c->bfd); }
   ws_backend_release(c);
@@ -130,8 +137,17 @@ ws_conn *ws_conn_accept (ws_frontend *f, int fd, const struct sockaddr *peer, so
     port = ntohs(a->sin6_port);
   }
   snprintf(c->client, sizeof c->client, "%s:%d", ip, port);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  /* TCP_NODELAY normally comes from the listener (engine.c ws_engine_listen). */
+  int nodelay = f->nodelay_inherited > 0;
+  if (f->nodelay_inherited < 0) {
+    socklen_t on_len = sizeof nodelay;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &on_len) != 0) nodelay = 0;
+    f->nodelay_inherited = nodelay ? 1 : f->nodelay_inherited + 1;
+  }
+  if (!nodelay) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   c->next = e->conns;
   if (e->conns) e->conns->prev = c;
   e->conns = c;

@@ -100,6 +100,12 @@ void ws_tls_reason (char *out, size_t cap, const char *fallback);
 int ws_hello_ready (ws_conn *c, uint32_t events);
 /* hello.c: the alert for a refused ClientHello, then the close (stage client_hello). */
 void ws_hello_refuse (ws_conn *c);
+/* hello.c: a spare SSL keeps its BIO chain, pointing at no connection and no descriptor;
+ * -1 when the chain is not hello.c's (then the caller drops it). */
+int ws_hello_park (SSL *ssl);
+/* hello.c: whether any byte of the client's reached OpenSSL (the BIOs' own counts run
+ * across the connections of a spare SSL). */
+int ws_hello_read_any (const ws_conn *c);
 /* backend.c: 0 when a connect is under way, -1 when no server is left (not closed). */
 int ws_backend_connect (ws_conn *c);
 /* The connection stops counting against its server. */

@@ -61,7 +61,7 @@ static int handshake (ws_conn *c, uint32_t events) {
   if (eof && !c->hello_seen) {
     /* The same words as engine node's hello reader. */
     ERR_clear_error();
-    ws_copy(why, sizeof why, BIO_number_read(SSL_get_rbio(c->ssl)) > 0
+    ws_copy(why, sizeof why, ws_hello_read_any(c)
       ? "connection closed in the middle of the ClientHello" : "connection closed before any byte");
   } else {
     ws_tls_reason(why, sizeof why, eof ? "client closed the connection during the handshake" : "handshake failed");

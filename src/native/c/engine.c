@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include "conn.h"
@@ -60,6 +63,12 @@ int ws_engine_listen (ws_engine *e, ws_frontend *f, int fd, int shared, char *er
   f->shared_listener = shared;
   f->port = ws_listen_port(fd);
   f->lh = (ws_handle){ WS_HK_LISTENER, f };
+  /* TCP_NODELAY on the listener: Linux copies it into every connection established after
+   * (ws_listen_open sets it before listen(), so none is queued without it), which saves a
+   * setsockopt per connection; conn.c checks the first accepted ones and sets it on each
+   * if it does not come. Engine node's copies of the descriptor share it. */
+  int one = 1;
+  f->nodelay_inherited = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 ? -WS_NODELAY_CHECKS : 0;
   if (watch_listener(e, f) != 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
   return 0;
 }
@@ -159,6 +168,7 @@ int ws_engine_run (ws_engine *e) {
   double next_tick = ws_mono_ms() + TICK_MS, drain_until = 0;
   int draining = 0;
   int detached = 0;
+  int closed_at_tick = 0;
   for (;;) {
     if (!detached && __atomic_load_n(&e->detach_req, __ATOMIC_SEQ_CST)) {
       detach(e);
@@ -191,11 +201,15 @@ int ws_engine_run (ws_engine *e) {
     if (now >= next_tick) {
       next_tick = now + TICK_MS;
       if (!draining) resume_accepting(e);
-      if (n == 0 && e->closed_since_trim >= TRIM_AFTER) {
+      /* Idle: nothing closed for a whole tick. A tick's wait that saw no event is not
+       * idle under load: at 160/s that trimmed every few seconds, ~10 MB given back
+       * and faulted in again (madvise + mprotect + page faults), the spares remade. */
+      if (n == 0 && e->closed_since_trim >= TRIM_AFTER && e->closed_since_trim == closed_at_tick) {
         for (int f = 0; f < e->nfe; f++) ws_ssl_spares_free(&e->fe[f]); /* a burst's spares go with it */
         malloc_trim(0);
         e->closed_since_trim = 0;
       }
+      closed_at_tick = e->closed_since_trim;
       for (struct ws_conn *c = e->conns, *next; c; c = next) {
         next = c->next;
         ws_conn_tick(c, now);

@@ -87,6 +87,10 @@ typedef struct ws_backend {
 /* A use_backend rule: an exact name, or `*.suffix` kept as ".suffix" (wildcard set). */
 typedef struct ws_route { char sni[WS_NAME_MAX + 1]; size_t len; int wildcard; int backend; } ws_route;
 
+/* Accepted sockets checked for the listener's TCP_NODELAY before giving up on it: one queued
+ * before the listener had it (an engine-owned listener opened elsewhere) does not carry it. */
+#define WS_NODELAY_CHECKS 8
+
 typedef struct ws_frontend {
   struct ws_engine *engine;
   int index;
@@ -95,6 +99,7 @@ typedef struct ws_frontend {
   int listen_fd;
   int shared_listener; /* listen_fd is the process's (the supervisor's): left, never closed */
   int accept_paused;
+  int nodelay_inherited; /* 1 accepted sockets get TCP_NODELAY from the listener, 0 set on each, < 0 checks left (conn.c) */
   int port;
   ws_handle lh;
   ws_cert certs[WS_MAX_CERTS];
@@ -218,6 +223,6 @@ void ws_client_release (ws_frontend *f, const uint8_t addr[16]);
 int ws_client_new_session (ws_frontend *f, const uint8_t addr[16]);
 
 /* tickets.c */
-int ws_ticket_cb (SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc);
+void ws_tickets_install (SSL_CTX *ctx);
 void ws_tickets_refresh (ws_engine *e);
 #endif

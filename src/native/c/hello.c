@@ -17,7 +17,6 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/bio.h>
@@ -112,25 +111,59 @@ static long hello_ctrl (BIO *b, int cmd, long num, void *ptr) {
 static int hello_create (BIO *b) { BIO_set_init(b, 1); return 1; }
 
 static BIO_METHOD *method;
+static int method_type;
 static pthread_once_t method_once = PTHREAD_ONCE_INIT;
 
 static void make_method (void) {
-  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "warmshake ClientHello limits");
+  method_type = BIO_get_new_index() | BIO_TYPE_FILTER;
+  BIO_METHOD *m = BIO_meth_new(method_type, "warmshake ClientHello limits");
   if (m && BIO_meth_set_read(m, hello_read) && BIO_meth_set_write(m, hello_write) && BIO_meth_set_ctrl(m, hello_ctrl) &&
       BIO_meth_set_create(m, hello_create)) method = m;
   else BIO_meth_free(m);
 }
 
+/* The socket BIO under our filter when `filter` is one of ours, else NULL. */
+static BIO *our_socket (BIO *filter) {
+  if (!filter || !method || BIO_method_type(filter) != method_type) return NULL;
+  BIO *sock = BIO_next(filter);
+  return sock && BIO_method_type(sock) == BIO_TYPE_SOCKET ? sock : NULL;
+}
+
 static int hello_bio (ws_conn *c, int fd) {
   c->scan.length = -1;
   pthread_once(&method_once, make_method);
-  BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
-  BIO *filter = method ? BIO_new(method) : NULL;
+  /* A spare SSL (ssl_spare.c) keeps its chain: pointed at this connection and its
+   * descriptor, with the end-of-file and retry flags of the last one cleared (a socket
+   * BIO keeps its flags across BIO_set_fd). Two BIO_new and two BIO_free fewer. */
+  BIO *filter = SSL_get_rbio(c->ssl);
+  BIO *sock = our_socket(filter);
+  if (sock && SSL_get_wbio(c->ssl) == filter) {
+    BIO_set_fd(sock, fd, BIO_NOCLOSE);
+    BIO_clear_flags(sock, BIO_FLAGS_IN_EOF | BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY);
+    BIO_clear_retry_flags(filter);
+    BIO_set_data(filter, c);
+    return 0;
+  }
+  sock = BIO_new_socket(fd, BIO_NOCLOSE);
+  filter = method ? BIO_new(method) : NULL;
   if (!sock || !filter) { BIO_free(sock); BIO_free(filter); return -1; }
   BIO_set_data(filter, c);
   BIO_push(filter, sock);
   SSL_set_bio(c->ssl, filter, filter); /* the SSL owns the chain; SSL_free frees both */
   return 0;
+}
+
+int ws_hello_park (SSL *ssl) {
+  BIO *filter = SSL_get_rbio(ssl);
+  BIO *sock = our_socket(filter);
+  if (!sock || SSL_get_wbio(ssl) != filter) return -1;
+  BIO_set_data(filter, NULL);
+  BIO_set_fd(sock, -1, BIO_NOCLOSE);
+  return 0;
+}
+
+int ws_hello_read_any (const ws_conn *c) {
+  return c->scan.head_have > 0 || c->scan.records > 0 || c->scan.done;
 }
 
 /*
@@ -143,15 +176,18 @@ static int hello_bio (ws_conn *c, int fd) {
  */
 int ws_hello_ready (ws_conn *c, uint32_t events) {
   if (c->ssl) return 1;
-  uint8_t head[5];
-  int queued = 0;
-  ssize_t n = recv(c->cfd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
+  /* One peek for the record's header and as much of its body as is queued tells whether
+   * the record is whole, without a FIONREAD call (one system call a connection fewer).
+   * c2b is unused before the handshake; the bytes are the plaintext hello, which OpenSSL
+   * then reads for real, so c2b_used stays 0 and nothing secret is left in it. */
+  const uint8_t *head = c->c2b;
+  ssize_t n = recv(c->cfd, c->c2b, sizeof c->c2b, MSG_PEEK | MSG_DONTWAIT);
   int left = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-  if (!left && n < (ssize_t)sizeof head && (n < 1 || head[0] == 22)) return 0;
-  size_t need = n == (ssize_t)sizeof head ? sizeof head + (size_t)((head[3] << 8) | head[4]) : 0;
-  /* a record OpenSSL refuses (not a handshake, too long) goes to it at once for its alert */
-  if (!left && n == (ssize_t)sizeof head && head[0] == 22 && need <= sizeof head + 16384 &&
-      ioctl(c->cfd, FIONREAD, &queued) == 0 && (size_t)queued < need) return 0;
+  if (!left && n < 5 && (n < 1 || head[0] == 22)) return 0;
+  size_t need = n >= 5 ? 5 + (size_t)((head[3] << 8) | head[4]) : 0;
+  /* a record OpenSSL refuses (not a handshake, too long) goes to it at once for its alert;
+   * a record longer than c2b (a 16 KB hello) goes once c2b is full */
+  if (!left && n >= 5 && head[0] == 22 && need <= 5 + 16384 && (size_t)n < need && (size_t)n < sizeof c->c2b) return 0;
   c->ssl = ws_ssl_take(c->fe);
   if (!c->ssl || hello_bio(c, c->cfd) != 0) { ws_conn_close(c, WS_ST_HANDSHAKE, "SSL_new failed"); return -1; }
   SSL_set_app_data(c->ssl, c);

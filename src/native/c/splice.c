@@ -94,7 +94,7 @@ int ws_splice (ws_conn *c) {
     }
     if (c->state == WS_CS_SPLICE && to_backend(c, &progress) != 0) return -1;
     if (c->state == WS_CS_SPLICE && c->client_eof && c->c2b_len == 0 && !replay_pending(c) && !c->backend_shut) {
-      shutdown(c->bfd, SHUT_WR);
+      if (!(c->backend_eof && c->client_shut)) shutdown(c->bfd, SHUT_WR); /* else close() just below sends the FIN */
       c->backend_shut = 1;
     }
     if (c->state == WS_CS_SPLICE && !c->backend_eof && c->b2c_len == 0) {
@@ -135,7 +135,7 @@ int ws_splice (ws_conn *c) {
     if (c->backend_eof && c->b2c_len == 0 && !c->client_shut) {
       SSL_shutdown(c->ssl); /* close_notify, best effort */
       ERR_clear_error();
-      shutdown(c->cfd, SHUT_WR);
+      if (!(c->client_eof && c->backend_shut)) shutdown(c->cfd, SHUT_WR); /* else close() just below sends the FIN */
       c->client_shut = 1;
       progress = 1;
     }

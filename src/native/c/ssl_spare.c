@@ -5,8 +5,9 @@
  * SSL_new, again at SSL_set_accept_state and again at the handshake's own SSL_clear;
  * SSL_new, SSL_set_accept_state and SSL_free cost ~48,000 instructions a connection
  * (callgrind, docs/profiling-native.md), against ~19,000 for making a spare (dropping
- * the session, SSL_clear). Each connection still gets its own BIO pair (hello.c): a socket BIO keeps its
- * end-of-file flag across a change of descriptor.
+ * the session, SSL_clear). The BIO pair stays with the SSL (hello.c ws_hello_park): the next
+ * connection points it at its own descriptor and clears the flags a socket BIO keeps
+ * across a change of descriptor (end of file, retry).
  *
  * What keeps it safe (SSL_clear(3): the object keeps settings of its last connection):
  * - only after a completed handshake and a clean end (no TLS or socket error, no
@@ -22,8 +23,8 @@
  *   SSL_do_handshake returns 1 at once without running one;
  * - OpenSSL resets its per-handshake extension state (SNI host name, ALPN, PSK) at every
  *   ClientHello, as it must for renegotiation;
- * - its app data and BIOs go with the connection: a spare points at no connection and
- *   at no descriptor. Spares are per engine thread (the frontend's array is the engine's
+ * - its app data goes with the connection, its BIOs are parked: a spare points at no
+ *   connection and at no descriptor (the socket BIO's is -1, the filter's data NULL). Spares are per engine thread (the frontend's array is the engine's
  *   own) and go at an idle trim (engine.c) and at the engine's end (ws_engine_free). */
 #include <openssl/ssl.h>
 #include "conn.h"
@@ -60,7 +61,7 @@ void ws_ssl_release (ws_conn *c, int clean) {
   ws_frontend *f = c->fe;
   if (!reusable(c, ssl, clean)) { SSL_free(ssl); return; }
   SSL_set_app_data(ssl, NULL);
-  SSL_set_bio(ssl, NULL, NULL); /* frees the filter and socket BIOs (hello.c) */
+  if (ws_hello_park(ssl) != 0) SSL_set_bio(ssl, NULL, NULL); /* kept for the next connection (hello.c), else freed */
   if (SSL_set_session(ssl, NULL) != 1 || SSL_clear(ssl) != 1) { SSL_free(ssl); return; }
   f->spare[f->nspare++] = ssl;
 }

@@ -104,6 +104,11 @@ SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, c
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF |
     (f->tickets ? 0 : SSL_OP_NO_TICKET));
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  /* One read per flight instead of a header read and a body read per record (fewer
+   * read system calls and BIO calls: ~6,800 instructions a resumed handshake). Bytes
+   * read ahead stay in OpenSSL: splice.c calls SSL_read whenever it has room, never only
+   * on a client readiness event, so none wait there unseen (docs/native.md, System calls per connection). */
+  SSL_CTX_set_read_ahead(ctx, 1);
   int rc = load_pem(ctx, cert, cert_len, key, key_len);
   if (rc != 0) { set_err(err, errlen, rc == -1 ? "certificate" : "private key"); goto fail; }
   if (ciphers[0] && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) { set_err(err, errlen, "ciphers"); goto fail; }
@@ -112,7 +117,7 @@ SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, c
   SSL_CTX_set_timeout(ctx, (long)(f->lifetime_ms / 1000 > 1 ? f->lifetime_ms / 1000 : 1));
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL | SSL_SESS_CACHE_NO_AUTO_CLEAR);
   ws_session_callbacks(ctx);
-  if (f->tickets) SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ws_ticket_cb);
+  if (f->tickets) ws_tickets_install(ctx);
   SSL_CTX_set_client_hello_cb(ctx, hello_cb, f);
   SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, f);
   return ctx;
