@@ -41,7 +41,7 @@ const NAMES: Record<Exclude<Family, 'handshakeDuration' | 'handshakeMicros' | 'r
   connections: ['warmshake_connections_current', 'gauge', 'Open client connections per frontend and worker.'],
   serverConnections: ['warmshake_backend_connections_total', 'counter', 'Connections made to a backend server by engine node (the native engine reports only its failures, in warmshake_backend_errors_total).'],
   serverErrors: ['warmshake_backend_errors_total', 'counter', 'Connections to a backend server that failed.'],
-  redisDropped: ['warmshake_native_redis_dropped_total', 'counter', 'What the Redis tier of the native engine dropped, by kind: lookups not asked (the handshake went on full), publishes never sent, answers lost.'],
+  redisDropped: ['warmshake_native_redis_dropped_total', 'counter', 'What the Redis tier of the native engine dropped, by kind: lookups not asked (the handshake went on full), publishes never sent, answers lost, holds released at their deadline before the publish left.'],
   eventsDropped: ['warmshake_native_events_dropped_total', 'counter', 'Records the native engine dropped because its event ring was full (handshake, error and stored records: not logged, still counted; server failures: not seen by passive health).'],
 };
 
