@@ -113,6 +113,8 @@ function frontendOptions (config: Config, f: FrontendConfig, certificates: reado
       const wildcard = sni.startsWith('*.');
       return { sni: wildcard ? sni.slice(1) : sni, wildcard, backend: backends.indexOf(r.backend) };
     }),
+    // TCP keep-alive's idle time before the first probe (ms), 0 = off: set on the listener.
+    keepalive: f.keepalive ? f.keepalive_delay : 0,
     timeouts: { handshake: f.timeout.handshake, client: f.timeout.client, server: f.timeout.server, connect: f.timeout.connect },
   };
 }

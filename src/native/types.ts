@@ -59,8 +59,11 @@ export interface NativeAddon {
    * bound port. Throws `listen HOST:PORT: reason` (code EADDRINUSE or EACCES when so).
    */
   listenerOpen (host: string, port: number, backlog: number): { fd: number; port: number };
-  /** A copy of listening descriptor `fd` for one engine-node worker (closing it leaves the socket open). */
-  listenerDup (fd: number): number;
+  /**
+   * A copy of listening descriptor `fd` for one engine-node worker (closing it leaves the
+   * socket open); with `keepaliveMs`, the socket's TCP keep-alive is set to it (0 = off).
+   */
+  listenerDup (fd: number, keepaliveMs?: number): number;
   engineStart (options: unknown, onEvents: () => void): EngineHandle;
   /** `events`: the records as text, for event-text.ts parseEvents; `tier`: the Redis tier's work (redis-tier.ts). */
   engineDrain (engine: EngineHandle): { events: string; tier: TierMessage[]; stopped: boolean };

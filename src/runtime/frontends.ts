@@ -1,7 +1,7 @@
 // Builds the frontends and backend pools of one config inside one thread.
 import type { BackendTls } from '../balancer/backend-tls.ts';
 import { BackendPool } from '../balancer/pool.ts';
-import type { Config } from '../config/types.ts';
+import type { Config, FrontendConfig } from '../config/types.ts';
 import type { SessionStore } from '../session-cache/store.ts';
 import { loadCertificate } from '../tls/certificates.ts';
 import { Terminator } from '../frontend/terminator.ts';
@@ -19,7 +19,7 @@ import { followWantedRecords } from './observe.ts';
 
 /** What every frontend mode offers its thread. */
 export interface Frontend {
-  readonly frontend: { name: string };
+  readonly frontend: Pick<FrontendConfig, 'name' | 'keepalive' | 'keepalive_delay'>;
   /** `fd`: a listening descriptor the frontend then owns (its copy of the process's socket). */
   listen (fd?: number): Promise<number>;
   close (drain: number): Promise<void>;
@@ -87,7 +87,8 @@ function nativeFrontends (config: Config, services: ThreadServices, pools: Reado
 /** The process's listening descriptors by frontend name, and how a thread copies one (the addon's listenerDup). */
 export interface ProcessSockets {
   fds: Readonly<Record<string, number>>;
-  dup (fd: number): number;
+  /** With the frontend's keep-alive (ms, 0 = off), which the socket passes to the connections accepted from it. */
+  dup (fd: number, keepaliveMs: number): number;
 }
 
 /**
@@ -99,7 +100,8 @@ export async function listenAll (set: FrontendSet, sockets?: ProcessSockets): Pr
   const ports: Record<string, number> = {};
   for (const f of set.frontends) {
     const fd = f instanceof NativeFrontend ? undefined : sockets?.fds[f.frontend.name];
-    ports[f.frontend.name] = await f.listen(fd === undefined ? undefined : sockets!.dup(fd));
+    const keepaliveMs = f.frontend.keepalive ? f.frontend.keepalive_delay : 0;
+    ports[f.frontend.name] = await f.listen(fd === undefined ? undefined : sockets!.dup(fd, keepaliveMs));
   }
   return ports;
 }

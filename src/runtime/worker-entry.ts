@@ -75,7 +75,7 @@ const gauges = setInterval(() => {
 }, 1000);
 gauges.unref();
 
-const sockets = addon.ok ? { fds: init.listeners, dup: (fd: number) => addon.addon.listenerDup(fd) } : undefined;
+const sockets = addon.ok ? { fds: init.listeners, dup: (fd: number, keepaliveMs: number) => addon.addon.listenerDup(fd, keepaliveMs) } : undefined;
 redisTiersReady().then(() => listenAll(set, sockets)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
   log.error({ err: err.message }, 'worker could not start its frontends');
   send({ type: 'failed', message: err.message });

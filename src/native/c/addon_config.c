@@ -25,7 +25,7 @@ int ws_read_frontend (napi_env env, napi_value o, ws_engine *e, ws_frontend *f, 
   size_t alpn_len;
   if (ws_get_string(env, o, "name", f->name, sizeof f->name) || ws_get_string(env, o, "host", host, sizeof host) ||
       ws_get_int(env, o, "port", &port) || ws_get_int(env, o, "backlog", &backlog) || ws_get_string(env, o, "sidCtx", sid, sizeof sid) ||
-      ws_get_double(env, o, "lifetime", &f->lifetime_ms) || ws_get_bool(env, o, "tickets", &f->tickets) ||
+      ws_get_double(env, o, "lifetime", &f->lifetime_ms) || ws_get_double(env, o, "keepalive", &f->keepalive_ms) || ws_get_bool(env, o, "tickets", &f->tickets) ||
       ws_get_bool(env, o, "sendProxy", &f->send_proxy) || ws_get_int(env, o, "maxConnections", &port) || (f->max_conns = (int)port, 0) ||
       ws_get_int(env, o, "port", &port) ||
       ws_get_string(env, o, "minVersion", minv, sizeof minv) || ws_get_string(env, o, "maxVersion", maxv, sizeof maxv) ||

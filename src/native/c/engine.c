@@ -69,6 +69,7 @@ int ws_engine_listen (ws_engine *e, ws_frontend *f, int fd, int shared, char *er
    * if it does not come. Engine node's copies of the descriptor share it. */
   int one = 1;
   f->nodelay_inherited = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 ? -WS_NODELAY_CHECKS : 0;
+  ws_listen_keepalive(fd, f->keepalive_ms);
   if (watch_listener(e, f) != 0) { snprintf(err, errlen, "epoll: %s", strerror(errno)); return -1; }
   return 0;
 }

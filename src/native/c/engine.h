@@ -116,6 +116,7 @@ typedef struct ws_frontend {
   ws_route *routes; /* malloc'd, first match wins */
   int nroutes;
   double t_handshake, t_client, t_server, t_connect;
+  double keepalive_ms; /* keepalive / keepalive_delay: idle time before TCP keep-alive's first probe; 0 = off */
   int send_proxy;
   ws_acl allow, deny;
   int max_conns;
@@ -192,6 +193,7 @@ double ws_mono_ms (void);
 /* listen.c: a listening socket (SO_REUSEPORT, non-blocking), or -1 with `err` naming the address */
 int ws_listen_open (const char *host, int port, int backlog, int *bound_port, char *err, size_t errlen);
 int ws_listen_port (int fd);
+void ws_listen_keepalive (int fd, double ms);
 
 /* tls_ctx.c */
 SSL_CTX *ws_tls_ctx_new (ws_frontend *f, const uint8_t *cert, size_t cert_len, const uint8_t *key, size_t key_len,

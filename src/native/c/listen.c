@@ -89,22 +89,41 @@ static napi_value listener_open (napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* listenerDup(fd) → fd: a second descriptor of the process's listening socket, for one
+/* A frontend's `keepalive` / `keepalive_delay` (ms, 0 = off), set on its listening
+ * socket: Linux gives every connection accepted from it the listener's SO_KEEPALIVE and
+ * TCP_KEEPIDLE (and starts its timer), at no cost per connection. Probe interval and
+ * count stay the system's (net.ipv4.tcp_keepalive_intvl, _probes). Both engines set it,
+ * at every (re)start of a worker (engine.c ws_engine_listen, listenerDup below), so the
+ * socket, which outlives configs, follows the newest: off must be set as well as on,
+ * since net.Server's own keepAlive option only ever turns it on. Connections accepted
+ * before keep theirs. */
+void ws_listen_keepalive (int fd, double ms) {
+  int on = ms > 0;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  if (!on) return;
+  int idle = ms < 1000 ? 1 : ms > 32767000 ? 32767 : (int)(ms / 1000 + 0.5); /* TCP_KEEPIDLE: 1 to 32767 s */
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+}
+
+/* listenerDup(fd[, keepaliveMs]) → fd: a second descriptor of the process's listening socket, for one
  * engine-node worker (net.Server.listen({ fd })). Closing that server closes this copy
  * only: the socket, and its accept queue, live on while the process's descriptor does.
  * Throws "listenerDup: reason" (EBADF once the supervisor closed the original). */
 static napi_value listener_dup (napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  size_t argc = 2;
+  napi_value argv[2], out;
   int32_t fd = -1;
   char err[96];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return ws_throw(env, "listenerDup(fd >= 0)");
+  double keepalive_ms = 0;
+  if (argc >= 2 && napi_get_value_double(env, argv[1], &keepalive_ms) != napi_ok) return ws_throw(env, "listenerDup: keepaliveMs must be a number");
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) {
     snprintf(err, sizeof err, "listenerDup: %s", strerror(errno));
     return ws_throw(env, err);
   }
+  if (argc >= 2) ws_listen_keepalive(copy, keepalive_ms);
   NAPI_OK(napi_create_int32(env, copy, &out));
   return out;
 }
