@@ -6,7 +6,7 @@ import type { Logger } from '../runtime/logger.ts';
 import { decideAlert, DEFAULT_ALERT_OPTIONS, type AlertOptions, type AlertState } from './alert.ts';
 import { History, type HistoryOptions } from './history.ts';
 import type { AdminSource } from './source.ts';
-import { readTotals, zeroTotals } from './totals.ts';
+import { TotalsReader, zeroTotals } from './totals.ts';
 
 export interface MonitorOptions {
   /** ms between samples. */
@@ -36,7 +36,8 @@ export class Monitor {
     this.#options = { ...DEFAULT_MONITOR_OPTIONS, ...options };
     const recentMs = Math.max(120_000, this.#options.alert.windowMs + 2 * this.#options.sampleMs);
     // The counters start at zero when the supervisor makes them: that is the baseline.
-    this.history = new History((at) => readTotals(this.#source, at), zeroTotals(source.started), { recentMs, ...this.#options.history });
+    const reader = new TotalsReader(source);
+    this.history = new History((at) => reader.read(at), zeroTotals(source.started), { recentMs, ...this.#options.history });
   }
 
   get alertOptions (): AlertOptions { return this.#options.alert; }
