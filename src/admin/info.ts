@@ -19,10 +19,14 @@ export function formatUptime (sec: number): string {
   return `${d}d ${h}h${String(m).padStart(2, '0')}m${String(s).padStart(2, '0')}s`;
 }
 
-/** `native`, `node`, or `native (node: passthrough)` when some frontends fall back. */
+/**
+ * `native`; `native (node: pt, api)` naming the frontends that fall back to engine node;
+ * `node`, or `node (why)` when the addon did not load (docs/native.md: show info says why).
+ */
 function engineLine (config: Config): string {
   const choice = chooseEngine(config);
   const fallback = Object.keys(choice.fallback);
+  if (choice.reason) return `${choice.engine} (${choice.reason})`;
   return fallback.length === 0 ? choice.engine : `${choice.engine} (node: ${fallback.join(', ')})`;
 }
 

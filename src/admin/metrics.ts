@@ -39,10 +39,10 @@ const NAMES: Record<Exclude<Family, 'handshakeDuration' | 'handshakeMicros' | 'r
   redisTimeouts: ['warmshake_session_cache_redis_timeouts_total', 'counter', 'Redis tier lookups that hit the timeout.'],
   redisBreaker: ['warmshake_session_cache_redis_breaker_state', 'gauge', 'Redis tier circuit breaker per worker: 0 closed, 1 half-open, 2 open.'],
   connections: ['warmshake_connections_current', 'gauge', 'Open client connections per frontend and worker.'],
-  serverConnections: ['warmshake_backend_connections_total', 'counter', 'Connections made to a backend server.'],
+  serverConnections: ['warmshake_backend_connections_total', 'counter', 'Connections made to a backend server by engine node (the native engine reports only its failures, in warmshake_backend_errors_total).'],
   serverErrors: ['warmshake_backend_errors_total', 'counter', 'Connections to a backend server that failed.'],
-  redisDropped: ['warmshake_native_redis_dropped_total', 'counter', 'What the Redis tier of the native engine dropped, by kind: lookups not asked (the handshake went on full), publishes never sent, answers lost.'],
-  eventsDropped: ['warmshake_native_events_dropped_total', 'counter', 'Handshake and error records the native engine dropped because its worker fell behind (not logged; still counted).'],
+  redisDropped: ['warmshake_native_redis_dropped_total', 'counter', 'What the Redis tier of the native engine dropped, by kind: lookups not asked (the handshake went on full), publishes never sent, answers lost, holds released at their deadline before the publish left.'],
+  eventsDropped: ['warmshake_native_events_dropped_total', 'counter', 'Records the native engine dropped because its event ring was full (handshake, error and stored records: not logged, still counted; server failures: not seen by passive health).'],
 };
 
 /** Histograms: per-bucket counts (label `le`) in one family, the sum in µs in another. */

@@ -66,7 +66,7 @@ export class Terminator {
       const offer = offerOf(hello, f.max_version);
       const choice = this.#contexts.choose(this.#selector.select(sni), offer.kind === 'ticket' ? offer.keyName : undefined);
       const lookupKey = offer.kind === 'id' || offer.kind === 'stateful_ticket' ? offer.key : undefined;
-      const hooks = new SessionHooks(this.#policy, sni, c.address, lookupKey);
+      const hooks = new SessionHooks(this.#policy, sni, c.address, lookupKey, offer.kind === 'stateful_ticket');
       c.raw.unshift(bytes);
       let socket: TLSSocket;
       try {

@@ -13,7 +13,8 @@ export function loadAddon (): AddonState {
   if (state) return state;
   const file = process.env.WARMSHAKE_NATIVE_SANITIZE === '1' ? ADDON_ASAN : ADDON;
   if (!existsSync(file)) {
-    const why = existsSync(BUILD_ERROR) ? readFileSync(BUILD_ERROR, 'utf8').split('\n')[0] : 'not built (run `npm run build:native`)';
+    // build-error.txt holds the compiler's failure (`cc: spawnSync cc ENOENT`, `cc failed:`), not a sentence.
+    const why = existsSync(BUILD_ERROR) ? `not built: ${readFileSync(BUILD_ERROR, 'utf8').split('\n')[0]}` : 'not built (run `npm run build:native`)';
     state = { ok: false, reason: `native addon ${why}` };
     return state;
   }

@@ -35,7 +35,7 @@ export const NC_MAX_FRONTENDS = 16;
 /** Engine-wide: events the ring was full for. */
 export const NC_DROPPED = NC_MAX_FRONTENDS * NC.FRONTEND_WORDS;
 /** enum ws_tier_drop (c/tier.h): what the Redis tier dropped, by kind. */
-export const NC_TIER_DROPS = ['lookup', 'publish', 'answer'] as const;
+export const NC_TIER_DROPS = ['lookup', 'publish', 'answer', 'hold'] as const;
 /** Engine-wide: the Redis tier's drops, one word per kind. */
 export const NC_TIER_DROPPED = NC_DROPPED + 1;
 /**

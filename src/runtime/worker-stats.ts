@@ -31,7 +31,7 @@ export const FAMILIES = {
   redisMicros: [],
   /** Per worker: records the native engine's event ring had no room for (their counts are the engine's own). */
   eventsDropped: ['worker'],
-  /** Per worker: what the native engine's Redis tier dropped (kind: lookup, publish, answer; c/tier.h). */
+  /** Per worker: what the native engine's Redis tier dropped (kind: lookup, publish, answer, hold; c/tier.h). */
   redisDropped: ['worker', 'kind'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -59,7 +59,7 @@ export type BreakerView = 'closed' | 'half-open' | 'open' | 'unknown';
 export interface RedisView {
   lookups: { hit: number; miss: number; error: number };
   timeouts: number;
-  /** What the native engine's Redis tier dropped (lookups not asked, publishes not sent, answers lost). */
+  /** What the native engine's Redis tier dropped (lookups not asked, publishes not sent, answers lost, holds expired). */
   dropped: number;
   /** The worst state any worker reports. */
   breaker: BreakerView;

@@ -61,3 +61,18 @@ export function onHandshakeError (socket: TLSSocket, listener: (err: Error) => v
 export function releaseControl (socket: TLSSocket): void {
   (socket as unknown as { _releaseControl (): boolean })._releaseControl();
 }
+
+/**
+ * Loads `session` into the socket's handle once more, right after `resumeSession` answered
+ * with it (Node's onSession loaded it and let the handshake go on). Node's get-session
+ * callback hands OpenSSL its loaded session once (`next_sess_.release()` in
+ * src/crypto/crypto_tls.cc), but after a HelloRetryRequest OpenSSL asks again for the
+ * PSK of the second ClientHello, and Node has nothing left: a TLS 1.3 stateful session
+ * could not resume after an HRR. Loaded again, the second ask finds it; when none comes
+ * (no HRR) it is freed with the handle.
+ */
+export function reloadSession (socket: TLSSocket, session: Buffer): void {
+  const handle = (socket as unknown as { _handle: { loadSession? (session: Buffer): void } | null })._handle;
+  handle?.loadSession?.(session);
+}
+

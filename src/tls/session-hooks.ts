@@ -5,7 +5,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { MissCause } from '../diagnostics.ts';
 import type { LookupResult, SessionStore } from '../session-cache/store.ts';
-import type { SessionCallbacks } from './node-tls.ts';
+import { reloadSession, type SessionCallbacks } from './node-tls.ts';
 import { decodeSessionRecord, encodeSessionRecord } from './session-record.ts';
 
 export interface SessionPolicy {
@@ -25,23 +25,34 @@ export class SessionHooks implements SessionCallbacks {
   #sni: string;
   #client: string;
   #lookupKey: Buffer | undefined;
+  #psk: boolean;
   socket: TLSSocket | undefined;
   /** Why the cache lookup, when one was made, found nothing to resume. */
   miss: MissCause | undefined;
 
-  /** `lookupKey`: what to look up instead of Node's legacy session id (the TLS 1.3 PSK identity), or undefined for no lookup. */
-  constructor (policy: SessionPolicy, sni: string, client: string, lookupKey: Buffer | undefined) {
+  /**
+   * `lookupKey`: what to look up instead of Node's legacy session id (the TLS 1.3 PSK
+   * identity), or undefined for no lookup; `psk`: it is a TLS 1.3 PSK identity, which
+   * OpenSSL asks for again after a HelloRetryRequest.
+   */
+  constructor (policy: SessionPolicy, sni: string, client: string, lookupKey: Buffer | undefined, psk = false) {
     this.#policy = policy;
     this.#sni = sni;
     this.#client = client;
     this.#lookupKey = lookupKey;
+    this.#psk = psk;
   }
 
   /** Node's legacy session id is not looked up: the key read from the ClientHello is. */
   resume (_id: Buffer, callback: Parameters<SessionCallbacks['resume']>[1]): void {
     const key = this.#lookupKey;
     if (key === undefined) { callback(null); return; }
-    this.#policy.store.get(key).then((result) => callback(null, this.#accept(result)), () => {
+    this.#policy.store.get(key).then((result) => {
+      const session = this.#accept(result);
+      callback(null, session);
+      // For the second ClientHello after a HelloRetryRequest (node-tls.ts reloadSession).
+      if (session && this.#psk && this.socket) reloadSession(this.socket, session);
+    }, () => {
       this.miss = 'store_error';
       callback(null);
     });

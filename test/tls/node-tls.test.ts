@@ -7,7 +7,10 @@ import { connect, createServer, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { constants } from 'node:crypto';
 import { createSecureContext, TLSSocket } from 'node:tls';
-import { onHandshakeError, releaseControl, serverSocket, type SessionCallbacks } from '../../src/tls/node-tls.ts';
+import { join } from 'node:path';
+import { onHandshakeError, releaseControl, reloadSession, serverSocket, type SessionCallbacks } from '../../src/tls/node-tls.ts';
+import { tempDir } from '../helpers/certs.ts';
+import { sClient } from '../helpers/peers.ts';
 import { makeCertificate, nodeSession } from './helpers/peers.ts';
 
 const CHANGED = 'Node changed a TLS internal that src/tls/node-tls.ts relies on';
@@ -64,3 +67,36 @@ test('a handshake error of a server socket arrives as _tlsError, and _releaseCon
   assert.equal(typeof (TLSSocket.prototype as unknown as { _releaseControl?: unknown })._releaseControl, 'function',
     `${CHANGED}: TLSSocket.prototype._releaseControl is gone`);
 });
+
+// OpenSSL asks for the PSK's session once per ClientHello, so twice after a
+// HelloRetryRequest (a P-521 share first, X25519 preferred); Node hands over the session
+// resumeSession loaded only once (crypto_tls.cc GetSessionCallback: next_sess_.release()).
+test('after a HelloRetryRequest a TLS 1.3 stateful session resumes only when reloadSession loads it again for the second ClientHello', async (t) => {
+  const { key, cert } = makeCertificate(t);
+  const secureContext = createSecureContext({ key, cert, sessionIdContext: 'node-tls-test', minVersion: 'TLSv1.3', secureOptions: constants.SSL_OP_NO_TICKET });
+  let last: Buffer | undefined; // the client keeps its last ticket; Node's legacy id is random in TLS 1.3
+  let reload = true;
+  const port = await listen(t, (raw) => {
+    const socket = serverSocket(raw, { secureContext, session: {
+      newSession (_id, data, done) { last = data; done(); },
+      resume (_id, callback) { const s = last; callback(null, s); if (reload && s) reloadSession(socket, s); },
+    } });
+    socket.on('error', () => {});
+    // Answered after the client's request: ending at 'secure' makes s_client fail on the ticket that follows.
+    socket.once('secure', () => { releaseControl(socket); socket.once('data', () => socket.end('ok')); });
+  });
+  const dir = tempDir(t);
+  const hrr = ['-groups', 'P-521:X25519', '-msg'];
+  const clientHellos = (stdout: string): number => (stdout.match(/^>>> .*ClientHello/gm) ?? []).length;
+  for (const again of [true, false]) {
+    reload = again;
+    const sess = join(dir, `${String(again)}.sess`);
+    assert.equal((await sClient({ port, tls: '1.3', sessOut: sess })).fresh, 1);
+    const r = await sClient({ port, tls: '1.3', sessIn: sess, extra: hrr });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(clientHellos(r.stdout), 2, 'the server answered the P-521 share with a HelloRetryRequest');
+    if (again) assert.equal(r.reused, 1, `${CHANGED}: the reloaded session did not resume after the HelloRetryRequest`);
+    else assert.equal(r.reused, 0, 'Node now keeps the session for the second ClientHello: reloadSession can go');
+  }
+});
+

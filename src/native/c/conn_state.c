@@ -162,7 +162,7 @@ void ws_conn_tick (ws_conn *c, double now) {
     ws_conn_event(c, WS_HK_CLIENT, 0);
     return;
   }
-  if (c->held && now > c->tier_deadline) { c->out_released = c->out_held; ws_conn_proceed(c); return; } /* JS did not say: go on */
+  if (c->held && now > c->tier_deadline) { ws_tier_expired(c); ws_conn_proceed(c); return; } /* JS did not say: go on */
   if (c->state == WS_CS_SPLICE && !c->answered && c->answer_deadline > 0 && now > c->answer_deadline) {
     snprintf(reason, sizeof reason, "no answer within %.0f ms", f->t_server);
     ws_backend_unanswered(c, reason);

@@ -7,7 +7,7 @@
 #include "conn.h"
 #include "ws_layout.h"
 
-_Static_assert(WS_NC_TIER_DROPS == WS_TD_ANSWER + 1, "counters.ts NC_TIER_DROPS");
+_Static_assert(WS_NC_TIER_DROPS == WS_TD_HOLD + 1, "counters.ts NC_TIER_DROPS");
 
 int ws_tier_init (ws_tier *t, double timeout_ms, uint32_t max_pending, uint32_t max_out) {
   memset(t, 0, sizeof *t);
@@ -146,6 +146,11 @@ int ws_tier_hold_output (ws_conn *c) {
   hold(t, c);
   c->out_held = 1;
   return 1;
+}
+
+void ws_tier_expired (ws_conn *c) {
+  c->out_released = c->out_held; /* the held flight goes out now, and no later one waits */
+  count_drop(c->fe->engine, WS_TD_HOLD, 1);
 }
 
 void ws_tier_unhold (ws_conn *c) {

@@ -20,8 +20,10 @@ enum ws_tier_kind { WS_TM_LOOKUP = 1, WS_TM_PUBLISH };
 /* What the tier dropped, counted in the engine's counters (counters.ts NC_TIER_DROPS, same
  * order): a lookup not asked (the pending cap or a full queue: the handshake goes on
  * full), a publish not handed over (the session never reaches Redis), an answer that
- * found no room (the handshake waits for the engine's deadline). */
-enum ws_tier_drop { WS_TD_LOOKUP, WS_TD_PUBLISH, WS_TD_ANSWER };
+ * found no room (the handshake waits for the engine's deadline), a hold released at its
+ * deadline (the worker did not say the publish had left: the client may reach another
+ * node before its session). */
+enum ws_tier_drop { WS_TD_LOOKUP, WS_TD_PUBLISH, WS_TD_ANSWER, WS_TD_HOLD };
 
 typedef struct ws_tier_msg {
   uint8_t kind;
@@ -76,6 +78,8 @@ int ws_tier_hold (struct ws_conn *c);
 /* Engine thread, from the socket filter's write (hello.c): 1 when the handshake's bytes
  * must wait because its new session has not left for Redis yet (`c` is then held). */
 int ws_tier_hold_output (struct ws_conn *c);
+/* Engine thread: `c`'s hold passed its deadline: counted, and nothing more is held for it (the caller goes on). */
+void ws_tier_expired (struct ws_conn *c);
 /* Engine thread: `c` leaves the held list (closing, or going on). */
 void ws_tier_unhold (struct ws_conn *c);
 /* Engine thread: resumes the handshakes JS answered (called when the wake fd fires). */
