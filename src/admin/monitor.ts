@@ -1,7 +1,7 @@
 // The main thread's once-a-second loop: sample the totals into the history, run the
 // resumption alert per frontend, log what it decides. One monitor per supervisor, kept
 // across admin restarts (a reload recreates the admin endpoints, not the history).
-import { every } from '../runtime/beat.ts';
+import { every } from '../beat.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { decideAlert, DEFAULT_ALERT_OPTIONS, type AlertOptions, type AlertState } from './alert.ts';
 import { History, type HistoryOptions } from './history.ts';
@@ -25,7 +25,7 @@ export class Monitor {
   #source: AdminSource;
   #log: Logger;
   #options: MonitorOptions;
-  /** Stops the sampling (runtime/beat.ts every). */
+  /** Stops the sampling (src/beat.ts every). */
   #timer: (() => void) | undefined;
   #alerts = new Map<string, AlertState>();
   readonly history: History;
@@ -52,7 +52,7 @@ export class Monitor {
 
   start (): void {
     if (this.#timer) return;
-    // On the thread's beat (runtime/beat.ts), with the cache watch: one wake-up a second.
+    // On the thread's beat (src/beat.ts), with the cache watch: one wake-up a second.
     this.#timer = every(this.#options.sampleMs, () => this.tick());
   }
 

@@ -18,9 +18,9 @@ import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { NativeRedisTier } from './redis-tier.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
 import { parseEvents } from './event-text.ts';
-import { every } from '../runtime/beat.ts';
+import { every } from '../beat.ts';
 
-/** How often the worker adds up the engine's counters when no drain did (ms): on the thread's beat (runtime/beat.ts). */
+/** How often the worker adds up the engine's counters when no drain did (ms): on the thread's beat (src/beat.ts). */
 const COUNTS_SYNC_MS = 500;
 
 export interface NativeEngineOptions {

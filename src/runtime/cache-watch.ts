@@ -2,7 +2,7 @@
 // most once a second, as nginx does: every eviction is a returning client's full
 // handshake, and the fix is a config change the operator has to make.
 import type { SessionStore } from '../session-cache/store.ts';
-import { every } from './beat.ts';
+import { every } from '../beat.ts';
 import type { Logger } from './logger.ts';
 
 export function watchCacheFull (store: () => SessionStore, log: Logger, everyMs = 1000): () => void {

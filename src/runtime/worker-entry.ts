@@ -16,7 +16,7 @@ import { createLogger, endLog, openSyslog } from './logger.ts';
 import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
 import { observe } from './observe.ts';
 import { FloodWatch } from './after-flood.ts';
-import { every } from './beat.ts';
+import { every } from '../beat.ts';
 import { redisTierMetrics } from './redis-metrics.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { threadSessionStore, threadStickTable } from './stores.ts';

@@ -2,7 +2,7 @@
 // wake-up, and a stopped job runs no more.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BEAT_MS, every } from '../../src/runtime/beat.ts';
+import { BEAT_MS, every } from '../src/beat.ts';
 
 test('jobs of one period run together, a job of half the period on every beat', async () => {
   const runs: string[] = [];
