@@ -89,9 +89,12 @@ export class History {
   sample (now = Date.now()): Totals {
     const current = this.#read(now);
     const previous = this.#samples.at(-1)!;
-    const d = diffTotals(current, previous);
+    this.#samples.push(current);
     const t = Math.floor(now / this.#options.bucketMs) * this.#options.bucketMs;
     let bucket = this.#buckets.at(-1);
+    // A quiet second (TotalsReader gave the same figures) adds nothing to a bucket that exists.
+    if (bucket?.t === t && current.frontends === previous.frontends && current.cache === previous.cache) return current;
+    const d = diffTotals(current, previous);
     if (!bucket || bucket.t !== t) {
       bucket = { t, frontends: {}, evictions: 0 };
       this.#buckets.push(bucket);
@@ -103,7 +106,6 @@ export class History {
       b.resumed += f.resumed;
       b.misses += missCount(f);
     }
-    this.#samples.push(current);
     return current;
   }
 

@@ -1,11 +1,12 @@
 // The main thread's once-a-second loop: sample the totals into the history, run the
 // resumption alert per frontend, log what it decides. One monitor per supervisor, kept
 // across admin restarts (a reload recreates the admin endpoints, not the history).
+import { every } from '../beat.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { decideAlert, DEFAULT_ALERT_OPTIONS, type AlertOptions, type AlertState } from './alert.ts';
 import { History, type HistoryOptions } from './history.ts';
 import type { AdminSource } from './source.ts';
-import { readTotals, zeroTotals } from './totals.ts';
+import { TotalsReader, zeroTotals } from './totals.ts';
 
 export interface MonitorOptions {
   /** ms between samples. */
@@ -24,7 +25,8 @@ export class Monitor {
   #source: AdminSource;
   #log: Logger;
   #options: MonitorOptions;
-  #timer: NodeJS.Timeout | undefined;
+  /** Stops the sampling (src/beat.ts every). */
+  #timer: (() => void) | undefined;
   #alerts = new Map<string, AlertState>();
   readonly history: History;
 
@@ -34,7 +36,8 @@ export class Monitor {
     this.#options = { ...DEFAULT_MONITOR_OPTIONS, ...options };
     const recentMs = Math.max(120_000, this.#options.alert.windowMs + 2 * this.#options.sampleMs);
     // The counters start at zero when the supervisor makes them: that is the baseline.
-    this.history = new History((at) => readTotals(this.#source, at), zeroTotals(source.started), { recentMs, ...this.#options.history });
+    const reader = new TotalsReader(source);
+    this.history = new History((at) => reader.read(at), zeroTotals(source.started), { recentMs, ...this.#options.history });
   }
 
   get alertOptions (): AlertOptions { return this.#options.alert; }
@@ -49,12 +52,12 @@ export class Monitor {
 
   start (): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => this.tick(), this.#options.sampleMs);
-    this.#timer.unref();
+    // On the thread's beat (src/beat.ts), with the cache watch: one wake-up a second.
+    this.#timer = every(this.#options.sampleMs, () => this.tick());
   }
 
   stop (): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
   }
 

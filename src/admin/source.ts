@@ -10,6 +10,9 @@ import type { TicketKey } from '../tls/ticket-key.ts';
 export interface CounterSource {
   /** Every series the workers count (a family and its labels) with its value; runtime/worker-stats.ts reads them. */
   entries (): CounterEntry[];
+  /** For a sampler that skips quiet periods (runtime/counters.ts); without them every sample reads entries(). */
+  newSnapshot? (): Int32Array;
+  changedSince? (seen: Int32Array): boolean;
 }
 
 export interface StoreSource {

@@ -42,6 +42,49 @@ export function readTotals (source: Pick<AdminSource, 'counters' | 'store' | 'co
   return totals;
 }
 
+/**
+ * readTotals for a sampler that runs every second: when no counter, no cache figure, the
+ * store and the config all stayed the same since its last read, the last figures under the
+ * new time, without building every series (a quiet second allocates next to nothing
+ * on the main thread; the History keeps a minute of samples, which would otherwise age
+ * into the old generation and bring major collections).
+ */
+export class TotalsReader {
+  readonly #source: Pick<AdminSource, 'counters' | 'store' | 'config'>;
+  #counters: AdminSource['counters'] | undefined;
+  #seen: Int32Array = new Int32Array(0);
+  #last: Totals | undefined;
+  #store: unknown;
+  #config: unknown;
+
+  constructor (source: Pick<AdminSource, 'counters' | 'store' | 'config'>) {
+    this.#source = source;
+  }
+
+  read (at = Date.now()): Totals {
+    const { counters, store, config } = this.#source;
+    if (counters !== this.#counters) {
+      this.#counters = counters;
+      this.#seen = counters.newSnapshot?.() ?? this.#seen;
+    }
+    // Before the cache's figures: a count that moves between the two reads is seen now or next time.
+    const moved = counters.changedSince?.(this.#seen) ?? true;
+    const last = this.#last;
+    if (!moved && last && store === this.#store && config === this.#config && sameCache(store.stats(), last.cache)) {
+      return { at, frontends: last.frontends, cache: last.cache };
+    }
+    this.#store = store;
+    this.#config = config;
+    this.#last = readTotals(this.#source, at);
+    return this.#last;
+  }
+}
+
+function sameCache (now: CacheTotals, last: CacheTotals): boolean {
+  for (const f of CACHE_FIELDS) if (now[f] !== last[f]) return false;
+  return true;
+}
+
 /** A counter that went down was reset (a new cache after a reload): count from zero. */
 const delta = (cur: number, prev: number | undefined): number => (prev === undefined || cur < prev ? cur : cur - prev);
 
@@ -59,11 +102,23 @@ export function diffFrontend (cur: FrontendTotals, prev: FrontendTotals | undefi
   };
 }
 
+/** Per frontends record of a quiet period (TotalsReader reuses it): the all-zero difference, made once. */
+const quiet = new WeakMap<Totals['frontends'], Pick<Totals, 'frontends' | 'cache'>>();
+
 /** `cur - prev`, field by field; `at` is cur's. */
 export function diffTotals (cur: Totals, prev: Totals): Totals {
+  if (cur.frontends === prev.frontends && cur.cache === prev.cache) {
+    let zero = quiet.get(cur.frontends);
+    if (!zero) quiet.set(cur.frontends, (zero = diffFigures(cur, prev)));
+    return { at: cur.at, frontends: zero.frontends, cache: zero.cache };
+  }
+  return { at: cur.at, ...diffFigures(cur, prev) };
+}
+
+function diffFigures (cur: Totals, prev: Totals): Pick<Totals, 'frontends' | 'cache'> {
   const frontends = Object.fromEntries(Object.entries(cur.frontends).map(([name, t]) => [name, diffFrontend(t, prev.frontends[name])]));
   const cache = Object.fromEntries(CACHE_FIELDS.map((f) => [f, delta(cur.cache[f], prev.cache[f])])) as unknown as CacheTotals;
-  return { at: cur.at, frontends, cache };
+  return { frontends, cache };
 }
 
 /** All frontends added up. */

@@ -18,8 +18,9 @@ import type { SharedTicketKeys } from '../tls/shared-ticket-keys.ts';
 import { NativeRedisTier } from './redis-tier.ts';
 import type { EngineHandle, NativeAddon, NativeEvent } from './types.ts';
 import { parseEvents } from './event-text.ts';
+import { every } from '../beat.ts';
 
-/** How often the worker adds up the engine's counters when no drain did (ms). */
+/** How often the worker adds up the engine's counters when no drain did (ms): on the thread's beat (src/beat.ts). */
 const COUNTS_SYNC_MS = 500;
 
 export interface NativeEngineOptions {
@@ -134,7 +135,7 @@ export class NativeEngine {
   #handle: EngineHandle | undefined;
   #stopped: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
-  #sync: NodeJS.Timeout | undefined;
+  #stopSync: (() => void) | undefined;
 
   constructor (addon: NativeAddon, options: NativeEngineOptions) {
     this.#addon = addon;
@@ -177,8 +178,8 @@ export class NativeEngine {
     }
     // The counters reach `show info`, /metrics and the resumption alert on this beat when
     // no record comes to drain (at log level warn the engine sends none for handshakes).
-    this.#sync = setInterval(() => this.#options.counts.sync(), COUNTS_SYNC_MS);
-    this.#sync.unref();
+    const counts = this.#options.counts;
+    this.#stopSync = every(COUNTS_SYNC_MS, () => counts.sync());
     const ports = this.#addon.enginePorts(this.#handle);
     return Object.fromEntries(this.#names.map((n, i) => [n, ports[i]]));
   }
@@ -228,7 +229,7 @@ export class NativeEngine {
     // and a full ring always brings another drain.
     this.#options.counts.sync();
     if (stopped && this.#stopped) {
-      clearInterval(this.#sync);
+      this.#stopSync?.();
       this.#addon.engineJoin(handle);
       this.#handle = undefined;
       this.#stopped();

@@ -33,6 +33,8 @@ export class SharedCounters {
   #buffer: SharedArrayBuffer;
   #header: Int32Array;
   #values: BigInt64Array;
+  /** The values as 32-bit halves, for changedSince: a BigInt64Array read allocates a BigInt per word. */
+  #halves: Int32Array;
   #bytes: Uint8Array;
   #index = new Map<string, number>();
   /** Slot i's series, as registered (filled by #sync). */
@@ -46,6 +48,7 @@ export class SharedCounters {
     this.#lock = new ShmLock(this.#header, { lock: LOCK, seq: LOCK_SEQ, waiters: WAITERS }, () => {}, lockOptions);
     const capacity = this.#header[CAPACITY];
     this.#values = new BigInt64Array(buffer, HEADER_BYTES, capacity);
+    this.#halves = new Int32Array(buffer, HEADER_BYTES, 2 * capacity);
     this.#bytes = new Uint8Array(buffer);
   }
 
@@ -97,6 +100,28 @@ export class SharedCounters {
   entries (): CounterEntry[] {
     this.#sync();
     return this.#series.map((s, i) => ({ family: s.family, labels: s.labels, value: Number(Atomics.load(this.#values, i)) }));
+  }
+
+  /** A record of nothing seen yet, for changedSince. */
+  newSnapshot (): Int32Array {
+    return new Int32Array(1 + this.#halves.length).fill(-1, 0, 1);
+  }
+
+  /**
+   * Whether a series came or a value moved since the last call with `seen` (from
+   * newSnapshot), which it brings up to date. Allocates nothing: a sampler skips a quiet
+   * period without building every series (entries()).
+   */
+  changedSince (seen: Int32Array): boolean {
+    const used = Atomics.load(this.#header, USED);
+    let changed = seen[0] !== used;
+    seen[0] = used;
+    const halves = this.#halves;
+    for (let i = 0; i < 2 * used; i++) {
+      const v = Atomics.load(halves, i);
+      if (v !== seen[i + 1]) { seen[i + 1] = v; changed = true; }
+    }
+    return changed;
   }
 
   #slot (key: string): number {

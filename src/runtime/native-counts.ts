@@ -16,10 +16,21 @@ export class NativeCounts implements EngineCounts {
   /** Handed to the engine (`counters`). */
   readonly values = new BigInt64Array(new SharedArrayBuffer(NC_WORDS * 8));
   readonly #seen = new BigInt64Array(NC_WORDS);
+  /**
+   * The same words as 32-bit halves: sync compares these, so a word that did not change
+   * costs no BigInt (each Atomics.load of a BigInt64Array allocates one), and a quiet
+   * worker's beat allocates nothing.
+   */
+  readonly #now32 = new Int32Array(this.values.buffer);
+  readonly #seen32 = new Int32Array(this.#seen.buffer);
   readonly #targets: Array<Target | undefined> = [];
+  /** Each word's series slot once its first count registered it (-2: not yet). */
+  readonly #slots = new Int32Array(NC_WORDS).fill(-2);
+  readonly #counters: SharedCounters;
 
   /** `frontends`: the engine's frontends, in engine order; `worker`: this thread's index. */
   constructor (counters: SharedCounters, frontends: readonly string[], worker: number) {
+    this.#counters = counters;
     const family = { handshakes: counterFamily(counters, 'handshakes'), duration: counterFamily(counters, 'handshakeDuration'),
       micros: counterFamily(counters, 'handshakeMicros'), misses: counterFamily(counters, 'misses'),
       errors: counterFamily(counters, 'connectionErrors'), stored: counterFamily(counters, 'sessionsStored'),
@@ -50,14 +61,19 @@ export class NativeCounts implements EngineCounts {
   /** Adds what the engine counted since the last call to the shared counters. */
   sync (): void {
     const targets = this.#targets;
+    const now32 = this.#now32;
+    const seen32 = this.#seen32;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i];
       if (!target) continue;
+      // Either half moved, or the word is mid-write: then the 64-bit load below is the truth.
+      if (Atomics.load(now32, 2 * i) === seen32[2 * i] && Atomics.load(now32, 2 * i + 1) === seen32[2 * i + 1]) continue;
       const now = Atomics.load(this.values, i);
       const delta = now - this.#seen[i];
       if (delta === 0n) continue;
       this.#seen[i] = now;
-      target.family.add(target.values, Number(delta));
+      if (this.#slots[i] === -2) this.#slots[i] = target.family.slot(target.values);
+      this.#counters.addAt(this.#slots[i], Number(delta));
     }
   }
 }

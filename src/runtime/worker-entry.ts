@@ -16,6 +16,7 @@ import { createLogger, endLog, openSyslog } from './logger.ts';
 import { channels, type ConnectionErrorEvent } from '../diagnostics.ts';
 import { observe } from './observe.ts';
 import { FloodWatch } from './after-flood.ts';
+import { every } from '../beat.ts';
 import { redisTierMetrics } from './redis-metrics.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './shared-state.ts';
 import { threadSessionStore, threadStickTable } from './stores.ts';
@@ -65,15 +66,24 @@ for (const pool of set.pools.values()) {
 
 // Open connections per frontend and thread, for `show info` (CurrConns) and /metrics.
 const openConnections = counterFamily(counters, 'connections');
-const connections = (f: { frontend: { name: string }; connections: number }, n = f.connections): void =>
-  openConnections.set([f.frontend.name, String(init.index)], n);
+const thread = String(init.index);
+// What each frontend's gauge was last set to: a quiet second writes nothing (and builds no label array).
+const lastConnections = new Map<string, number>();
+const connections = (f: { frontend: { name: string }; connections: number }, n = f.connections): number => {
+  if (lastConnections.get(f.frontend.name) !== n) {
+    lastConnections.set(f.frontend.name, n);
+    openConnections.set([f.frontend.name, thread], n);
+  }
+  return n;
+};
 // After a flood (many connections, then few), one full collection frees the native memory of the dead ones.
 const flood = new FloodWatch();
-const gauges = setInterval(() => {
-  set.frontends.forEach((f) => connections(f));
-  if (flood.sample(set.frontends.reduce((n, f) => n + f.connections, 0))) log.info('connections fell after a flood: memory of the closed ones released');
-}, 1000);
-gauges.unref();
+// On the thread's beat (beat.ts): with the native engine's counter sum, one wake-up.
+const stopGauges = every(1000, () => {
+  let open = 0;
+  for (const f of set.frontends) open += connections(f);
+  if (flood.sample(open)) log.info('connections fell after a flood: memory of the closed ones released');
+});
 
 const sockets = addon.ok ? { fds: init.listeners, dup: (fd: number, keepaliveMs: number) => addon.addon.listenerDup(fd, keepaliveMs) } : undefined;
 redisTiersReady().then(() => listenAll(set, sockets)).then((ports) => send({ type: 'ready', ports }), (err: Error) => {
@@ -94,7 +104,7 @@ port.on('message', (message: ToWorker) => {
     // The gauges keep going while connections drain, so `show info` shows the drain.
     const cut = countCuts();
     closeAll(set, message.drain).then(async () => {
-      clearInterval(gauges);
+      stopGauges();
       set.frontends.forEach((f) => connections(f, 0));
       const n = cut.stop();
       if (n > 0) log.warn({ cut: n, shutdownTimeout: message.drain }, `${n} connections still open after shutdown_timeout (${message.drain} ms) were cut`);
