@@ -90,6 +90,7 @@ int ws_backend_connect (ws_conn *c) {
     c->bmask = EPOLLOUT;
     struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->bh };
     if (epoll_ctl(f->engine->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { close(fd); c->bfd = -1; ws_backend_release(c); continue; }
+    c->bfd_batch = f->engine->batch;
     c->state = WS_CS_CONNECTING;
     c->deadline = ws_mono_ms() + f->t_connect;
     return 0;

@@ -27,6 +27,7 @@ typedef struct ws_conn {
   int cfd, bfd;
   ws_handle ch, bh;
   uint32_t cmask, bmask;
+  uint64_t bfd_batch; /* the engine's batch in which bfd was registered */
   SSL *ssl;
   int cert;
   int hello_seen;

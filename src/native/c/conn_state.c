@@ -73,6 +73,10 @@ static int handshake (ws_conn *c, uint32_t events) {
 
 void ws_conn_event (ws_conn *c, int kind, uint32_t events) {
   if (c->closed) return;
+  /* The server that failed earlier in this batch (a reset seen on the client's event) was
+   * closed and replaced: its error must not be taken for the new socket's, which had not
+   * even connected (it failed a good server with the old one's ECONNRESET). */
+  if (kind == WS_HK_BACKEND && c->bfd_batch == c->fe->engine->batch) return;
   if (c->tier_state == WS_TIER_ASKED || c->held) {
     if (events & (EPOLLERR | EPOLLHUP)) ws_conn_close(c, WS_ST_HANDSHAKE, "client closed the connection during the handshake");
     else rearm(c);

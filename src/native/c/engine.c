@@ -184,6 +184,7 @@ int ws_engine_run (ws_engine *e) {
     if (draining && (e->conns == NULL || ws_mono_ms() >= drain_until)) break;
     if (detached && __atomic_load_n(&exiting, __ATOMIC_SEQ_CST)) break;
     int n = epoll_wait(e->epfd, events, MAX_EVENTS, wait_ms(e, next_tick));
+    e->batch++;
     for (int i = 0; i < n; i++) {
       ws_handle *h = events[i].data.ptr;
       if (h->kind == WS_HK_WAKE) {

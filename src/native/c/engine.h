@@ -156,6 +156,10 @@ typedef struct ws_engine {
   struct ws_conn *closed;
   int closed_since_trim;
   int nconns;           /* read from JS with __atomic */
+  /* Counts epoll_wait calls: a backend socket registered during a batch cannot be named
+   * by that batch's events, so a backend event of a connection whose socket was replaced
+   * in this batch is the closed socket's (conn.h bfd_batch). */
+  uint64_t batch;
   int stopping;         /* written by JS, read by the loop, __atomic */
   double drain_ms;
   int stopped;          /* set by the thread when it is done, under mu */
