@@ -70,7 +70,8 @@ export async function startServer (configPath: string | undefined, cwd: string):
     throw err instanceof WarmshakeError ? err : new StartupError((err as Error).message, { cause: err });
   }
   // Said once everything answers, admin included: scripts and tests wait for this line.
-  log.info({ workers: config.global.workers, ports: supervisor.ports, admin: config.global.admin }, 'warmshake is serving');
+  // The admin HTTP address is the bound one (a configured port 0 is a real port here).
+  log.info({ workers: config.global.workers, ports: supervisor.ports, admin: { ...config.global.admin, http: admin.http } }, 'warmshake is serving');
   if (demo) log.info({ socket: config.global.admin.socket }, `demo: curl -k https://127.0.0.1:8443/ , stats at http://127.0.0.1:9000/ , admin: warmshake ctl -s ${config.global.admin.socket} show info`);
 
   const reloads = new Coalesced(async (): Promise<boolean> => {

@@ -42,6 +42,9 @@ test('a server DOWN shows its reason and last change in show stat, /api/stats an
   };
   const ws = await startWarmshake(t, dir, config);
   const http = `http://${String((await ws.waitForLog((l) => l.msg === 'admin http listening')).address)}`;
+  // The start line names the port the admin side took, not the configured 0.
+  const served = (await ws.waitForLog((l) => l.msg === 'warmshake is serving')).admin as { http: { host: string; port: number } };
+  assert.equal(`http://${served.http.host}:${served.http.port}`, http);
 
   const row = await eventually(async () => {
     const r = parseStat(await sendAdminCommand(socket, 'show stat')).get('app/s2');
