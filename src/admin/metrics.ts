@@ -36,6 +36,7 @@ const NAMES: Record<Exclude<Family, 'handshakeDuration' | 'handshakeMicros' | 'r
   stickLookups: ['warmshake_stick_table_lookups_total', 'counter', 'Stick-table lookups by result.'],
   backendHandshakes: ['warmshake_backend_handshakes_total', 'counter', 'TLS handshakes with backend servers, by result.'],
   redisLookups: LOOKUPS,
+  redisWrites: ['warmshake_session_cache_redis_writes_total', 'counter', 'Sessions written to the Redis tier, by result: ok, or error (a timeout, a refusal by the open breaker, a Redis error); after an error the session resumes on this node only.'],
   redisTimeouts: ['warmshake_session_cache_redis_timeouts_total', 'counter', 'Redis tier lookups that hit the timeout.'],
   redisBreaker: ['warmshake_session_cache_redis_breaker_state', 'gauge', 'Redis tier circuit breaker per worker: 0 closed, 1 half-open, 2 open.'],
   connections: ['warmshake_connections_current', 'gauge', 'Open client connections per frontend and worker.'],

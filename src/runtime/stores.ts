@@ -16,6 +16,7 @@ function tier (redis: RedisConfig | undefined, namespace: string, log: Logger, h
       hooks?.onBreaker(state);
     }),
     onLookup: hooks?.onLookup,
+    onWrite: hooks?.onWrite,
   };
 }
 

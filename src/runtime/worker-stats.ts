@@ -24,6 +24,8 @@ export const FAMILIES = {
   serverErrors: ['backend', 'server'],
   /** The Redis tier (the shared tier's lookups come from the store's stats). */
   redisLookups: ['tier', 'result'],
+  /** Sessions written to Redis: ok, or error (timeout, open breaker, Redis error). */
+  redisWrites: ['result'],
   redisTimeouts: [],
   /** Per worker: 0 closed, 1 half-open, 2 open. */
   redisBreaker: ['worker'],

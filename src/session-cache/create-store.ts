@@ -25,6 +25,8 @@ export interface RedisTierOptions {
   onBreaker?: (state: BreakerState, previous: BreakerState) => void;
   /** Told of each lookup that reached Redis: (result, ms, whether it timed out); for metrics. */
   onLookup?: (result: RedisLookupResult, ms: number, timedOut: boolean) => void;
+  /** Told of each session write sent to Redis: whether it was written; for metrics. */
+  onWrite?: (written: boolean) => void;
 }
 
 /** How long `redisTiersReady` waits for a new Redis connection. */
@@ -53,6 +55,8 @@ export function createStore (shared: SharedStoreInput | SharedArrayBuffer, redis
   if (onBreaker) slow.on('breaker', (state, previous) => onBreaker(state, previous));
   const onLookup = redis.onLookup;
   if (onLookup) slow.on('lookup', (result, ms, timedOut) => onLookup(result, ms, timedOut));
+  const onWrite = redis.onWrite;
+  if (onWrite) slow.on('write', (written) => onWrite(written));
   return new TieredStore(fast, slow);
 }
 

@@ -67,6 +67,8 @@ export interface RedisStoreEvents {
   breaker: [BreakerState, BreakerState];
   /** One `get` ended: (result, milliseconds it took, whether it hit the timeout). For metrics; never per-lookup logs. */
   lookup: [RedisLookupResult, number, boolean];
+  /** One `set` that reached the client ended: (written, whether it hit the timeout). A failed one leaves the session on this node only. */
+  write: [boolean, boolean];
 }
 
 /**
@@ -151,7 +153,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Sessio
     const sealed = this.#sealer.seal(plain, Buffer.from(name));
     plain.fill(0);
     const reply = await this.#call(() => this.#client.set(name, sealed, 'PX', ms));
-    if (reply === 'timeout' || reply === 'error') {
+    const written = reply !== 'timeout' && reply !== 'error';
+    this.emit('write', written, reply === 'timeout');
+    if (!written) {
       this.#stats.errors++;
       return false;
     }

@@ -7,7 +7,8 @@
 // completes as usual, the client gets its session and resumes on the node that made it,
 // and the write times out in the worker after `redis.timeout`. That timeout is not a
 // lookup (`warmshake_session_cache_redis_timeouts_total` counts lookups only); it counts
-// as a breaker failure, so with `breaker_errors: 1` it shows as the breaker opening. The
+// as a failed write (`warmshake_session_cache_redis_writes_total{result="error"}`) and as
+// a breaker failure, so with `breaker_errors: 1` it shows as the breaker opening. The
 // engine dropped nothing (`warmshake_native_redis_dropped_total{kind="publish"}` 0: the
 // publish was handed over). Once Redis runs again (SIGCONT) and the breaker has closed,
 // new sessions reach Redis and resume on the other node. Same on engine node, whose
@@ -47,6 +48,9 @@ for (const engine of ENGINES) {
       assert.ok(existsSync(sess), 'the client got its session');
       await waitUntil(async () => await metric(c, 0, 'warmshake_session_cache_redis_breaker_state', { worker: '0' }) === 2 || undefined,
         'the Redis write timed out and opened the breaker');
+      await waitUntil(async () => await metric(c, 0, 'warmshake_session_cache_redis_writes_total', { result: 'error' }) >= 1 || undefined,
+        'the failed write counted');
+      assert.equal(await metric(c, 0, 'warmshake_session_cache_redis_writes_total', { result: 'ok' }), 0, 'nothing was written while Redis was stopped');
       // The node that made it holds it in its shared memory: it resumes there without Redis.
       const local = await sClient({ port: a, tls, sessIn: sess, noTicket });
       assert.equal(local.code, 0, local.stderr);
@@ -66,6 +70,8 @@ for (const engine of ENGINES) {
         return (await sClient({ port: b, tls, sessIn: fresh, noTicket })).reused === 1 || undefined;
       }, 'a session made after Redis came back resumes on the other node', undefined, 100);
       assert.equal(await metric(c, 0, 'warmshake_session_cache_redis_breaker_state', { worker: '0' }), 0, 'breaker closed again');
+      await waitUntil(async () => await metric(c, 0, 'warmshake_session_cache_redis_writes_total', { result: 'ok' }) >= 1 || undefined,
+        'the write that reached Redis counted');
     });
   }
 }
