@@ -6,6 +6,7 @@
 // a drain period. JS never sees a connection.
 import { threadId } from 'node:worker_threads';
 import type { BackendPool } from '../balancer/pool.ts';
+import { keepaliveMs } from '../config/keepalive.ts';
 import type { BackendConfig, Config, Cidr, FrontendConfig } from '../config/types.ts';
 import { channels, type HandshakeEvent, type MissCause } from '../diagnostics.ts';
 import { NativeEngineError } from '../errors.ts';
@@ -115,7 +116,7 @@ function frontendOptions (config: Config, f: FrontendConfig, certificates: reado
       return { sni: wildcard ? sni.slice(1) : sni, wildcard, backend: backends.indexOf(r.backend) };
     }),
     // TCP keep-alive's idle time before the first probe (ms), 0 = off: set on the listener.
-    keepalive: f.keepalive ? f.keepalive_delay : 0,
+    keepalive: keepaliveMs(f),
     timeouts: { handshake: f.timeout.handshake, client: f.timeout.client, server: f.timeout.server, connect: f.timeout.connect },
   };
 }

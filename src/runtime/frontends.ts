@@ -1,6 +1,7 @@
 // Builds the frontends and backend pools of one config inside one thread.
 import type { BackendTls } from '../balancer/backend-tls.ts';
 import { BackendPool } from '../balancer/pool.ts';
+import { keepaliveMs } from '../config/keepalive.ts';
 import type { Config, FrontendConfig } from '../config/types.ts';
 import type { SessionStore } from '../session-cache/store.ts';
 import { loadCertificate } from '../tls/certificates.ts';
@@ -100,8 +101,7 @@ export async function listenAll (set: FrontendSet, sockets?: ProcessSockets): Pr
   const ports: Record<string, number> = {};
   for (const f of set.frontends) {
     const fd = f instanceof NativeFrontend ? undefined : sockets?.fds[f.frontend.name];
-    const keepaliveMs = f.frontend.keepalive ? f.frontend.keepalive_delay : 0;
-    ports[f.frontend.name] = await f.listen(fd === undefined ? undefined : sockets!.dup(fd, keepaliveMs));
+    ports[f.frontend.name] = await f.listen(fd === undefined ? undefined : sockets!.dup(fd, keepaliveMs(f.frontend)));
   }
   return ports;
 }
